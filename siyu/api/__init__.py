@@ -1,0 +1,1 @@
+"""The HTTP application: ingest (/v1), management API (/api), console (/)."""

@@ -1,0 +1,84 @@
+"""Who is calling: secret keys (``Authorization: Bearer sk_…``) for the management API, write keys
+(HTTP basic user, or ``writeKey`` in the body) for ingest, and console sessions for the console."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from fastapi import Request
+
+from siyu.db.engine import read
+from siyu.errors import AuthError, Forbidden
+from siyu.runtime import Runtime
+from siyu.workspaces import store as workspace_store
+from siyu.workspaces.models import KeyKind, Permission, Principal
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal(request: Request) -> Principal:
+    """The caller of a management API route, from a secret key or a console session."""
+    token = _bearer(request)
+    runtime = runtime_of(request)
+    if token:
+        with read(runtime.engine) as conn:
+            key = workspace_store.find_key(conn, token)
+        if key is None or key.kind is not KeyKind.SECRET or key.role is None:
+            raise AuthError("The secret key is unknown or revoked. Create one with `siyu keys create`.",
+                            code="auth.invalid_key")
+        return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
+    session = request.scope.get("session") or {}
+    if session.get("user_id") and session.get("workspace_id") and session.get("role"):
+        from siyu.workspaces.models import Role
+
+        return Principal(workspace_id=int(session["workspace_id"]), role=Role(session["role"]),
+                         actor=f"user:{session['user_id']}")
+    raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")
+
+
+def require(permission: Permission) -> Callable[[Request], Principal]:
+    def dependency(request: Request) -> Principal:
+        caller = principal(request)
+        if not caller.can(permission):
+            raise Forbidden(f"The role {caller.role.value!r} may not do this (needs {permission.value!r}).",
+                            details={"permission": permission.value, "role": caller.role.value})
+        return caller
+
+    return dependency
+
+
+def basic_auth_user(request: Request) -> str | None:
+    """The user part of HTTP basic auth: where Segment SDKs put the write key."""
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded.split(":", 1)[0] or None
+
+
+def workspace_for_write_key(runtime: Runtime, write_key: str | None) -> int:
+    if not write_key:
+        raise AuthError("No write key: send it as the HTTP basic auth user (as Segment SDKs do) or as 'writeKey'.",
+                        code="auth.missing_write_key")
+    cache: dict[str, int] = runtime.extras.setdefault("write_keys", {})
+    if write_key in cache:
+        return cache[write_key]
+    with read(runtime.engine) as conn:
+        key = workspace_store.find_key(conn, write_key)
+    if key is None or key.kind is not KeyKind.WRITE:
+        raise AuthError("The write key is unknown or revoked.", code="auth.invalid_write_key")
+    cache[write_key] = key.workspace_id
+    return key.workspace_id

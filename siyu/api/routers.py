@@ -1,0 +1,16 @@
+"""The list of capability routers mounted on the app. Each entry is ``include(app) -> None``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+
+def _workspaces(app: FastAPI) -> None:
+    from siyu.workspaces.api import router
+
+    app.include_router(router)
+
+
+ALL: list[Callable[[FastAPI], None]] = [_workspaces]

@@ -1,0 +1,206 @@
+"""The ``siyu`` command: the front door for operators and scripts.
+
+Every command that acts inside a workspace takes ``--workspace`` (id or name). Errors print a
+clear message and exit with status 2; ``--json`` output is for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from siyu.errors import SiyuError
+
+app = typer.Typer(name="siyu", help="siyu (私域): private-domain customer operations.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (one per brand).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="Console users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+
+err = Console(stderr=True)
+out = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+WorkspaceOption = Annotated[str, typer.Option("--workspace", "-w", help="Workspace id or name.")]
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def handles_errors(function: F) -> F:
+    """Turn a SiyuError into a message and exit status 2 (never a traceback)."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except SiyuError as error:
+            raise fail(error.message) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def runtime(migrate: bool = True):  # noqa: ANN201 - Runtime, imported lazily to keep `siyu --help` fast
+    from siyu.runtime import Runtime
+
+    try:
+        return Runtime.from_config(migrate=migrate)
+    except Exception as error:  # noqa: BLE001 - shown to the operator, exit 2
+        raise fail(f"Cannot open the database: {error}") from None
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from siyu.db.migrate import current_revision
+
+    rt = runtime(migrate=True)
+    out.print(f"database at revision [bold]{current_revision(rt.engine)}[/]")
+
+
+@workspace_app.command("create")
+@handles_errors
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="Short name: lower-case letters, digits, '-' or '_'.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the console.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the brand.")] = "Asia/Shanghai",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create a workspace with a write key and an owner secret key."""
+    from siyu.db.engine import write
+    from siyu.workspaces import store
+    from siyu.workspaces.models import KeyKind, Role
+
+    rt = runtime()
+    with write(rt.engine) as conn:
+        ws = store.create_workspace(conn, name, display_name=display_name, timezone=timezone)
+        _, write_key = store.create_key(conn, ws.id, KeyKind.WRITE, name="default write key")
+        _, secret_key = store.create_key(conn, ws.id, KeyKind.SECRET, role=Role.OWNER, name="owner key")
+    result = {"workspace_id": ws.id, "write_key": write_key, "secret_key": secret_key}
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    out.print(f"workspace [bold]{ws.name}[/] (id {ws.id})")
+    out.print(f"write key  (ingest):      {write_key}")
+    out.print(f"secret key (owner role):  {secret_key}")
+    out.print("[dim]Keys are shown only once.[/]")
+
+
+@workspace_app.command("list")
+@handles_errors
+def workspace_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List workspaces."""
+    from siyu.db.engine import read
+    from siyu.workspaces import store
+
+    with read(runtime().engine) as conn:
+        items = store.list_workspaces(conn)
+    if as_json:
+        sys.stdout.write(json.dumps([{"id": w.id, "name": w.name, "display_name": w.display_name} for w in items])
+                         + "\n")
+        return
+    for w in items:
+        out.print(f"{w.id}\t{w.name}\t{w.display_name}")
+
+
+@keys_app.command("create")
+@handles_errors
+def keys_create(
+    workspace: WorkspaceOption,
+    kind: Annotated[str, typer.Option(help="write (ingest only) or secret (management API).")] = "secret",
+    role: Annotated[str | None, typer.Option(help="Role of a secret key: owner, operator, analyst, staff.")] = None,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API key (shown once)."""
+    from siyu.db.engine import write
+    from siyu.workspaces import store
+    from siyu.workspaces.models import KeyKind, Role
+
+    if kind not in ("write", "secret"):
+        raise fail("--kind must be 'write' or 'secret'.")
+    if role is not None and role not in {r.value for r in Role}:
+        raise fail("--role must be one of owner, operator, analyst, staff.")
+    if kind == "secret" and role is None:
+        raise fail("A secret key needs --role (owner, operator, analyst or staff).")
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        key, plaintext = store.create_key(conn, ws.id, KeyKind(kind), role=Role(role) if role else None, name=name)
+    if as_json:
+        sys.stdout.write(json.dumps({"id": key.id, "kind": kind, "role": role, "key": plaintext}) + "\n")
+        return
+    out.print(plaintext)
+
+
+@users_app.command("create")
+@handles_errors
+def users_create(
+    workspace: WorkspaceOption,
+    email: Annotated[str, typer.Argument(help="Login e-mail.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="At least 8 characters.")],
+    role: Annotated[str, typer.Option(help="owner, operator, analyst or staff.")] = "operator",
+    locale: Annotated[str | None, typer.Option(help="zh-CN or en; default follows the browser.")] = None,
+) -> None:
+    """Create a console user in a workspace."""
+    from siyu.db.engine import write
+    from siyu.workspaces import store
+    from siyu.workspaces.models import Role
+
+    if role not in {r.value for r in Role}:
+        raise fail("--role must be one of owner, operator, analyst, staff.")
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        user = store.find_user_by_email(conn, email) or store.create_user(conn, email, password, locale=locale)
+        store.add_member(conn, ws.id, user.id, Role(role))
+    out.print(f"user {user.email} is {role} of {ws.name}")
+
+
+@app.command("serve")
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the ingest API, the management API and the console."""
+    import uvicorn
+
+    from siyu.api.app import create_app
+
+    rt = runtime(migrate=True)
+    out.print(f"siyu serving on http://{host}:{port}/  (database: {rt.engine.url.render_as_string()})")
+    uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+
+
+def _register_capabilities() -> None:
+    """Capability CLIs add their commands to :data:`app` (``siyu import``, ``siyu profiles``, ...)."""
+    import importlib
+
+    for module in ("siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise
+
+
+def main() -> None:
+    _register_capabilities()
+    app()
+
+
+if __name__ == "__main__":
+    main()

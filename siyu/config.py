@@ -1,0 +1,75 @@
+"""Every setting siyu reads, in one place.
+
+Settings come from ``SIYU_*`` environment variables so that the same code runs on a laptop
+(SQLite under ``./siyu-data``) and in production (PostgreSQL, many processes) without files
+to edit. ``docs/configuration.md`` lists each one; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SIYU_DATA_DIR", "./siyu-data", "Directory for the SQLite database, import reports and exports."),
+    Setting(
+        "SIYU_DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the operational store; defaults to SQLite at $SIYU_DATA_DIR/siyu.db. "
+        "Use postgresql+psycopg://user@host/db (postgresql:// is accepted) for production.",
+    ),
+    Setting("SIYU_SECRET", None, "Secret for signing console sessions; generated into the data dir if unset."),
+    Setting("SIYU_DEDUPE_WINDOW_HOURS", "168", "How long a messageId is remembered for deduplication (hours)."),
+    Setting("SIYU_DEFAULT_REGION", "CN", "Region used to parse phone numbers written without a country code."),
+    Setting("SIYU_LOG_LEVEL", "info", "Server log level."),
+)
+
+
+def _env(name: str) -> str | None:
+    for setting in SETTINGS:
+        if setting.name == name:
+            return os.environ.get(name, setting.default)
+    raise KeyError(name)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` URLs that operators copy from their providers."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    dedupe_window_hours: int = 168
+    default_region: str = "CN"
+    log_level: str = "info"
+    secret: str | None = field(default=None, repr=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_config() -> Config:
+    data_dir = Path(_env("SIYU_DATA_DIR") or "./siyu-data")
+    url = _env("SIYU_DATABASE_URL") or f"sqlite:///{(data_dir / 'siyu.db').resolve()}"
+    return Config(
+        data_dir=data_dir,
+        database_url=normalise_database_url(url),
+        dedupe_window_hours=int(_env("SIYU_DEDUPE_WINDOW_HOURS") or 168),
+        default_region=(_env("SIYU_DEFAULT_REGION") or "CN").upper(),
+        log_level=_env("SIYU_LOG_LEVEL") or "info",
+        secret=_env("SIYU_SECRET"),
+    )

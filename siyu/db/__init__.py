@@ -1,0 +1,1 @@
+"""The operational store: tables (one MetaData), engines, migrations."""

@@ -1,0 +1,297 @@
+"""Every table of the operational store, in one MetaData so Alembic sees the whole schema.
+
+Rules that hold for every table: a ``workspace_id`` column (one workspace is one brand, and
+every query filters on it); timestamps as :class:`~siyu.db.types.Timestamp`; states as short
+strings named in the capability's enum, never magic integers. Only a capability's ``store.py``
+reads or writes its tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from siyu.db.types import JSONType, Timestamp
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT that is still SQLite's rowid alias (SQLite only auto-increments "INTEGER PRIMARY KEY").
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# --- workspaces and access -------------------------------------------------------------------
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default="Asia/Shanghai"),
+    Column("default_region", String(2), nullable=False, server_default="CN"),
+    Column("settings", JSONType, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # KeyKind: write | secret
+    Column("role", String(16), nullable=True),  # Role for secret keys; NULL for write keys
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("locale", String(16), nullable=True),  # NULL: follow Accept-Language
+    Column("created_at", Timestamp, nullable=False),
+)
+
+workspace_members = Table(
+    "workspace_members",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "user_id"),
+)
+
+# --- the event log ---------------------------------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=True),
+    Column("message_id", String(128), nullable=False),
+    Column("type", String(16), nullable=False),  # track | identify | page | screen | alias | group
+    Column("name", String(200), nullable=False),  # the track event name, else the type
+    Column("anonymous_id", String(200), nullable=True),
+    Column("user_id", String(200), nullable=True),
+    Column("timestamp", Timestamp, nullable=False),  # event time, clock-skew corrected
+    Column("sent_at", Timestamp, nullable=True),
+    Column("received_at", Timestamp, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("properties", JSONType, nullable=True),
+    Column("traits", JSONType, nullable=True),
+    Column("context", JSONType, nullable=True),
+    Index("ix_events_profile_time", "workspace_id", "profile_id", "timestamp"),
+    Index("ix_events_time", "workspace_id", "timestamp"),
+    Index("ix_events_name_time", "workspace_id", "name", "timestamp"),
+    Index("ix_events_message", "workspace_id", "message_id"),
+)
+
+# Deduplication keys, bounded by a time window instead of a unique index over the whole log:
+# a random-key index grows with history and slows every insert (see shared/MEASURED.md), while
+# this table holds only the window (Segment keeps ~24 h, RudderStack 7 days; we default to 7).
+# Rows with expires_at NULL are kept for ever: imports use them so re-importing a file a year
+# later still changes nothing.
+event_dedupe = Table(
+    "event_dedupe",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("event_id", BigInteger, nullable=True),
+    Column("expires_at", Timestamp, nullable=True, index=True),
+    PrimaryKeyConstraint("workspace_id", "message_id"),
+)
+
+# --- profiles and identity -------------------------------------------------------------------
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("merged_into", BigInteger, nullable=True),  # set when this profile was merged away
+    Column("erased_at", Timestamp, nullable=True),  # PIPL / GDPR erasure tombstone
+    Column("traits", JSONType, nullable=False),
+    Column("trait_meta", JSONType, nullable=False),  # {key: {"type", "updated_at", "source"}}
+    Column("first_seen_at", Timestamp, nullable=True),
+    Column("last_seen_at", Timestamp, nullable=True),
+    Column("event_count", Integer, nullable=False, server_default="0"),
+    Column("order_count", Integer, nullable=False, server_default="0"),
+    Column("total_spend", Float, nullable=False, server_default="0"),
+    Column("first_order_at", Timestamp, nullable=True),
+    Column("last_order_at", Timestamp, nullable=True),
+    Column("first_channel", String(100), nullable=True),
+    Column("last_channel", String(100), nullable=True),
+    Index("ix_profiles_ws_created", "workspace_id", "created_at"),
+    Index("ix_profiles_ws_last_seen", "workspace_id", "last_seen_at"),
+    Index("ix_profiles_ws_first_channel", "workspace_id", "first_channel"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("type", String(100), nullable=False),  # user_id, phone, wechat_openid:wx123, ...
+    Column("value", String(320), nullable=False),  # normalised (E.164 phone, lower-case email)
+    Column("profile_id", BigInteger, nullable=False),
+    Column("first_seen_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("source", String(64), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "type", "value"),
+    Index("ix_identities_profile", "workspace_id", "profile_id"),
+)
+
+profile_merges = Table(
+    "profile_merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("from_profile_id", BigInteger, nullable=False),
+    Column("into_profile_id", BigInteger, nullable=False),
+    Column("identities", JSONType, nullable=False),  # identifiers moved, [{"type", "value"}]
+    Column("message_id", String(128), nullable=True),  # the event that caused it, if any
+    Column("reason", String(64), nullable=False),  # MergeReason: event | alias | manual
+    Column("actor", String(200), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_profile_merges_from", "workspace_id", "from_profile_id"),
+    Index("ix_profile_merges_into", "workspace_id", "into_profile_id"),
+)
+
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("message_id", String(128), nullable=True),
+    Column("identifier_type", String(100), nullable=False),
+    Column("identifier_value", String(320), nullable=False),
+    Column("profile_ids", JSONType, nullable=False),
+    Column("rule", String(64), nullable=False),  # which limit refused the merge
+    Column("detail", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_identity_conflicts_ws_time", "workspace_id", "created_at"),
+)
+
+profile_event_counts = Table(
+    "profile_event_counts",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_at", Timestamp, nullable=False),
+    Column("last_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "profile_id", "name"),
+)
+
+# --- tags and consent -------------------------------------------------------------------------
+
+tag_groups = Table(
+    "tag_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),  # TagGroupKind: identity | business
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("group_id", Integer, ForeignKey("tag_groups.id"), nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+profile_tags = Table(
+    "profile_tags",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=False),
+    Column("tag_id", Integer, nullable=False),
+    Column("source", String(64), nullable=False),  # manual | bulk | import | rule:<id> | api
+    Column("added_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "profile_id", "tag_id"),
+    Index("ix_profile_tags_tag", "workspace_id", "tag_id"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=False),
+    Column("channel", String(32), nullable=False),  # wechat | wecom | sms | email | webhook | any
+    Column("purpose", String(16), nullable=False),  # marketing | transactional
+    Column("status", String(16), nullable=False),  # granted | revoked
+    Column("source", String(64), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "profile_id", "channel", "purpose"),
+)
+
+# --- imports and erasure ------------------------------------------------------------------------
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # customers | orders
+    Column("filename", String(500), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("preset", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # ImportStatus: running | done | failed
+    Column("rows_total", Integer, nullable=False, server_default="0"),
+    Column("rows_ok", Integer, nullable=False, server_default="0"),
+    Column("rows_duplicate", Integer, nullable=False, server_default="0"),
+    Column("rows_failed", Integer, nullable=False, server_default="0"),
+    Column("error_report", String(500), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, nullable=True),
+    Index("ix_imports_ws_created", "workspace_id", "created_at"),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("identities_removed", Integer, nullable=False),
+    Column("events_scrubbed", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)

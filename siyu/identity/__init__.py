@@ -1,0 +1,1 @@
+"""Identity resolution: one profile per person across every identifier a brand sees."""

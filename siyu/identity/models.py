@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class IdentifierKind(StrEnum):
+    """Base identifier types. Scoped kinds are written ``kind:scope`` (``wechat_openid:wx123``)."""
+
+    USER_ID = "user_id"
+    ANONYMOUS_ID = "anonymous_id"
+    PHONE = "phone"
+    EMAIL = "email"
+    WECHAT_UNIONID = "wechat_unionid"
+    WECHAT_OPENID = "wechat_openid"  # scope: the official account / mini program app id
+    WECOM_EXTERNAL_USERID = "wecom_external_userid"  # scope: the WeCom corp id
+    PLATFORM_BUYER_ID = "platform_buyer_id"  # scope: tmall, jd, youzan, shopify, douyin, ...
+    MEMBER_ID = "member_id"
+
+
+SCOPED_KINDS = frozenset(
+    {IdentifierKind.WECHAT_OPENID, IdentifierKind.WECOM_EXTERNAL_USERID, IdentifierKind.PLATFORM_BUYER_ID}
+)
+
+# Traits that are identifiers as well as traits (interface contract).
+RESERVED_TRAIT_IDENTIFIERS = {
+    "phone": IdentifierKind.PHONE,
+    "email": IdentifierKind.EMAIL,
+    "wechat_unionid": IdentifierKind.WECHAT_UNIONID,
+    "member_id": IdentifierKind.MEMBER_ID,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Identifier:
+    type: str  # full type, including the scope: "wechat_openid:wx123"
+    value: str  # normalised
+
+    @property
+    def kind(self) -> IdentifierKind:
+        return IdentifierKind(self.type.split(":", 1)[0])
+
+    @property
+    def scope(self) -> str | None:
+        parts = self.type.split(":", 1)
+        return parts[1] if len(parts) == 2 else None
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.type, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A link the rules refused: the identifier stays in the event payload but joins no profile."""
+
+    identifier: Identifier
+    profile_ids: tuple[int, ...]
+    rule: str  # e.g. "limit:user_id=1"
+    detail: str
+
+
+@dataclass
+class Decision:
+    """What to do with one event's identifiers."""
+
+    profile_id: int | None  # None: a new profile must be created
+    attach: list[Identifier] = field(default_factory=list)  # identifiers to link to the profile
+    merge_from: list[int] = field(default_factory=list)  # profiles to fold into profile_id
+    conflicts: list[Conflict] = field(default_factory=list)

@@ -1,0 +1,50 @@
+"""Which identifiers a message carries.
+
+``userId`` and ``anonymousId``; the reserved traits ``phone``, ``email``, ``wechat_unionid`` and
+``member_id`` (in ``traits`` of an identify call or in ``context.traits`` of any call); and scoped
+ids in Segment's ``context.externalIds`` (``[{"type": "wechat_openid:wx123", "id": "o6_b…"}]``).
+Placeholder values (see :mod:`siyu.identity.rules`) are dropped here: they stay in the payload but
+never link people.
+"""
+
+from __future__ import annotations
+
+from siyu.identity.models import RESERVED_TRAIT_IDENTIFIERS, Identifier, IdentifierKind
+from siyu.identity.normalise import InvalidIdentifier, normalise
+from siyu.identity.rules import IdentityRules
+from siyu.ingest.spec import Message
+
+
+def identifiers_of(message: Message, rules: IdentityRules, region: str = "CN") -> list[Identifier]:
+    found: list[Identifier] = []
+
+    def add(type_: str, value: object, field: str) -> None:
+        if isinstance(value, str | int) and not isinstance(value, bool) and rules.is_blocked(
+                Identifier(type_, str(value).strip())):
+            return  # a placeholder: never normalised, never linked
+        try:
+            found.append(normalise(type_, value, region))
+        except InvalidIdentifier as error:
+            error.details = {**error.details, "field": field}
+            raise
+
+    if message.user_id is not None:
+        add(IdentifierKind.USER_ID, message.user_id, "userId")
+    if message.anonymous_id is not None:
+        add(IdentifierKind.ANONYMOUS_ID, message.anonymous_id, "anonymousId")
+    traits = message.profile_traits()
+    for key, kind in RESERVED_TRAIT_IDENTIFIERS.items():
+        value = traits.get(key)
+        if value is None or value == "":
+            continue
+        add(kind, value, f"traits.{key}")
+    external = message.context.get("externalIds")
+    if external is not None:
+        if not isinstance(external, list):
+            raise InvalidIdentifier("'context.externalIds' must be a list of {type, id} objects.")
+        for position, item in enumerate(external):
+            if not isinstance(item, dict) or "type" not in item or "id" not in item:
+                raise InvalidIdentifier("Each of 'context.externalIds' needs 'type' and 'id'.",
+                                        details={"field": f"context.externalIds[{position}]"})
+            add(str(item["type"]), item["id"], f"context.externalIds[{position}]")
+    return [i for i in dict.fromkeys(found) if not rules.is_blocked(i)]

@@ -1,0 +1,1 @@
+"""Profiles: traits, rollups, tags, consent, timelines and erasure."""

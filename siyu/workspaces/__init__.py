@@ -1,0 +1,1 @@
+"""Workspaces (one per brand), API keys, console users and roles."""

@@ -40,7 +40,7 @@ def resolve(incoming: Iterable[Identifier], graph: GraphView, rules: IdentityRul
     conflicts: list[Conflict] = []
     while True:
         owners = {i: graph.owner(i) for i in pending}
-        candidates = sorted({p for p in owners.values() if p is not None})
+        candidates = sorted({p for p in owners.values() if p is not None}, key=_age)
         if not candidates:
             kept, refused = _within_limits(pending, rules)
             conflicts += [Conflict(i, (), f"limit:{i.type}={rules.limit(i)}",
@@ -63,6 +63,12 @@ def resolve(incoming: Iterable[Identifier], graph: GraphView, rules: IdentityRul
         ))
         if not pending:
             return Decision(profile_id=None, attach=[], conflicts=conflicts)
+
+
+def _age(profile_id: int) -> tuple[bool, int]:
+    """Oldest first: stored profiles (positive ids, in creation order) before the batch's new ones
+    (temporary ids -1, -2, ... in creation order)."""
+    return (profile_id < 0, abs(profile_id))
 
 
 def _kind_of(type_: str) -> IdentifierKind:

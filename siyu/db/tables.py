@@ -109,7 +109,8 @@ events = Table(
     Index("ix_events_profile_time", "workspace_id", "profile_id", "timestamp"),
     Index("ix_events_time", "workspace_id", "timestamp"),
     Index("ix_events_name_time", "workspace_id", "name", "timestamp"),
-    Index("ix_events_message", "workspace_id", "message_id"),
+    # No index on message_id: deduplication lives in event_dedupe (bounded by its window), and a
+    # random-key index over the whole log is what makes inserts slow down as history grows.
 )
 
 # Deduplication keys, bounded by a time window instead of a unique index over the whole log:

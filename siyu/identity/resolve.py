@@ -38,6 +38,9 @@ class GraphView(Protocol):
 def resolve(incoming: Iterable[Identifier], graph: GraphView, rules: IdentityRules) -> Decision:
     pending = sorted(set(incoming), key=rules.rank)
     conflicts: list[Conflict] = []
+    known = {graph.owner(i) for i in pending}
+    if len(known) == 1 and None not in known:
+        return Decision(profile_id=known.pop())  # the common case: a known person, nothing new
     while True:
         owners = {i: graph.owner(i) for i in pending}
         candidates = sorted({p for p in owners.values() if p is not None}, key=_age)

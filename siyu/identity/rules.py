@@ -72,7 +72,16 @@ class IdentityRules:
         return self.limits[identifier.kind]
 
     def is_blocked(self, identifier: Identifier) -> bool:
-        return any(p.search(identifier.value) for p in self.blocked)
+        return self._blocked_any.search(identifier.value) is not None
+
+    @property
+    def _blocked_any(self) -> re.Pattern[str]:
+        # One alternation instead of N searches: this runs for every identifier of every event.
+        cached = self.__dict__.get("_blocked_cache")
+        if cached is None:
+            cached = re.compile("|".join(f"(?:{p.pattern})" for p in self.blocked))
+            object.__setattr__(self, "_blocked_cache", cached)
+        return cached
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> IdentityRules:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, delete, func, or_, select, text, update
 
 from siyu.db.tables import identities, identity_conflicts, profile_merges, profiles
 from siyu.identity.graph import PendingMerge
@@ -34,18 +34,29 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start:start + size]
 
 
+def _marks(conn: Connection, count: int) -> str:
+    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * count)
+
+
 def load_owners(conn: Connection, workspace_id: int, wanted: Iterable[Identifier]) -> dict[Identifier, int]:
-    keys = sorted({(i.type, i.value) for i in wanted})
+    """Owners of the given identifiers, one indexed query per identifier type and chunk.
+
+    Plain driver SQL: this runs for every ingest batch, and SQLAlchemy's expanding ``IN`` costs
+    more to compile than the lookup itself.
+    """
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for identifier in set(wanted):
+        by_type[identifier.type].append(identifier.value)
     owners: dict[Identifier, int] = {}
-    for chunk in _chunks(keys):
-        rows = conn.execute(
-            select(identities.c.type, identities.c.value, identities.c.profile_id).where(
-                identities.c.workspace_id == workspace_id,
-                tuple_(identities.c.type, identities.c.value).in_(chunk),
+    for type_, values in sorted(by_type.items()):
+        for chunk in _chunks(sorted(values)):
+            rows = conn.exec_driver_sql(
+                "SELECT value, profile_id FROM identities WHERE workspace_id = {m} AND type = {m} "
+                "AND value IN ({values})".format(m=_marks(conn, 1), values=_marks(conn, len(chunk))),
+                (workspace_id, type_, *chunk),
             )
-        )
-        for row in rows:
-            owners[Identifier(row.type, row.value)] = row.profile_id
+            for value, profile_id in rows:
+                owners[Identifier(type_, value)] = profile_id
     return owners
 
 
@@ -53,12 +64,13 @@ def load_identities_of(conn: Connection, workspace_id: int, profile_ids: Iterabl
     ids = sorted(set(profile_ids))
     members: dict[int, list[Identifier]] = defaultdict(list)
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(identities.c.type, identities.c.value, identities.c.profile_id).where(
-                identities.c.workspace_id == workspace_id, identities.c.profile_id.in_(chunk))
+        rows = conn.exec_driver_sql(
+            "SELECT type, value, profile_id FROM identities WHERE workspace_id = {m} AND profile_id IN ({ids})".format(
+                m=_marks(conn, 1), ids=_marks(conn, len(chunk))),
+            (workspace_id, *chunk),
         )
-        for row in rows:
-            members[row.profile_id].append(Identifier(row.type, row.value))
+        for type_, value, profile_id in rows:
+            members[profile_id].append(Identifier(type_, value))
     return members
 
 

@@ -28,10 +28,14 @@ def identifiers_of(message: Message, rules: IdentityRules, region: str = "CN") -
             error.details = {**error.details, "field": field}
             raise
 
-    if message.user_id is not None:
-        add(IdentifierKind.USER_ID, message.user_id, "userId")
-    if message.anonymous_id is not None:
-        add(IdentifierKind.ANONYMOUS_ID, message.anonymous_id, "anonymousId")
+    # userId and anonymousId were validated as strings of bounded length by the spec parser and
+    # need no normalising beyond trimming: build them directly (this runs for every event).
+    for type_, value in ((IdentifierKind.USER_ID, message.user_id), (IdentifierKind.ANONYMOUS_ID,
+                                                                      message.anonymous_id)):
+        if value is not None and value.strip():
+            identifier = Identifier(type_.value, value.strip())
+            if not rules.is_blocked(identifier):
+                found.append(identifier)
     traits = message.profile_traits()
     for key, kind in RESERVED_TRAIT_IDENTIFIERS.items():
         value = traits.get(key)

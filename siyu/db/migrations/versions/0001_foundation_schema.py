@@ -88,7 +88,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_message", ["workspace_id", "message_id"], unique=False)
         batch_op.create_index("ix_events_name_time", ["workspace_id", "name", "timestamp"], unique=False)
         batch_op.create_index(
             "ix_events_profile_time", ["workspace_id", "profile_id", "timestamp"], unique=False
@@ -359,7 +358,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_events_time")
         batch_op.drop_index("ix_events_profile_time")
         batch_op.drop_index("ix_events_name_time")
-        batch_op.drop_index("ix_events_message")
 
     op.drop_table("events")
     with op.batch_alter_table("event_dedupe", schema=None) as batch_op:

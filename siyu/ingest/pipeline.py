@@ -91,7 +91,7 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
     canonical = [real.get(graph.canonical(p), graph.canonical(p)) if p is not None else None for p in assigned]
 
     rows = [_event_row(workspace_id, m, p) for (m, _), p in zip(batch, canonical, strict=True)]
-    ingest_store.append_events(conn, rows)
+    ingest_store.append_events(conn, workspace_id, rows)
     _fold_into_profiles(conn, workspace_id, batch, canonical, set(real.values()), now)
     result.accepted = len(batch)
     result.merges = len([m for m in graph.merges if m.from_profile_id > 0])

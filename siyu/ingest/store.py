@@ -36,7 +36,7 @@ EVENT_COLUMNS = ("workspace_id", "profile_id", "message_id", "type", "name", "an
                  "sent_at", "received_at", "source", "properties", "traits", "context")
 
 
-def append_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...]]) -> None:
     """Append rows (tuples in :data:`EVENT_COLUMNS` order, timestamps as epoch ms, JSON already
     serialised) to the log.
 
@@ -45,6 +45,8 @@ def append_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """
     if not rows:
         return
+    if any(row[0] != workspace_id for row in rows):
+        raise ValueError("append_events: every row must belong to the workspace being written")
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})", rows)

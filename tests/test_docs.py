@@ -1,0 +1,21 @@
+"""Docs kept honest by tests (datasette's test_docs.py): every setting is documented."""
+
+from pathlib import Path
+
+import pytest
+
+from siyu.config import SETTINGS
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_documented(setting) -> None:
+    assert f"`{setting.name}`" in (DOCS / "configuration.md").read_text()
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    block = readme.split("```sh", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert block == ["pip install -e . && siyu demo", "pip install -e '.[test]' && python -m pytest -n 2 -q"]
+    assert block[1] in (DOCS.parent / ".ci" / "run").read_text()

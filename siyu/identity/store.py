@@ -42,19 +42,27 @@ def load_owners(conn: Connection, workspace_id: int, wanted: Iterable[Identifier
     """Owners of the given identifiers, one indexed query per identifier type and chunk.
 
     Plain driver SQL: this runs for every ingest batch, and SQLAlchemy's expanding ``IN`` costs
-    more to compile than the lookup itself.
+    more to compile than the lookup itself. On PostgreSQL the values travel as one array joined
+    through ``unnest``: a long ``IN (…)`` list of parameters in a prepared (generic) plan is
+    matched linearly against every row of a sequential scan (measured: 66 ms per 400 values on
+    40k identities, against 4 ms for the join).
     """
     by_type: dict[str, list[str]] = defaultdict(list)
     for identifier in set(wanted):
         by_type[identifier.type].append(identifier.value)
     owners: dict[Identifier, int] = {}
+    postgres = conn.dialect.name == "postgresql"
     for type_, values in sorted(by_type.items()):
-        for chunk in _chunks(sorted(values)):
-            rows = conn.exec_driver_sql(
-                "SELECT value, profile_id FROM identities WHERE workspace_id = {m} AND type = {m} "
-                "AND value IN ({values})".format(m=_marks(conn, 1), values=_marks(conn, len(chunk))),
-                (workspace_id, type_, *chunk),
-            )
+        for chunk in _chunks(sorted(values), 5000 if postgres else _CHUNK):
+            if postgres:
+                rows = conn.exec_driver_sql(
+                    "SELECT i.value, i.profile_id FROM unnest(%s::text[]) AS v(value) JOIN identities i "
+                    "ON i.workspace_id = %s AND i.type = %s AND i.value = v.value",
+                    (list(chunk), workspace_id, type_))
+            else:
+                rows = conn.exec_driver_sql(
+                    f"SELECT value, profile_id FROM identities WHERE workspace_id = ? AND type = ? "
+                    f"AND value IN ({_marks(conn, len(chunk))})", (workspace_id, type_, *chunk))
             for value, profile_id in rows:
                 owners[Identifier(type_, value)] = profile_id
     return owners
@@ -63,12 +71,16 @@ def load_owners(conn: Connection, workspace_id: int, wanted: Iterable[Identifier
 def load_identities_of(conn: Connection, workspace_id: int, profile_ids: Iterable[int]) -> dict[int, list[Identifier]]:
     ids = sorted(set(profile_ids))
     members: dict[int, list[Identifier]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        rows = conn.exec_driver_sql(
-            "SELECT type, value, profile_id FROM identities WHERE workspace_id = {m} AND profile_id IN ({ids})".format(
-                m=_marks(conn, 1), ids=_marks(conn, len(chunk))),
-            (workspace_id, *chunk),
-        )
+    postgres = conn.dialect.name == "postgresql"
+    for chunk in _chunks(ids, 5000 if postgres else _CHUNK):
+        if postgres:
+            rows = conn.exec_driver_sql(
+                "SELECT i.type, i.value, i.profile_id FROM unnest(%s::bigint[]) AS p(id) JOIN identities i "
+                "ON i.workspace_id = %s AND i.profile_id = p.id", (list(chunk), workspace_id))
+        else:
+            rows = conn.exec_driver_sql(
+                f"SELECT type, value, profile_id FROM identities WHERE workspace_id = ? "
+                f"AND profile_id IN ({_marks(conn, len(chunk))})", (workspace_id, *chunk))
         for type_, value, profile_id in rows:
             members[profile_id].append(Identifier(type_, value))
     return members

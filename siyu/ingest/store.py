@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import event_dedupe
+from siyu.db.types import to_millis
 
 
 def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence[str],
@@ -22,6 +23,17 @@ def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence
     """
     if not message_ids:
         return set()
+    if conn.dialect.name == "postgresql":
+        # One statement with two array parameters: a multi-row VALUES of thousands of bound
+        # parameters costs PostgreSQL more to parse and plan than to execute.
+        expiry = None if expires_at is None else to_millis(expires_at)
+        expires = [None if (forever and forever[i]) else expiry for i in range(len(message_ids))]
+        rows = conn.exec_driver_sql(
+            "INSERT INTO event_dedupe (workspace_id, message_id, expires_at) "
+            "SELECT %s, m, e FROM unnest(%s::text[], %s::bigint[]) AS t(m, e) "
+            "ON CONFLICT DO NOTHING RETURNING message_id",
+            (workspace_id, list(message_ids), expires))
+        return {r[0] for r in rows}
     insert = upsert(conn, event_dedupe)
     rows = [
         {"workspace_id": workspace_id, "message_id": m,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -14,7 +17,16 @@ from siyu.runtime import Runtime
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime.from_config()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        from siyu.ingest.writer import stop_writer
+
+        stop_writer(runtime)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="siyu",
         version=__version__,
         description="私域 private-domain customer operations: Segment-compatible ingest and the management API.",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 
 from fastapi import Request
@@ -12,7 +13,9 @@ from siyu.db.engine import read
 from siyu.errors import AuthError, Forbidden
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
-from siyu.workspaces.models import KeyKind, Permission, Principal
+from siyu.workspaces.models import KeyKind, Permission, Principal, Role
+
+WRITE_KEY_TTL_SECONDS = 30.0
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -38,8 +41,6 @@ def principal(request: Request) -> Principal:
         return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
     session = request.scope.get("session") or {}
     if session.get("user_id") and session.get("workspace_id") and session.get("role"):
-        from siyu.workspaces.models import Role
-
         return Principal(workspace_id=int(session["workspace_id"]), role=Role(session["role"]),
                          actor=f"user:{session['user_id']}")
     raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")
@@ -73,12 +74,16 @@ def workspace_for_write_key(runtime: Runtime, write_key: str | None) -> int:
     if not write_key:
         raise AuthError("No write key: send it as the HTTP basic auth user (as Segment SDKs do) or as 'writeKey'.",
                         code="auth.missing_write_key")
-    cache: dict[str, int] = runtime.extras.setdefault("write_keys", {})
-    if write_key in cache:
-        return cache[write_key]
+    # Cached briefly: the ingest hot path must not read the keys table per request, and a revoked
+    # key stops working within WRITE_KEY_TTL_SECONDS (at once in the process that revoked it).
+    cache: dict[str, tuple[float, int]] = runtime.extras.setdefault("write_keys", {})
+    hit = cache.get(write_key)
+    if hit is not None and time.monotonic() - hit[0] < WRITE_KEY_TTL_SECONDS:
+        return hit[1]
     with read(runtime.engine) as conn:
         key = workspace_store.find_key(conn, write_key)
     if key is None or key.kind is not KeyKind.WRITE:
+        cache.pop(write_key, None)
         raise AuthError("The write key is unknown or revoked.", code="auth.invalid_write_key")
-    cache[write_key] = key.workspace_id
+    cache[write_key] = (time.monotonic(), key.workspace_id)
     return key.workspace_id

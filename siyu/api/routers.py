@@ -13,4 +13,10 @@ def _workspaces(app: FastAPI) -> None:
     app.include_router(router)
 
 
-ALL: list[Callable[[FastAPI], None]] = [_workspaces]
+def _ingest(app: FastAPI) -> None:
+    from siyu.ingest.api import router
+
+    app.include_router(router)
+
+
+ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest]

@@ -1,0 +1,94 @@
+"""The Segment-compatible tracking API: ``/v1/track``, ``identify``, ``alias``, ``group``, ``page``,
+``screen`` and ``batch`` (segment.com/docs/connections/sources/catalog/libraries/server/http-api/).
+
+Bodies are read and parsed here by hand (orjson), not by FastAPI's models: this is the hot path,
+and Segment's wire format has rules (write key in basic auth or in the body, gzip, byte limits)
+that a model can't express. The schemas are still declared for ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from siyu import clock
+from siyu.api.auth import basic_auth_user, runtime_of, workspace_for_write_key
+from siyu.ingest.http import decode_body, messages_of, parse_json
+from siyu.ingest.spec import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES
+from siyu.ingest.writer import writer_for
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+_COMMON = {
+    "userId": {"type": "string"}, "anonymousId": {"type": "string"}, "messageId": {"type": "string"},
+    "timestamp": {"type": "string", "format": "date-time"}, "sentAt": {"type": "string", "format": "date-time"},
+    "context": {"type": "object"}, "integrations": {"type": "object"}, "writeKey": {"type": "string"},
+}
+_SPECIFIC: dict[str, dict[str, Any]] = {
+    "track": {"event": {"type": "string", "maxLength": 200}, "properties": {"type": "object"}},
+    "identify": {"traits": {"type": "object"}},
+    "alias": {"previousId": {"type": "string"}},
+    "group": {"groupId": {"type": "string"}, "traits": {"type": "object"}},
+    "page": {"name": {"type": "string"}, "category": {"type": "string"}, "properties": {"type": "object"}},
+    "screen": {"name": {"type": "string"}, "category": {"type": "string"}, "properties": {"type": "object"}},
+}
+_REQUIRED = {"track": ["event"], "alias": ["previousId", "userId"], "group": ["groupId"]}
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {**_COMMON, **_SPECIFIC[kind]}, "required": _REQUIRED.get(kind, [])}
+
+
+def _openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "security": [{"writeKeyBasic": []}],
+        "responses": {"200": {"description": "Stored (acknowledged only after commit)",
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "properties": {"success": {"type": "boolean"}}}}}},
+                      "400": {"description": "Invalid or oversize message"},
+                      "401": {"description": "Unknown write key"}},
+    }
+
+
+async def _handle(request: Request, type_: str | None) -> JSONResponse:
+    runtime = runtime_of(request)
+    limit = MAX_MESSAGE_BYTES if type_ is not None else MAX_BATCH_BYTES
+    received_at = clock.now()
+    body = decode_body(await request.body(), request.headers.get("content-encoding"), limit)
+    payload = parse_json(body)
+    key = basic_auth_user(request) or (payload.get("writeKey") if isinstance(payload.get("writeKey"), str) else None)
+    workspace_id = workspace_for_write_key(runtime, key)
+    writer = writer_for(runtime)
+    rules, region = writer.workspace_rules(workspace_id)
+    messages, identifiers = messages_of(payload, type_=type_, body_size=len(body), received_at=received_at,
+                                        rules=rules, region=region)
+    await writer.submit(workspace_id, messages, identifiers)
+    return JSONResponse({"success": True})
+
+
+def _single(kind: str) -> None:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _handle(request, kind)
+
+    endpoint.__name__ = f"ingest_{kind}"
+    router.add_api_route(f"/{kind}", endpoint, methods=["POST"], summary=f"Segment {kind} call",
+                         openapi_extra=_openapi(_schema(kind)), response_model=None)
+
+
+for _kind in MESSAGE_TYPES:
+    _single(_kind)
+
+
+@router.post("/batch", summary="Segment batch call (up to 500 KB, 32 KB per message; all-or-nothing)",
+             openapi_extra=_openapi({"type": "object", "required": ["batch"], "properties": {
+                 "batch": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type"],
+                                                                     "properties": {"type": {"enum": list(
+                                                                         MESSAGE_TYPES)}}}},
+                 "context": {"type": "object"}, "integrations": {"type": "object"},
+                 "sentAt": {"type": "string"}, "writeKey": {"type": "string"}}}),
+             response_model=None)
+async def ingest_batch(request: Request) -> JSONResponse:
+    return await _handle(request, None)

@@ -1,0 +1,95 @@
+"""Turning an HTTP request body into validated messages, with Segment's limits.
+
+Pure functions over bytes, so every rule here is tested without a server: decompression (with a
+cap, so a 1 KB gzip bomb cannot inflate into gigabytes), the 32 KB per message and 500 KB per
+batch limits measured on the decoded JSON, batch-level ``context`` / ``integrations`` / ``sentAt``
+applied to each message, and all-or-nothing validation of a batch.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from siyu.identity.models import Identifier
+from siyu.identity.normalise import InvalidIdentifier
+from siyu.identity.rules import IdentityRules
+from siyu.ingest.errors import BatchTooLarge, IngestError, MessageTooLarge
+from siyu.ingest.identifiers import identifiers_of
+from siyu.ingest.spec import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Message, parse_message
+
+MAX_BATCH_MESSAGES = 2500
+
+
+def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """The request body, gunzipped if needed; refuses anything whose decoded size passes ``limit``."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS)
+        try:
+            body = decompressor.decompress(raw, limit + 1)
+        except zlib.error:
+            raise IngestError("The body is not valid gzip.", code="ingest.bad_encoding") from None
+        if len(body) > limit or decompressor.unconsumed_tail:
+            raise _too_large(limit)
+        return body
+    if encoding not in ("", "identity"):
+        raise IngestError(f"Content-Encoding {encoding!r} is not supported; use gzip or none.",
+                          code="ingest.bad_encoding", status=415)
+    if len(raw) > limit:
+        raise _too_large(limit)
+    return raw
+
+
+def _too_large(limit: int) -> IngestError:
+    if limit == MAX_BATCH_BYTES:
+        return BatchTooLarge(f"The batch is larger than {MAX_BATCH_BYTES} bytes (500 KB); send smaller batches.",
+                             details={"limit": MAX_BATCH_BYTES})
+    return MessageTooLarge(f"The message is larger than {limit} bytes (32 KB).", details={"limit": limit})
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise IngestError(f"The body is not valid JSON: {error}.", code="ingest.malformed_json") from None
+    if not isinstance(payload, dict):
+        raise IngestError("The body must be a JSON object.", code="ingest.malformed_json")
+    return payload
+
+
+def messages_of(payload: dict[str, Any], *, type_: str | None, body_size: int, received_at: datetime,
+                rules: IdentityRules, region: str) -> tuple[list[Message], list[list[Identifier]]]:
+    """Validate a single call (``type_`` given) or a batch; raise on the first bad message."""
+    if type_ is not None:
+        raw_messages = [payload]
+        sizes = [body_size]
+    else:
+        batch = payload.get("batch")
+        if not isinstance(batch, list) or not batch:
+            raise IngestError("A batch body needs a non-empty 'batch' array.", details={"field": "batch"})
+        if len(batch) > MAX_BATCH_MESSAGES:
+            raise BatchTooLarge(f"A batch holds at most {MAX_BATCH_MESSAGES} messages.")
+        shared = {k: payload[k] for k in ("context", "integrations", "sentAt") if k in payload}
+        raw_messages = [{**shared, **m} if isinstance(m, dict) else m for m in batch]
+        sizes = [len(orjson.dumps(m)) if isinstance(m, dict) else 0 for m in batch]
+    messages: list[Message] = []
+    identifiers: list[list[Identifier]] = []
+    for index, (raw, size) in enumerate(zip(raw_messages, sizes, strict=True)):
+        try:
+            if size > MAX_MESSAGE_BYTES:
+                raise MessageTooLarge(f"Message {index} is {size} bytes; the limit is {MAX_MESSAGE_BYTES} (32 KB).",
+                                      details={"size": size, "limit": MAX_MESSAGE_BYTES})
+            message = parse_message(raw, received_at=received_at, type_=type_)
+            found = identifiers_of(message, rules, region)
+        except (IngestError, InvalidIdentifier) as error:
+            if type_ is None:
+                error.details = {**error.details, "index": index}
+                error.message = f"batch[{index}]: {error.message}"
+            raise
+        messages.append(message)
+        identifiers.append(found)
+    return messages, identifiers

@@ -1,0 +1,184 @@
+"""Group commit: one writer per process turns many concurrent ingest requests into one transaction.
+
+Request handlers validate and parse, then hand their batch to the writer and wait. The writer
+drains everything queued, runs the pipeline once per workspace inside ONE write transaction,
+commits, and only then wakes the requests, which answer 200. So an acknowledged event is always
+on disk (never lost), the commit cost is shared by every request in the group, and SQLite's
+single-writer rule is respected by construction.
+
+If a group's transaction fails, each request's batch is retried alone, so one bad batch cannot
+fail the others; the failing one gets the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from siyu import clock
+from siyu.db.engine import read, write
+from siyu.identity.models import Identifier
+from siyu.identity.rules import IdentityRules
+from siyu.ingest import store as ingest_store
+from siyu.ingest.pipeline import IngestResult, ingest
+from siyu.ingest.spec import Message
+from siyu.runtime import Runtime
+from siyu.workspaces import store as workspace_store
+
+log = logging.getLogger("siyu.ingest")
+
+MAX_GROUP_EVENTS = 5000  # bound a transaction's size (and the time the first request waits)
+SETTINGS_TTL_SECONDS = 30.0
+PRUNE_EVERY_SECONDS = 300.0
+_STOP = object()
+
+
+@dataclass
+class _Job:
+    workspace_id: int
+    messages: list[Message]
+    identifiers: list[list[Identifier]]
+    future: asyncio.Future[IngestResult]
+    loop: asyncio.AbstractEventLoop
+
+
+class IngestWriter:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="siyu-ingest-writer", daemon=True)
+        self._settings: dict[int, tuple[float, IdentityRules, str]] = {}
+        self._last_prune = 0.0
+        self._thread.start()
+
+    async def submit(self, workspace_id: int, messages: list[Message],
+                     identifiers: list[list[Identifier]]) -> IngestResult:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IngestResult] = loop.create_future()
+        self._queue.put(_Job(workspace_id, messages, identifiers, future, loop))
+        return await future
+
+    def workspace_rules(self, workspace_id: int) -> tuple[IdentityRules, str]:
+        """Identity rules and phone region of a workspace, cached briefly (settings change rarely)."""
+        cached = self._settings.get(workspace_id)
+        if cached and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
+            return cached[1], cached[2]
+        with read(self.runtime.engine) as conn:
+            workspace = workspace_store.get_workspace(conn, workspace_id)
+        rules = IdentityRules.from_settings(workspace.settings)
+        self._settings[workspace_id] = (time.monotonic(), rules, workspace.default_region)
+        return rules, workspace.default_region
+
+    def stop(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            jobs = [first]
+            size = len(first.messages)
+            while size < MAX_GROUP_EVENTS:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    self._queue.put(_STOP)
+                    break
+                jobs.append(job)
+                size += len(job.messages)
+            self._write_group(jobs)
+            self._maybe_prune(jobs)
+
+    def _write_group(self, jobs: list[_Job]) -> None:
+        by_workspace: dict[int, list[_Job]] = defaultdict(list)
+        for job in jobs:
+            by_workspace[job.workspace_id].append(job)
+        try:
+            results: dict[int, IngestResult] = {}
+            with write(self.runtime.engine) as conn:
+                for workspace_id, group in by_workspace.items():
+                    results[workspace_id] = self._ingest(conn, workspace_id, group)
+        except Exception:  # noqa: BLE001 - the group is retried job by job below, each failure reported
+            log.warning("group commit of %d requests failed; retrying each alone", len(jobs), exc_info=True)
+            for job in jobs:
+                self._write_alone(job)
+            return
+        for workspace_id, group in by_workspace.items():
+            for job in group:
+                _resolve(job, results[workspace_id])
+
+    def _write_alone(self, job: _Job) -> None:
+        try:
+            with write(self.runtime.engine) as conn:
+                result = self._ingest(conn, job.workspace_id, [job])
+        except Exception as error:  # noqa: BLE001 - handed to the waiting request, which answers 503
+            log.exception("ingest of one batch failed")
+            _fail(job, error)
+            return
+        _resolve(job, result)
+
+    def _ingest(self, conn: Any, workspace_id: int, group: list[_Job]) -> IngestResult:
+        rules, region = self.workspace_rules(workspace_id)
+        messages = [m for job in group for m in job.messages]
+        identifiers = [i for job in group for i in job.identifiers]
+        window = timedelta(hours=self.runtime.config.dedupe_window_hours)
+        return ingest(conn, workspace_id, messages, rules=rules, region=region, dedupe_window=window,
+                      identifiers=identifiers)
+
+    def _maybe_prune(self, jobs: list[_Job]) -> None:
+        """Drop expired dedupe keys now and then: a bounded delete, so the window stays the window."""
+        if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        try:
+            with write(self.runtime.engine) as conn:
+                for workspace_id in {job.workspace_id for job in jobs}:
+                    ingest_store.prune_dedupe_keys(conn, workspace_id, clock.now())
+        except Exception:  # noqa: BLE001 - pruning is housekeeping; the next round retries
+            log.warning("pruning dedupe keys failed", exc_info=True)
+
+
+def _resolve(job: _Job, result: IngestResult) -> None:
+    def settle() -> None:
+        if not job.future.done():
+            job.future.set_result(result)
+
+    job.loop.call_soon_threadsafe(settle)
+
+
+def _fail(job: _Job, error: BaseException) -> None:
+    def settle() -> None:
+        if not job.future.done():
+            job.future.set_exception(error)
+
+    job.loop.call_soon_threadsafe(settle)
+
+
+def writer_for(runtime: Runtime) -> IngestWriter:
+    """The process's writer, started on first use."""
+    writer = runtime.extras.get("ingest_writer")
+    if writer is None:
+        lock = runtime.extras.setdefault("ingest_writer_lock", threading.Lock())
+        with lock:
+            writer = runtime.extras.get("ingest_writer")
+            if writer is None:
+                writer = IngestWriter(runtime)
+                runtime.extras["ingest_writer"] = writer
+    return writer
+
+
+def stop_writer(runtime: Runtime) -> None:
+    writer = runtime.extras.pop("ingest_writer", None)
+    if writer is not None:
+        writer.stop()

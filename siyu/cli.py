@@ -202,5 +202,7 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m siyu.cli`: run the real module, not this __main__ copy
+    import siyu.cli
+
+    siyu.cli.main()

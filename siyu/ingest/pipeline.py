@@ -89,12 +89,13 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
     real = _allocate(conn, graph)
     _write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
     canonical = [real.get(graph.canonical(p), graph.canonical(p)) if p is not None else None for p in assigned]
+    surviving = {real[p] for p in graph.new_profiles if p not in graph.merged_into}
 
     rows = [_event_row(workspace_id, m, p) for (m, _), p in zip(batch, canonical, strict=True)]
     ingest_store.append_events(conn, workspace_id, rows)
-    _fold_into_profiles(conn, workspace_id, batch, canonical, set(real.values()), now)
+    _fold_into_profiles(conn, workspace_id, batch, canonical, surviving, now)
     result.accepted = len(batch)
-    result.merges = len([m for m in graph.merges if m.from_profile_id > 0])
+    result.merges = len(graph.merges)
     result.conflicts = len(graph.conflicts)
     result.profile_ids = {m.message_id: p for (m, _), p in zip(batch, canonical, strict=True)}
     return result
@@ -121,9 +122,10 @@ def _alias_identifiers(message: Message, found: list[Identifier], graph: BatchGr
 
 
 def _allocate(conn: Connection, graph: BatchGraph) -> dict[int, int]:
-    """Real ids for the batch's new profiles that survived (some were merged within the batch)."""
-    surviving = [p for p in graph.new_profiles if p not in graph.merged_into]
-    return dict(zip(surviving, identity_store.allocate_profile_ids(conn, len(surviving)), strict=True))
+    """Real ids for every profile the batch created, including those merged within the batch:
+    they are kept as tombstones so that each merge has an audit row naming real profiles."""
+    ids = identity_store.allocate_profile_ids(conn, len(graph.new_profiles))
+    return dict(zip(graph.new_profiles, ids, strict=True))
 
 
 def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: dict[int, int], now: datetime,
@@ -134,13 +136,18 @@ def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: d
 
     links = {identifier: final(pid) for identifier, pid in graph.new_links.items()}
     identity_store.insert_links(conn, workspace_id, links, now, source)
-    stored_merges = [m for m in graph.merges if m.from_profile_id > 0]
-    for merge in stored_merges:
+    tombstones: list[tuple[int, int]] = []
+    for merge in graph.merges:
         into = final(merge.into_profile_id)
+        if merge.from_profile_id > 0:  # a stored profile: move everything it holds
+            identity_store.repoint_identities(conn, workspace_id, merge.from_profile_id, into)
+            profile_store.fold_profile(conn, workspace_id, merge.from_profile_id, into, now)
+        else:  # created earlier in this batch: it holds nothing yet, keep it as a tombstone
+            merge.from_profile_id = real[merge.from_profile_id]
+            tombstones.append((merge.from_profile_id, into))
         merge.into_profile_id = into
-        identity_store.repoint_identities(conn, workspace_id, merge.from_profile_id, into)
-        profile_store.fold_profile(conn, workspace_id, merge.from_profile_id, into, now)
-    identity_store.record_merges(conn, workspace_id, stored_merges, now, reason="event")
+    profile_store.insert_tombstones(conn, workspace_id, tombstones, now)
+    identity_store.record_merges(conn, workspace_id, graph.merges, now, reason="event")
     identity_store.record_conflicts(conn, workspace_id, [
         (replace(conflict, profile_ids=tuple(final(p) for p in conflict.profile_ids)), message_id)
         for conflict, message_id in graph.conflicts

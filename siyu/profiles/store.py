@@ -150,6 +150,14 @@ ON CONFLICT (workspace_id, profile_id, name) DO UPDATE SET
 """)
 
 
+def insert_tombstones(conn: Connection, workspace_id: int, tombstones: list[tuple[int, int]], at: datetime) -> None:
+    """Rows for profiles that were created and merged away within one ingest batch."""
+    if tombstones:
+        conn.execute(profiles.insert(), [
+            {"id": pid, "workspace_id": workspace_id, "created_at": at, "updated_at": at, "merged_into": into,
+             "traits": {}, "trait_meta": {}} for pid, into in tombstones])
+
+
 def add_event_counts(conn: Connection, workspace_id: int, counts: dict[tuple[int, str], list[Any]]) -> None:
     """Upsert (profile, event name) -> [count, first_at, last_at] increments (one statement, driver-level)."""
     if not counts:

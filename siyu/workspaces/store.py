@@ -160,3 +160,17 @@ def memberships(conn: Connection, user_id: int) -> list[tuple[Workspace, Role]]:
         .where(workspace_members.c.user_id == user_id).order_by(workspaces.c.id)
     )
     return [(_workspace(r), Role(r.role)) for r in rows]
+
+
+def delete_workspace_data(conn: Connection, workspace_id: int) -> int:
+    """Delete every customer-data row of a workspace (events, profiles, identities, tags, ...),
+    keeping the workspace, its keys and its members. Used by ``siyu demo --fresh``."""
+    from siyu.db.tables import metadata
+
+    keep = {"workspaces", "api_keys", "workspace_members"}
+    removed = 0
+    for table in reversed(metadata.sorted_tables):
+        if table.name in keep or "workspace_id" not in table.c:
+            continue
+        removed += conn.execute(table.delete().where(table.c.workspace_id == workspace_id)).rowcount
+    return removed

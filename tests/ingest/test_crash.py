@@ -36,7 +36,7 @@ def _env(database_url: str, data_dir: Path) -> dict[str, str]:
 
 
 def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "siyu.cli", "serve", "--port", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "siyu", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -58,7 +58,7 @@ def test_kill_9_mid_ingest_loses_no_acknowledged_event(database_url: str, tmp_pa
     if database_url.startswith("sqlite"):
         database_url = f"sqlite:///{tmp_path / 'crash.db'}"
     env = _env(database_url, tmp_path)
-    created = subprocess.run([sys.executable, "-m", "siyu.cli", "workspace", "create", f"crash{os.getpid()}",
+    created = subprocess.run([sys.executable, "-m", "siyu", "workspace", "create", f"crash{os.getpid()}",
                               "--json"], env=env, capture_output=True, text=True, check=True)
     workspace = json.loads(created.stdout)
     auth = {"Authorization": "Basic " + base64.b64encode(f"{workspace['write_key']}:".encode()).decode()}

@@ -172,3 +172,19 @@ def test_scoped_external_ids_and_placeholder_values(runtime: Runtime, workspace)
     with read(runtime.engine) as conn:
         types = set(conn.execute(select(identities.c.type).where(identities.c.workspace_id == workspace.id)).scalars())
     assert types == {"user_id", "wechat_openid:wx123"}
+
+
+def test_merges_within_one_batch_are_audited_with_real_profile_ids(runtime: Runtime, workspace) -> None:
+    result = send(runtime, workspace.id,
+                  {"type": "track", "anonymousId": "tab", "event": "Product Viewed", "messageId": "x1"},
+                  {"type": "identify", "userId": "m-1", "messageId": "x2"},
+                  {"type": "identify", "userId": "m-1", "anonymousId": "tab", "messageId": "x3"})
+    assert result.merges == 1
+    person = owner(runtime, workspace.id, "user_id", "m-1")
+    with read(runtime.engine) as conn:
+        merge = conn.execute(select(profile_merges).where(profile_merges.c.workspace_id == workspace.id)).one()
+        tombstone = conn.execute(select(profiles.c.merged_into).where(
+            profiles.c.workspace_id == workspace.id, profiles.c.id == merge.from_profile_id)).scalar_one()
+        owners = set(conn.execute(select(events.c.profile_id).where(events.c.workspace_id == workspace.id)).scalars())
+    assert (merge.into_profile_id, merge.message_id, tombstone) == (person, "x3", person)
+    assert owners == {person}

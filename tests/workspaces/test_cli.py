@@ -18,7 +18,7 @@ from siyu.workspaces.secrets import key_digest
 
 def siyu(database_url: str, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SIYU_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "siyu.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "siyu", *args], capture_output=True, text=True, env=env,
                           input=input_text, timeout=120)
 
 

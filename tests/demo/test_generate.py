@@ -1,0 +1,122 @@
+"""The demo brand: deterministic, realistic enough to need merges, consistent with its own events."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from siyu.db.engine import read
+from siyu.db.tables import events, identities, profiles
+from siyu.demo.generate import generate
+from siyu.demo.store import summary
+from siyu.demo.story import tell
+from siyu.runtime import Runtime
+from tests.conftest import free_port, make_workspace
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def test_the_same_seed_tells_the_same_story_and_another_seed_does_not() -> None:
+    assert tell(42, 7, NOW).messages == tell(42, 7, NOW).messages
+    assert tell(42, 7, NOW).messages != tell(43, 7, NOW).messages
+    assert all(m["timestamp"] <= NOW.isoformat() for i in range(200) for m in tell(1, i, NOW).messages)
+
+
+def test_generated_brand_needs_merges_and_refuses_unsafe_ones(runtime: Runtime) -> None:
+    workspace = make_workspace(runtime, "demo")
+    sent = generate(runtime, workspace.id, customers=300, seed=5, now=NOW)
+    with read(runtime.engine) as conn:
+        figures = summary(conn, workspace.id)
+    assert figures["events"] == sent
+    assert figures["merges"] > 30  # Tmall buyers who later follow the official account, and more
+    assert figures["conflicts"] > 0  # family phones and the shared store tablet are not merged
+    assert {"xiaohongshu", "tmall_card", "store", "staff_link", "search"} <= set(figures["by_channel"])
+    assert 250 <= figures["profiles"] <= 330
+
+
+def test_rollups_agree_with_the_event_log(runtime: Runtime) -> None:
+    workspace = make_workspace(runtime, "demo")
+    generate(runtime, workspace.id, customers=200, seed=9, now=NOW)
+    with read(runtime.engine) as conn:
+        orders_in_log = conn.execute(select(func.count()).select_from(events).where(
+            events.c.workspace_id == workspace.id, events.c.name == "Order Completed")).scalar_one()
+        live = profiles.c.merged_into.is_(None)
+        rollup_orders, rollup_events = conn.execute(select(func.sum(profiles.c.order_count),
+                                                           func.sum(profiles.c.event_count)).where(
+            profiles.c.workspace_id == workspace.id, live)).one()
+        logged_events = conn.execute(select(func.count()).select_from(events).where(
+            events.c.workspace_id == workspace.id, events.c.profile_id.is_not(None))).scalar_one()
+        orphans = conn.execute(select(func.count()).select_from(events).where(
+            events.c.workspace_id == workspace.id,
+            events.c.profile_id.in_(select(profiles.c.id).where(profiles.c.workspace_id == workspace.id,
+                                                                profiles.c.merged_into.is_not(None))))
+        ).scalar_one()
+    assert rollup_orders == orders_in_log
+    assert rollup_events == logged_events
+    assert orphans == 0  # no event points at a merged-away profile
+
+
+def test_two_runs_with_one_seed_store_identical_data(runtime: Runtime) -> None:
+    def snapshot(workspace_id: int) -> tuple:
+        with read(runtime.engine) as conn:
+            log = conn.execute(select(events.c.message_id, events.c.name, events.c.timestamp, events.c.properties)
+                               .where(events.c.workspace_id == workspace_id).order_by(events.c.message_id)).all()
+            ids = conn.execute(select(identities.c.type, identities.c.value).where(
+                identities.c.workspace_id == workspace_id).order_by(identities.c.type, identities.c.value)).all()
+        return [tuple(r) for r in log], [tuple(r) for r in ids]
+
+    first, second = make_workspace(runtime, "demo"), make_workspace(runtime, "demo")
+    generate(runtime, first.id, customers=120, seed=3, now=NOW)
+    generate(runtime, second.id, customers=120, seed=3, now=NOW)
+    assert snapshot(first.id) == snapshot(second.id)
+    again = generate(runtime, first.id, customers=120, seed=3, now=NOW)
+    assert again > 0 and snapshot(first.id) == snapshot(second.id)  # re-running stores nothing twice
+
+
+def _env(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "SIYU_DATABASE_URL": database_url, "SIYU_DATA_DIR": str(data_dir)}
+
+
+def test_siyu_demo_no_serve_prints_what_it_generated(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "200", "--no-serve"],
+                            env=_env(database_url, tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for expected in ("customers (profiles)", "merges", "demo@siyu.local", "Write key", "Secret key"):
+        assert expected in result.stdout
+    again = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "200", "--no-serve"],
+                           env=_env(database_url, tmp_path), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "already generated" in again.stdout
+
+
+def test_siyu_demo_serves_the_api(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "SIYU_DATA_DIR": str(tmp_path / "data")}
+    env.pop("SIYU_DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "siyu", "demo", "--customers", "100", "--port", str(port)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                if response.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("siyu demo never served /api/health")
+        assert json.loads(response.text)["status"] == "ok"
+        assert (tmp_path / "data" / "siyu.db").exists()  # the embedded default: SQLite in the data dir
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

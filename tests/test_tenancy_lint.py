@@ -18,7 +18,7 @@ ESCAPE = "tenancy: cross-workspace"
 
 
 def _store_modules() -> list[Path]:
-    return sorted(p for p in ROOT.rglob("store.py"))
+    return sorted(p for p in ROOT.rglob("*store.py"))
 
 
 def _calls(node: ast.AST) -> set[str]:

@@ -19,4 +19,12 @@ def _ingest(app: FastAPI) -> None:
     app.include_router(router)
 
 
-ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest]
+def _profiles(app: FastAPI) -> None:
+    from siyu.profiles.api import router
+    from siyu.profiles.tags_api import router as tags_router
+
+    app.include_router(router)
+    app.include_router(tags_router)
+
+
+ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles]

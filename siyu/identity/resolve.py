@@ -51,7 +51,7 @@ def resolve(incoming: Iterable[Identifier], graph: GraphView, rules: IdentityRul
                           for i in refused]
             return Decision(profile_id=None, attach=kept, conflicts=conflicts)
         combined = {i for p in candidates for i in graph.identifiers_of(p)} | set(pending)
-        broken = _broken_limit(combined, rules)
+        broken = broken_limit(combined, rules)
         if broken is None:
             survivor = candidates[0]
             attach = [i for i in pending if owners[i] is None]
@@ -78,7 +78,8 @@ def _kind_of(type_: str) -> IdentifierKind:
     return IdentifierKind(type_.split(":", 1)[0])
 
 
-def _broken_limit(identifiers: set[Identifier], rules: IdentityRules) -> str | None:
+def broken_limit(identifiers: set[Identifier], rules: IdentityRules) -> str | None:
+    """The first identifier type (with scope) of which ``identifiers`` hold more than the limit."""
     counts = Counter(rules.limit_key(i) for i in identifiers)
     for key in sorted(counts):
         if counts[key] > rules.limits[_kind_of(key)]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
-from siyu.identity import store as identity_store
-from siyu.identity.normalise import InvalidIdentifier, normalise
 from siyu.profiles import read_store, tag_store
+from siyu.profiles.errors import ProfileError
 from siyu.profiles.models import ProfileFilter, TagGroupKind
 from siyu.profiles.tagging import tag_profiles
+from siyu.profiles.targeting import build_filter, profile_ids_for
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
@@ -107,29 +107,9 @@ def edit_profile_tags(request: Request, caller: Writer, profile_id: ProfileId, b
         return [t["name"] for t in read_store.profile_detail(conn, caller.workspace_id, live_id)["tags"]]
 
 
-def _profile_ids(conn: Any, workspace_id: int, identifiers: list[IdentifierIn],
-                 region: str) -> tuple[list[int], int, int]:
-    found: set[int] = set()
-    unknown = invalid = 0
-    for item in identifiers:
-        try:
-            identifier = normalise(item.type, item.value, region)
-        except InvalidIdentifier:
-            invalid += 1
-            continue
-        profile_id = identity_store.find_profile_id(conn, workspace_id, identifier)
-        if profile_id is None:
-            unknown += 1
-        else:
-            found.add(read_store.resolve_profile_id(conn, workspace_id, profile_id))
-    return sorted(found), unknown, invalid
-
-
 @router.post("/tags/{tag_id}/bulk", response_model=BulkOut,
              summary="Tag or untag everyone matching a filter, or a list of identifiers")
 def bulk(request: Request, caller: Manager, tag_id: Id, body: BulkIn) -> BulkOut:
-    from siyu.profiles.errors import ProfileError
-
     if (body.filter is None) == (body.identifiers is None):
         raise ProfileError("Give either 'filter' or 'identifiers'.", code="tags.bad_bulk")
     with write(runtime_of(request).engine) as conn:
@@ -137,7 +117,8 @@ def bulk(request: Request, caller: Manager, tag_id: Id, body: BulkIn) -> BulkOut
         region = workspace_store.get_workspace(conn, caller.workspace_id).default_region
         unknown = invalid = 0
         if body.identifiers is not None:
-            ids, unknown, invalid = _profile_ids(conn, caller.workspace_id, body.identifiers, region)
+            ids, unknown, invalid = profile_ids_for(conn, caller.workspace_id,
+                                                    [(i.type, i.value) for i in body.identifiers], region)
             matched = len(ids)
             changed = tag_profiles(conn, caller.workspace_id, tag, profile_ids=ids, source="bulk",
                                    actor=caller.actor, remove=body.action == "remove")
@@ -153,10 +134,6 @@ def bulk(request: Request, caller: Manager, tag_id: Id, body: BulkIn) -> BulkOut
 def filter_from(body: FilterIn | None, region: str) -> ProfileFilter:
     if body is None:
         return ProfileFilter()
-    identifier = None
-    if body.identifier_type and body.identifier_value:
-        found = normalise(body.identifier_type, body.identifier_value, region)
-        identifier = (found.type, found.value)
-    trait = (body.trait_key, body.trait_value or "") if body.trait_key else None
-    return ProfileFilter(text=body.text, tag_ids=tuple(body.tags), identifier=identifier, trait=trait,
-                         channel=body.channel)
+    return build_filter(region=region, text=body.text, tag_ids=tuple(body.tags), identifier_type=body.identifier_type,
+                        identifier_value=body.identifier_value, trait_key=body.trait_key,
+                        trait_value=body.trait_value, channel=body.channel)

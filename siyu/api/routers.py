@@ -27,4 +27,10 @@ def _profiles(app: FastAPI) -> None:
     app.include_router(tags_router)
 
 
-ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles]
+def _imports(app: FastAPI) -> None:
+    from siyu.imports.api import router
+
+    app.include_router(router)
+
+
+ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports]

@@ -86,7 +86,7 @@ def test_bad_rows_go_to_an_error_report_and_do_not_stop_the_import(runtime: Runt
     ])
     outcome = run_import(runtime, workspace.id, path, preset_for("orders", "tmall"))
     assert (outcome.rows_ok, outcome.rows_failed) == (1, 4)
-    report = list(csv.DictReader(Path(outcome.error_report).open(encoding="utf-8-sig")))
+    report = list(csv.DictReader(Path(outcome.error_report).read_text(encoding="utf-8-sig").splitlines()))
     assert [r["error_row"] for r in report] == ["3", "4", "5", "6"]
     reasons = " | ".join(r["error_reason"] for r in report)
     assert "not an amount" in reasons and "not a valid phone" in reasons and "order_id is empty" in reasons

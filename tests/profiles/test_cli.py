@@ -53,7 +53,7 @@ def test_export_profiles_as_csv_and_xlsx(runtime: Runtime, database_url: str, wo
     target = tmp_path / "out.csv"
     result = siyu(database_url, "export", "profiles", "--workspace", workspace.name, "--output", str(target))
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(target.open(encoding="utf-8-sig")))
+    rows = list(csv.DictReader(target.read_text(encoding="utf-8-sig").splitlines()))
     assert len(rows) == 25 and {r["phone"] for r in rows} == {f"+861390000{i:04d}" for i in range(25)}
     book = tmp_path / "out.xlsx"
     assert siyu(database_url, "export", "profiles", "--workspace", workspace.name, "--format", "xlsx",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 from collections.abc import Callable
 
@@ -41,6 +42,12 @@ def principal(request: Request) -> Principal:
         return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
     session = request.scope.get("session") or {}
     if session.get("user_id") and session.get("workspace_id") and session.get("role"):
+        # A console session may call the API from the page. Changes need the session's CSRF token
+        # in X-CSRF-Token, so another site cannot make a signed-in browser change data.
+        token = str(session.get("csrf") or "")
+        if request.method not in ("GET", "HEAD") and (
+                not token or not secrets.compare_digest(token, request.headers.get("x-csrf-token", ""))):
+            raise Forbidden("Changes from a console session need the X-CSRF-Token header.", code="auth.csrf")
         return Principal(workspace_id=int(session["workspace_id"]), role=Role(session["role"]),
                          actor=f"user:{session['user_id']}")
     raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")

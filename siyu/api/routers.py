@@ -33,4 +33,19 @@ def _imports(app: FastAPI) -> None:
     app.include_router(router)
 
 
-ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports]
+def _console(app: FastAPI) -> None:
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from siyu.web.routes import router
+
+    runtime = app.state.runtime
+    app.add_middleware(SessionMiddleware, secret_key=runtime.session_secret(), session_cookie="siyu_session",
+                       same_site="lax", max_age=14 * 24 * 3600)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parents[1] / "web" / "static"), name="static")
+    app.include_router(router)
+
+
+ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _console]

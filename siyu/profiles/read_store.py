@@ -104,7 +104,16 @@ def _conditions(workspace_id: int, where: ProfileFilter) -> list[Any]:
         clauses.append(profiles.c.first_channel == where.channel)
     if where.text:
         pattern = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        digits = "".join(c for c in where.text if c.isdigit())
+        phone_like = []
+        if len(digits) >= 3 and all(c.isdigit() or c in " +-()" for c in where.text.strip()):
+            # People type phones as they see them ("138 0013"), stored ones are E.164 ("+86138…").
+            prefixes = {f"+{digits}"} | ({f"+86{digits}"} if digits.startswith("1") else set())
+            phone_like = [exists().where(identities.c.workspace_id == workspace_id,
+                                         identities.c.profile_id == profiles.c.id, identities.c.type == "phone",
+                                         identities.c.value.like(f"{p}%")) for p in sorted(prefixes)]
         clauses.append(or_(
+            *phone_like,
             profiles.c.traits["name"].as_string().like(f"%{pattern}%", escape="\\"),
             profiles.c.traits["nickname"].as_string().like(f"%{pattern}%", escape="\\"),
             exists().where(identities.c.workspace_id == workspace_id, identities.c.profile_id == profiles.c.id,

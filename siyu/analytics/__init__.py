@@ -1,0 +1,1 @@
+"""Analytics: figures and reports over the event log and profiles."""

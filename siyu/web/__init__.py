@@ -1,0 +1,1 @@
+"""The console: server-rendered pages in zh-CN and en."""

@@ -1,0 +1,63 @@
+"""Translations and locale formatting for the console (Babel).
+
+Messages are written in English in the templates and translated from ``locales/<locale>/
+LC_MESSAGES/messages.po``. The .po sources are compiled in memory at start-up (Babel's
+``read_po`` + ``write_mo``), so no generated .mo files live in the repository. The language is the
+user's own setting, else the browser's ``Accept-Language``, else Chinese.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+SUPPORTED = ("zh_CN", "en")
+DEFAULT = "zh_CN"
+TAGS = {"zh_CN": "zh-CN", "en": "en"}
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    source = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not source.is_file():
+        return NullTranslations()
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def normalise(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    tag = tag.replace("-", "_")
+    if tag.lower().startswith("zh"):
+        return "zh_CN"
+    if tag.lower().startswith("en"):
+        return "en"
+    return None
+
+
+def choose_locale(user_setting: str | None, accept_language: str | None) -> str:
+    chosen = normalise(user_setting)
+    if chosen:
+        return chosen
+    if accept_language:
+        wanted = [part.split(";")[0].strip().replace("-", "_") for part in accept_language.split(",")]
+        found = negotiate_locale([w for w in wanted if w], list(SUPPORTED) + ["zh", "en_US", "en_GB"], sep="_")
+        if found:
+            return normalise(found) or DEFAULT
+    return DEFAULT
+
+
+def babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from siyu import __version__
 from siyu.api import errors
 from siyu.api.auth import runtime_of
+from siyu.api.nul import RejectNulCharacters
 from siyu.runtime import Runtime
 
 
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
+    app.add_middleware(RejectNulCharacters)
 
     @app.get("/api/health", tags=["system"], summary="200 when the server can reach its database")
     def health(request: Request) -> JSONResponse:

@@ -52,6 +52,9 @@ def _too_large(limit: int) -> IngestError:
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
+    if b"\\u0000" in body:  # PostgreSQL cannot store U+0000 in text or jsonb
+        raise IngestError("The body contains a NUL character (\\u0000), which cannot be stored.",
+                          code="ingest.nul_character")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as error:

@@ -24,6 +24,8 @@ MAX_MESSAGE_BYTES = 32 * 1024  # Segment: 32 KB per call
 MAX_BATCH_BYTES = 500 * 1024  # Segment: 500 KB per batch request
 MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 200
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -59,7 +61,13 @@ def parse_time(value: Any, field_name: str) -> datetime | None:
     if isinstance(value, bool):
         raise IngestError(f"'{field_name}' must be an ISO-8601 date string.", details={"field": field_name})
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)  # epoch milliseconds
+        try:
+            moment = datetime.fromtimestamp(value / 1000, tz=UTC)  # epoch milliseconds
+        except (OverflowError, OSError, ValueError):
+            raise IngestError(f"'{field_name}' is out of range.", details={"field": field_name}) from None
+        if not EARLIEST <= moment <= LATEST:
+            raise IngestError(f"'{field_name}' is outside the years 1970-2199.", details={"field": field_name})
+        return moment
     if not isinstance(value, str):
         raise IngestError(f"'{field_name}' must be an ISO-8601 date string.", details={"field": field_name})
     try:
@@ -67,7 +75,10 @@ def parse_time(value: Any, field_name: str) -> datetime | None:
     except ValueError:
         raise IngestError(f"'{field_name}' is not an ISO-8601 date: {value[:40]!r}.",
                           details={"field": field_name}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed <= LATEST:
+        raise IngestError(f"'{field_name}' is outside the years 1970-2199.", details={"field": field_name})
+    return parsed
 
 
 def _id(raw: dict[str, Any], key: str) -> str | None:
@@ -144,6 +155,9 @@ def parse_message(raw: Any, *, received_at: datetime, type_: str | None = None, 
         timestamp = received_at
     elif sent_at is not None:
         timestamp = received_at - (sent_at - device_time)
+        if not EARLIEST <= timestamp <= LATEST:
+            raise IngestError("'timestamp' and 'sentAt' are too far apart to correct the device clock.",
+                              details={"field": "sentAt"})
         context = {**context, "siyu": {"originalTimestamp": device_time.isoformat()}}
     else:
         timestamp = device_time

@@ -73,3 +73,16 @@ def test_malformed_bodies_are_4xx(client, workspace, body: bytes) -> None:  # no
     response = client.post("/api/keys", content=body, headers={**workspace.bearer(),
                                                                "Content-Type": "application/json"})
     assert_envelope(response, 400)
+
+
+def test_nul_characters_are_refused_before_the_database(client, workspace) -> None:  # noqa: ANN001
+    headers = {**workspace.bearer(), "Content-Type": "application/json"}
+    in_query = client.get("/api/profiles/lookup?type=user_id&value=a%00b", headers=workspace.bearer())
+    assert assert_envelope(in_query, 400)["code"] == "request.nul_character"
+    in_body = client.post("/api/tags", content=b'{"name": "a\\u0000b"}', headers=headers)
+    assert assert_envelope(in_body, 400)["code"] == "request.nul_character"
+    import base64
+
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{workspace.write_key}:".encode()).decode()}
+    in_event = client.post("/v1/track", content=b'{"userId": "u", "event": "a\\u0000"}', headers=basic)
+    assert assert_envelope(in_event, 400)["code"] == "ingest.nul_character"

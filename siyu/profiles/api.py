@@ -163,7 +163,8 @@ def _region(conn: Any, workspace_id: int) -> str:
 
 @router.get("", response_model=ProfileList, summary="Search profiles (most recently seen first)")
 def search(request: Request, caller: Reader, q: Text = None,
-           tag: Annotated[list[int] | None, Query(description="Has any of these tag ids")] = None,
+           tag: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None,
+                          Query(description="Has any of these tag ids", max_length=100)] = None,
            type: Annotated[str | None, Query(max_length=100)] = None, value: Text = None,
            trait: Annotated[str | None, Query(max_length=400, description="key:value")] = None,
            channel: Annotated[str | None, Query(max_length=100)] = None,

@@ -16,4 +16,7 @@ def decode_cursor(text: str | None) -> tuple[int, int] | None:
     if not sep or not first.lstrip("-").isdigit() or not second.isdigit():
         raise ProfileError("The cursor is not valid; pass back the 'next_cursor' of the previous page.",
                            code="request.bad_cursor")
-    return int(first), int(second)
+    value = int(first), int(second)
+    if not all(-(2**62) <= part <= 2**62 for part in value):
+        raise ProfileError("The cursor is out of range.", code="request.bad_cursor")
+    return value

@@ -19,3 +19,18 @@ def test_readme_starts_with_the_two_commands() -> None:
     block = readme.split("```sh", 1)[1].split("```", 1)[0].strip().splitlines()
     assert block == ["pip install -e . && siyu demo", "pip install -e '.[test]' && python -m pytest -n 2 -q"]
     assert block[1] in (DOCS.parent / ".ci" / "run").read_text()
+
+
+def test_the_cli_reference_is_generated_from_the_commands() -> None:
+    from siyu.cli_reference import reference
+
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == reference(), (
+        "docs/cli.md is stale: run `python -m siyu.cli_reference`")
+
+
+@pytest.mark.parametrize("page", ["ingest.md", "identity.md", "identity.zh.md", "profiles.md", "profiles.zh.md",
+                                  "imports.md", "imports.zh.md", "console.md", "console.zh.md", "demo.md",
+                                  "operations.md", "getting-started.md", "configuration.md", "cli.md"])
+def test_every_guide_linked_from_the_index_exists(page: str) -> None:
+    assert (DOCS / page).is_file()
+    assert f"({page}" in (DOCS / "index.md").read_text() or page in ("console.zh.md",)

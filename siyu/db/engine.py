@@ -66,6 +66,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache per connection
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Checkpoint the WAL every ~40 MB instead of every 4 MB: each checkpoint syncs the database
+        # file inside some unlucky commit (measured: 18% of ingest time at the default).
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

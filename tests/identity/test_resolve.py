@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siyu.identity.graph import BatchGraph
 from siyu.identity.models import Identifier
@@ -151,3 +153,23 @@ def test_placeholder_values_are_blocked(value: str) -> None:
 def test_real_values_are_not_blocked() -> None:
     assert not DEFAULT_RULES.is_blocked(ident("phone", "+8613800138001"))
     assert not DEFAULT_RULES.is_blocked(ident("user_id", "10086"))
+
+
+@given(prefix=st.sampled_from(["", "+86", "86", "0086", "+86 ", "+86-"]),
+       digits=st.text(alphabet="0123456789", min_size=10, max_size=10))
+@settings(max_examples=3000, deadline=None)
+def test_the_chinese_mobile_fast_path_agrees_with_phonenumbers(prefix: str, digits: str) -> None:
+    import phonenumbers
+
+    raw = f"{prefix}1{digits}"
+    try:
+        fast: str | None = normalise("phone", raw).value
+    except InvalidIdentifier:
+        fast = None
+    try:
+        parsed = phonenumbers.parse(raw, None if raw.startswith("+") else "CN")
+        slow = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) if (
+            phonenumbers.is_valid_number(parsed)) else None
+    except phonenumbers.NumberParseException:
+        slow = None
+    assert fast == slow

@@ -1,0 +1,194 @@
+"""HTTP ingest throughput against a real `siyu serve`, as a ratio to a bare insert floor.
+
+    python bench/bench_ingest.py --database sqlite --seconds 30
+    python bench/bench_ingest.py --database postgres --seconds 30
+
+A fixed, seeded data set: PEOPLE customers (identified first, so the run measures steady state),
+then /v1/batch requests of 100 realistic track events with unique messageIds, sent by CLIENTS
+threads in a separate process over keep-alive connections. Identity resolution, rollups and
+deduplication are on, as in production. Reports events/s sustained, request latency p50/p99, and
+the server's peak resident memory (VmHWM). The floor is a bare `executemany` of the same event
+rows into the same `events` table of the same database, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+PEOPLE = 50_000
+BATCH = 100
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_batch(rnd: random.Random, number: int) -> bytes:
+    events = []
+    for i in range(BATCH):
+        person = rnd.randrange(PEOPLE)
+        name = rnd.choice(["Product Viewed", "Product Viewed", "Product Added", "Page Viewed", "Order Completed"])
+        events.append({
+            "type": "track", "event": name, "userId": f"member-{person}", "anonymousId": f"device-{person}",
+            "messageId": f"bench-{number}-{i}-{uuid.UUID(int=rnd.getrandbits(128))}",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "properties": {"sku": f"LIP-{rnd.randrange(40):02d}", "price": 89.9, "name": "小细跟口红",
+                           "category": "lipstick", "total": 179.8 if name == "Order Completed" else None},
+            "context": {"library": {"name": "analytics-python", "version": "2.3.3"}, "ip": "10.0.0.1",
+                        "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0"},
+        })
+    return orjson.dumps({"batch": events, "sentAt": datetime.now(UTC).isoformat()})
+
+
+def vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def database_url(kind: str, folder: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'bench.db'}"
+    import psycopg
+
+    name = f"siyu_bench_{os.getpid()}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", "siyu", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def load(url: str, auth: dict[str, str], bodies: list[bytes], seconds: float, clients: int) -> dict[str, float]:
+    latencies: list[float] = []
+    sent = [0]
+    lock = threading.Lock()
+    cursor = [0]
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        with httpx.Client(timeout=60, headers={**auth, "Content-Type": "application/json"}) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    if cursor[0] >= len(bodies):
+                        return
+                    body = bodies[cursor[0]]
+                    cursor[0] += 1
+                started = time.perf_counter()
+                response = client.post(url, content=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise SystemExit(f"ingest failed: {response.status_code} {response.text[:200]}")
+                with lock:
+                    latencies.append(elapsed)
+                    sent[0] += BATCH
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    duration = time.monotonic() - started
+    latencies.sort()
+    return {"events": sent[0], "seconds": duration, "events_per_second": sent[0] / duration,
+            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000}
+
+
+def floor(url: str, workspace_id: int, bodies: list[bytes]) -> float:
+    """Bare executemany of the same event rows into the same table: no HTTP, no resolution, no dedupe."""
+    sys.path.insert(0, str(ROOT))
+    from siyu.db.engine import make_engine, write
+    from siyu.db.types import to_millis
+    from siyu.ingest import store
+
+    engine = make_engine(url)
+    rows = []
+    now = to_millis(datetime.now(UTC))
+    for body in bodies:
+        for m in orjson.loads(body)["batch"]:
+            rows.append((workspace_id, 1, m["messageId"] + "-floor", "track", m["event"], m["anonymousId"],
+                         m["userId"], now, now, now, "floor", orjson.dumps(m["properties"]).decode(), None,
+                         orjson.dumps(m["context"]).decode()))
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        with write(engine) as conn:
+            store.append_events(conn, workspace_id, rows[start:start + BATCH])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
+    url = database_url(args.database, folder)
+    env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_DATA_DIR": str(folder), "SIYU_LOG_LEVEL": "warning"}
+    created = subprocess.run([sys.executable, "-m", "siyu", "workspace", "create", "bench", "--json"], env=env,
+                             capture_output=True, text=True, check=True)
+    workspace = json.loads(created.stdout)
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{workspace['write_key']}:".encode()).decode()}
+    port = free_port()
+    server = start_server(env, port)
+    rnd = random.Random(args.seed)
+    print(f"identifying {PEOPLE:,} people ...", flush=True)
+    identify = [orjson.dumps({"batch": [{"type": "identify", "userId": f"member-{p}", "anonymousId": f"device-{p}",
+                                         "traits": {"phone": f"1380{p:07d}", "name": f"客户{p}"}}
+                                        for p in range(start, min(start + BATCH, PEOPLE))]})
+                for start in range(0, PEOPLE, BATCH)]
+    warm = load(f"http://127.0.0.1:{port}/v1/batch", auth, identify, 600, args.clients)
+    bodies = [make_batch(rnd, n) for n in range(int(args.seconds * 40_000 / BATCH))]
+    print(f"loading for {args.seconds:.0f} s with {args.clients} clients ...", flush=True)
+    result = load(f"http://127.0.0.1:{port}/v1/batch", auth, bodies, args.seconds, args.clients)
+    peak_mb = vm_hwm_kb(server.pid) / 1024
+    server.terminate()
+    server.wait(timeout=60)
+    floor_rate = floor(url, workspace["workspace_id"], bodies[: max(1, len(bodies) // 4)])
+    report = {"database": args.database, "clients": args.clients, "identify_events_per_second": round(
+        warm["events_per_second"]), **{k: round(v, 1) for k, v in result.items()},
+        "floor_events_per_second": round(floor_rate), "ratio_to_floor": round(result["events_per_second"] / floor_rate,
+                                                                               3),
+        "server_peak_rss_mb": round(peak_mb, 1)}
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

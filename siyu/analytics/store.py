@@ -38,7 +38,7 @@ def home_figures(conn: Connection, workspace_id: int, now: datetime, timezone: s
     rows = conn.execute(select(day.label("day"), profiles.c.first_channel, func.count()).where(
         *_live(workspace_id), profiles.c.first_seen_at >= start).group_by(day, profiles.c.first_channel)).all()
     first_day = (to_millis(start) + offset_ms) // DAY_MS
-    labels = [(start + timedelta(days=i)).date().isoformat() for i in range(days)]
+    labels = [(start + timedelta(days=i)).date() for i in range(days)]
     series: dict[str, list[int]] = {}
     for day_number, channel, count in rows:
         position = int(day_number) - first_day

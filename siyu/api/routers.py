@@ -20,11 +20,13 @@ def _ingest(app: FastAPI) -> None:
 
 
 def _profiles(app: FastAPI) -> None:
+    from siyu.identity.api import router as identity_router
     from siyu.profiles.api import router
     from siyu.profiles.tags_api import router as tags_router
 
     app.include_router(router)
     app.include_router(tags_router)
+    app.include_router(identity_router)
 
 
 def _imports(app: FastAPI) -> None:
@@ -34,18 +36,9 @@ def _imports(app: FastAPI) -> None:
 
 
 def _console(app: FastAPI) -> None:
-    from pathlib import Path
+    from siyu.web.app import mount
 
-    from fastapi.staticfiles import StaticFiles
-    from starlette.middleware.sessions import SessionMiddleware
-
-    from siyu.web.routes import router
-
-    runtime = app.state.runtime
-    app.add_middleware(SessionMiddleware, secret_key=runtime.session_secret(), session_cookie="siyu_session",
-                       same_site="lax", max_age=14 * 24 * 3600)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parents[1] / "web" / "static"), name="static")
-    app.include_router(router)
+    mount(app)
 
 
 ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _console]

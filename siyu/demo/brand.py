@@ -33,13 +33,14 @@ PRODUCTS: tuple[Product, ...] = (
     Product("SET-1111", "双十一 限定彩妆礼盒", "gift_set", 399.0),
 )
 
-# name, share of new customers, how they first identify themselves
+# name, share of new customers (first touch). "invite" is 老带新: a friend's share in WeChat.
 CHANNELS: tuple[tuple[str, float], ...] = (
-    ("xiaohongshu", 0.30),
-    ("tmall_card", 0.28),
-    ("store", 0.17),
-    ("staff_link", 0.15),
+    ("xiaohongshu", 0.28),
+    ("tmall_card", 0.26),
+    ("store", 0.16),
+    ("staff_link", 0.14),
     ("search", 0.10),
+    ("invite", 0.06),
 )
 
 CHANNEL_NAMES = {
@@ -48,12 +49,16 @@ CHANNEL_NAMES = {
     "store": ("线下门店", "Offline stores"),
     "staff_link": ("导购企微链接", "Staff WeCom links"),
     "search": ("搜索", "Search"),
+    "invite": ("老带新邀请", "Invited by a friend"),
 }
 
 OFFICIAL_ACCOUNT_APP_ID = "wxdemo0a0fficial"
 MINI_PROGRAM_APP_ID = "wxdemo0m1n1shop"
 WECOM_CORP_ID = "wwdemo0c0rp"
 STORES = ("store-sh-jingan", "store-gz-tianhe", "store-cd-taikoo", "store-bj-sanlitun", "store-hz-hubin")
+
+# Days between two orders of a repeat buyer: a lipstick or a palette lasts about two to three months.
+REPURCHASE_DAYS = (45, 120)
 
 # Relative order volume by month (January = 1): Spring Festival dip, the 618 and Double 11 peaks.
 MONTH_WEIGHTS = {1: 0.8, 2: 0.55, 3: 0.9, 4: 0.9, 5: 1.0, 6: 2.1, 7: 0.9, 8: 0.85, 9: 0.95, 10: 1.1, 11: 2.6,

@@ -178,13 +178,14 @@ def merges_of(conn: Connection, workspace_id: int, profile_id: int) -> list[dict
     return [dict(r._mapping) for r in rows]
 
 
-def conflicts_for(conn: Connection, workspace_id: int, profile_id: int | None = None, limit: int = 100
-                  ) -> list[dict[str, Any]]:
+def recent_conflicts(conn: Connection, workspace_id: int, *, limit: int = 100,
+                     before_id: int | None = None) -> list[dict[str, Any]]:
+    """Links the identity rules refused, newest first: what an operator reviews (shared devices,
+    family phones) and may resolve with a manual merge."""
     query = select(identity_conflicts).where(identity_conflicts.c.workspace_id == workspace_id)
+    if before_id is not None:
+        query = query.where(identity_conflicts.c.id < before_id)
     rows = conn.execute(query.order_by(identity_conflicts.c.id.desc()).limit(limit))
-    result = [dict(r._mapping) for r in rows]
-    if profile_id is not None:
-        result = [r for r in result if profile_id in (r["profile_ids"] or [])]
-    return result
+    return [dict(r._mapping) for r in rows]
 
 

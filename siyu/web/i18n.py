@@ -9,6 +9,7 @@ user's own setting, else the browser's ``Accept-Language``, else Chinese.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +22,18 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 SUPPORTED = ("zh_CN", "en")
 DEFAULT = "zh_CN"
 TAGS = {"zh_CN": "zh-CN", "en": "en"}
+
+# Codes the console shows by name: acquisition channels (``context.campaign.source``), consent
+# channels, purposes and statuses. The English name is the msgid; the catalogues give 小红书, 天猫包裹卡,
+# 营销 … Any other code is shown as it was sent.
+TERMS = {
+    "xiaohongshu": "Xiaohongshu", "douyin": "Douyin", "tmall": "Tmall", "tmall_card": "Tmall package card",
+    "jd": "JD", "youzan": "Youzan", "shopify": "Shopify", "store": "Offline store", "staff_link": "Staff link",
+    "search": "Search", "wechat": "WeChat", "wecom": "WeCom", "official_account": "Official account",
+    "mini_program": "Mini program", "referral": "Referral", "unknown": "Unknown", "sms": "SMS",
+    "email": "E-mail", "webhook": "Webhook", "marketing": "Marketing", "transactional": "Transactional",
+    "granted": "Granted", "revoked": "Revoked",
+}
 
 
 @cache
@@ -61,3 +74,9 @@ def choose_locale(user_setting: str | None, accept_language: str | None) -> str:
 
 def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale)
+
+
+def term_label(code: str | None, gettext: Callable[[str], str]) -> str:
+    """The reader's word for a known code (``None`` is an unknown channel); other codes unchanged."""
+    key = code or "unknown"
+    return gettext(TERMS[key]) if key in TERMS else key

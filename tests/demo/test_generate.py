@@ -14,10 +14,10 @@ import httpx
 from sqlalchemy import func, select
 
 from siyu.db.engine import read
-from siyu.db.tables import events, identities, profiles
+from siyu.db.tables import events, identities, identity_conflicts, profiles
 from siyu.demo.generate import generate
 from siyu.demo.store import summary
-from siyu.demo.story import tell
+from siyu.demo.story import SHARED_TABLET, arrival, person_of, tell
 from siyu.runtime import Runtime
 from tests.conftest import free_port, make_workspace
 
@@ -30,27 +30,72 @@ def test_the_same_seed_tells_the_same_story_and_another_seed_does_not() -> None:
     assert all(m["timestamp"] <= NOW.isoformat() for i in range(200) for m in tell(1, i, NOW).messages)
 
 
+def _per_profile(conn, workspace_id: int) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    """(orders, spend) per live profile from the rollups, and the same counted from the event log."""
+    rollups = {row.id: (row.order_count, round(row.total_spend, 2)) for row in conn.execute(
+        select(profiles.c.id, profiles.c.order_count, profiles.c.total_spend).where(
+            profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None)))}
+    from_log: dict[int, tuple[int, float]] = {p: (0, 0.0) for p in rollups}
+    for profile_id, properties in conn.execute(select(events.c.profile_id, events.c.properties).where(
+            events.c.workspace_id == workspace_id, events.c.name == "Order Completed")):
+        count, spend = from_log.get(profile_id, (0, 0.0))
+        from_log[profile_id] = (count + 1, round(spend + properties["total"], 2))
+    return rollups, from_log
+
+
 def test_generated_brand_needs_merges_and_refuses_unsafe_ones(runtime: Runtime) -> None:
     workspace = make_workspace(runtime, "demo")
     sent = generate(runtime, workspace.id, customers=300, seed=5, now=NOW)
     with read(runtime.engine) as conn:
         figures = summary(conn, workspace.id)
+        refused = {row.identifier_value for row in conn.execute(select(identity_conflicts.c.identifier_value).where(
+            identity_conflicts.c.workspace_id == workspace.id))}
+        names = set(conn.execute(select(events.c.name).where(events.c.workspace_id == workspace.id)).scalars())
     assert figures["events"] == sent
     assert figures["merges"] > 30  # Tmall buyers who later follow the official account, and more
-    assert figures["conflicts"] > 0  # family phones and the shared store tablet are not merged
-    assert {"xiaohongshu", "tmall_card", "store", "staff_link", "search"} <= set(figures["by_channel"])
+    assert figures["conflicts"] > 0
+    assert SHARED_TABLET in refused  # the store's sign-up tablet does not glue its members together
+    assert set(figures["by_channel"]) == {"xiaohongshu", "tmall_card", "store", "staff_link", "search", "invite"}
     assert 250 <= figures["profiles"] <= 330
+    assert {"Followed", "Unfollowed", "Product Viewed", "Product Added", "Order Completed", "Message Opened",
+            "Invite Sent", "Invite Accepted", "identify", "page"} <= names
+
+
+def test_family_members_sharing_a_phone_keep_their_own_profiles(runtime: Runtime) -> None:
+    workspace = make_workspace(runtime, "demo")
+    generate(runtime, workspace.id, customers=200, seed=5, now=NOW)
+    mother, daughter = person_of(5, 97), person_of(5, 98)
+    assert mother.phone == daughter.phone
+    with read(runtime.engine) as conn:
+        owners = dict(conn.execute(select(identities.c.value, identities.c.profile_id).where(
+            identities.c.workspace_id == workspace.id, identities.c.type == "wechat_unionid",
+            identities.c.value.in_([mother.unionid, daughter.unionid]))).all())
+    assert len(owners) == 2  # with seed 5 both reach WeChat (Tmall parcel card, official account)
+    assert owners[mother.unionid] != owners[daughter.unionid]
+
+
+def test_tmall_buyer_and_official_account_follower_are_one_profile(runtime: Runtime) -> None:
+    workspace = make_workspace(runtime, "demo")
+    generate(runtime, workspace.id, customers=100, seed=5, now=NOW)
+    buyers = [i for i in range(100) if arrival(5, i, NOW).channel == "tmall_card" and i % 97 not in (0, 1)]
+    assert buyers
+    with read(runtime.engine) as conn:
+        for index in buyers:
+            person = person_of(5, index)
+            owners = set(conn.execute(select(identities.c.profile_id).where(
+                identities.c.workspace_id == workspace.id,
+                ((identities.c.type == "platform_buyer_id:tmall") & (identities.c.value == f"tb_5_{index}"))
+                | ((identities.c.type == "wechat_unionid") & (identities.c.value == person.unionid)))).scalars())
+            assert len(owners) == 1, index
 
 
 def test_rollups_agree_with_the_event_log(runtime: Runtime) -> None:
     workspace = make_workspace(runtime, "demo")
     generate(runtime, workspace.id, customers=200, seed=9, now=NOW)
     with read(runtime.engine) as conn:
-        orders_in_log = conn.execute(select(func.count()).select_from(events).where(
-            events.c.workspace_id == workspace.id, events.c.name == "Order Completed")).scalar_one()
         live = profiles.c.merged_into.is_(None)
-        rollup_orders, rollup_events = conn.execute(select(func.sum(profiles.c.order_count),
-                                                           func.sum(profiles.c.event_count)).where(
+        rollup_events, without_channel = conn.execute(select(
+            func.sum(profiles.c.event_count), func.count().filter(profiles.c.first_channel.is_(None))).where(
             profiles.c.workspace_id == workspace.id, live)).one()
         logged_events = conn.execute(select(func.count()).select_from(events).where(
             events.c.workspace_id == workspace.id, events.c.profile_id.is_not(None))).scalar_one()
@@ -59,9 +104,12 @@ def test_rollups_agree_with_the_event_log(runtime: Runtime) -> None:
             events.c.profile_id.in_(select(profiles.c.id).where(profiles.c.workspace_id == workspace.id,
                                                                 profiles.c.merged_into.is_not(None))))
         ).scalar_one()
-    assert rollup_orders == orders_in_log
+        rollups, from_log = _per_profile(conn, workspace.id)
     assert rollup_events == logged_events
     assert orphans == 0  # no event points at a merged-away profile
+    assert without_channel == 0  # every customer has a first channel
+    assert rollups == from_log  # orders and spend, profile by profile
+    assert sum(count for count, _ in rollups.values()) > 100
 
 
 def test_two_runs_with_one_seed_store_identical_data(runtime: Runtime) -> None:

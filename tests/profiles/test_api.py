@@ -242,3 +242,20 @@ def test_another_workspace_sees_and_changes_nothing(client, workspace, other_wor
     assert client.get("/api/profiles", headers=theirs).json()["items"] == []
     assert client.get("/api/tags", headers=theirs).json() == []
     assert client.get(f"/api/profiles/{li_na}", headers=workspace.bearer()).json()["traits"]["name"] == "李娜"
+
+
+def test_merge_history_and_refused_links_are_visible(client, workspace, other_workspace) -> None:  # noqa: ANN001
+    send(client, workspace,
+         {"type": "identify", "userId": "alice", "anonymousId": "store-ipad", "messageId": "a1"},
+         {"type": "track", "anonymousId": "web-1", "event": "Product Viewed", "messageId": "w1"})
+    send(client, workspace, {"type": "identify", "userId": "alice", "anonymousId": "web-1", "messageId": "link"},
+         {"type": "identify", "userId": "bob", "anonymousId": "store-ipad", "messageId": "bob"})
+    alice = client.get("/api/profiles/lookup", params={"type": "user_id", "value": "alice"},
+                       headers=workspace.bearer()).json()["id"]
+    [merge] = client.get(f"/api/profiles/{alice}/merges", headers=workspace.bearer()).json()
+    assert (merge["into_profile_id"], merge["message_id"], merge["reason"]) == (alice, "link", "event")
+    [conflict] = client.get("/api/identity/conflicts", headers=workspace.bearer()).json()
+    assert (conflict["identifier_value"], conflict["rule"], conflict["message_id"]) == (
+        "store-ipad", "limit:user_id=1", "bob")
+    assert client.get("/api/identity/conflicts", headers=other_workspace.bearer()).json() == []
+    assert_envelope(client.get(f"/api/profiles/{alice}/merges", headers=other_workspace.bearer()), 404)

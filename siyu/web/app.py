@@ -1,0 +1,25 @@
+"""Mounting the console on the app: session cookies, static files, pages, error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from siyu.web import errors, routes, session
+
+STATIC = Path(__file__).parent / "static"
+SESSION_DAYS = 14
+
+
+def mount(app: FastAPI) -> None:
+    runtime = app.state.runtime
+    # SameSite=Lax keeps the cookie off cross-site POSTs (a second line behind the CSRF token).
+    app.add_middleware(SessionMiddleware, secret_key=runtime.session_secret(), session_cookie="siyu_session",
+                       same_site="lax", max_age=SESSION_DAYS * 24 * 3600)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(session.router)
+    app.include_router(routes.router)
+    errors.install(app)

@@ -68,6 +68,12 @@ def vm_hwm_kb(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (/proc/PID/stat fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def database_url(kind: str, folder: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{folder / 'bench.db'}"
@@ -128,8 +134,12 @@ def load(url: str, auth: dict[str, str], bodies: list[bytes], seconds: float, cl
             "p50_ms": statistics.median(latencies) * 1000, "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000}
 
 
-def floor(url: str, workspace_id: int, bodies: list[bytes]) -> float:
-    """Bare executemany of the same event rows into the same table: no HTTP, no resolution, no dedupe."""
+def floor(url: str, workspace_id: int, bodies: list[bytes], per_transaction: int, tag: str) -> float:
+    """Bare executemany of the same event rows into the same table: no HTTP, no resolution, no dedupe.
+
+    ``per_transaction`` rows per commit: 100 is one request's batch; 5,000 is the server's largest
+    group commit (siyu.ingest.writer.MAX_GROUP_EVENTS), the fairer floor under load.
+    """
     sys.path.insert(0, str(ROOT))
     from siyu.db.engine import make_engine, write
     from siyu.db.types import to_millis
@@ -140,13 +150,13 @@ def floor(url: str, workspace_id: int, bodies: list[bytes]) -> float:
     now = to_millis(datetime.now(UTC))
     for body in bodies:
         for m in orjson.loads(body)["batch"]:
-            rows.append((workspace_id, 1, m["messageId"] + "-floor", "track", m["event"], m["anonymousId"],
+            rows.append((workspace_id, 1, f"{m['messageId']}-{tag}", "track", m["event"], m["anonymousId"],
                          m["userId"], now, now, now, "floor", orjson.dumps(m["properties"]).decode(), None,
                          orjson.dumps(m["context"]).decode()))
     started = time.perf_counter()
-    for start in range(0, len(rows), BATCH):
+    for start in range(0, len(rows), per_transaction):
         with write(engine) as conn:
-            store.append_events(conn, workspace_id, rows[start:start + BATCH])
+            store.append_events(conn, workspace_id, rows[start:start + per_transaction])
     elapsed = time.perf_counter() - started
     engine.dispose()
     return len(rows) / elapsed
@@ -158,6 +168,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", type=Path, help="Record the server under py-spy during the load into this "
+                        "file (collapsed stacks: one line per stack with its sample count).")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     url = database_url(args.database, folder)
@@ -177,17 +189,36 @@ def main() -> None:
     warm = load(f"http://127.0.0.1:{port}/v1/batch", auth, identify, 600, args.clients)
     bodies = [make_batch(rnd, n) for n in range(int(args.seconds * 40_000 / BATCH))]
     print(f"loading for {args.seconds:.0f} s with {args.clients} clients ...", flush=True)
+    profiler = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--threads",
+                                 "--output", str(args.profile), "--duration", str(int(args.seconds))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
+    cpu_before = cpu_seconds(server.pid)
     result = load(f"http://127.0.0.1:{port}/v1/batch", auth, bodies, args.seconds, args.clients)
+    server_cpu = cpu_seconds(server.pid) - cpu_before
     peak_mb = vm_hwm_kb(server.pid) / 1024
+    if profiler is not None:
+        profiler.wait(timeout=120)
     server.terminate()
     server.wait(timeout=60)
-    floor_rate = floor(url, workspace["workspace_id"], bodies[: max(1, len(bodies) // 4)])
-    report = {"database": args.database, "clients": args.clients, "identify_events_per_second": round(
-        warm["events_per_second"]), **{k: round(v, 1) for k, v in result.items()},
-        "floor_events_per_second": round(floor_rate), "ratio_to_floor": round(result["events_per_second"] / floor_rate,
-                                                                               3),
-        "server_peak_rss_mb": round(peak_mb, 1)}
+    floor_sample = bodies[: max(1, result["events"] // BATCH // 2)]
+    floor_100 = floor(url, workspace["workspace_id"], floor_sample, BATCH, "floor100")
+    floor_5000 = floor(url, workspace["workspace_id"], floor_sample, 5000, "floor5000")
+    rate = result["events_per_second"]
+    report = {"database": args.database, "clients": args.clients, "people": PEOPLE,
+              "identify_events_per_second": round(warm["events_per_second"]),
+              **{k: round(v, 1) for k, v in result.items()},
+              "floor_events_per_second_100_per_commit": round(floor_100),
+              "floor_events_per_second_5000_per_commit": round(floor_5000),
+              "ratio_to_floor_100": round(rate / floor_100, 3), "ratio_to_floor_5000": round(rate / floor_5000, 3),
+              "server_cpu_seconds": round(server_cpu, 1),
+              "server_cpu_us_per_event": round(server_cpu / result["events"] * 1e6, 1),
+              "server_peak_rss_mb": round(peak_mb, 1), "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
     print(json.dumps(report, indent=2))
+    if args.database == "postgres":
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from siyu.db.engine import read
 from siyu.errors import AuthError, Forbidden
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
-from siyu.workspaces.models import KeyKind, Permission, Principal, Role
+from siyu.workspaces.models import KeyKind, Permission, Principal
 
 WRITE_KEY_TTL_SECONDS = 30.0
 
@@ -41,15 +41,22 @@ def principal(request: Request) -> Principal:
                             code="auth.invalid_key")
         return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
     session = request.scope.get("session") or {}
-    if session.get("user_id") and session.get("workspace_id") and session.get("role"):
+    if session.get("user_id") and session.get("workspace_id"):
         # A console session may call the API from the page. Changes need the session's CSRF token
         # in X-CSRF-Token, so another site cannot make a signed-in browser change data.
         token = str(session.get("csrf") or "")
         if request.method not in ("GET", "HEAD") and (
                 not token or not secrets.compare_digest(token, request.headers.get("x-csrf-token", ""))):
             raise Forbidden("Changes from a console session need the X-CSRF-Token header.", code="auth.csrf")
-        return Principal(workspace_id=int(session["workspace_id"]), role=Role(session["role"]),
-                         actor=f"user:{session['user_id']}")
+        # The role is read from the membership now, not from the cookie: a member who was removed
+        # or downgraded loses those rights at once, not when the 14-day cookie expires.
+        user_id, workspace_id = int(session["user_id"]), int(session["workspace_id"])
+        with read(runtime.engine) as conn:
+            roles = {w.id: role for w, role in workspace_store.memberships(conn, user_id)}
+        if workspace_id not in roles:
+            raise AuthError("This console session no longer has access to the workspace; sign in again.",
+                            code="auth.session_revoked")
+        return Principal(workspace_id=workspace_id, role=roles[workspace_id], actor=f"user:{user_id}")
     raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")
 
 

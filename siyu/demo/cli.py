@@ -1,9 +1,15 @@
-"""``siyu demo``: create the demo brand and serve it."""
+"""``siyu demo``: create the demo brand and serve it.
+
+It asks nothing: the workspace, the console user and the membership are created when missing; a
+workspace that already holds customers is served as it is (``--fresh`` deletes its data and
+generates again), so a second ``siyu demo`` starts in seconds.
+"""
 
 from __future__ import annotations
 
+import socket
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,9 +17,13 @@ from rich.table import Table
 
 from siyu.cli import app, fail, handles_errors, out, runtime
 
+if TYPE_CHECKING:
+    from siyu.runtime import Runtime
+
 DEMO_WORKSPACE = "demo"
 DEMO_EMAIL = "demo@siyu.local"
 DEMO_PASSWORD = "siyu-demo"
+MAX_CUSTOMERS = 5_000_000
 
 
 @app.command("demo")
@@ -27,15 +37,60 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Generate a demo cosmetics brand (channels, customers, merges, orders) and serve it."""
-    from siyu.db.engine import read, write
-    from siyu.demo.generate import generate
+    from siyu.db.engine import read
     from siyu.demo.store import summary
+
+    if not 1 <= customers <= MAX_CUSTOMERS:
+        raise fail(f"--customers must be between 1 and {MAX_CUSTOMERS}.")
+    if not 0 <= seed < 2**63:
+        raise fail("--seed must be between 0 and 2^63-1.")
+    if serve:
+        _check_port_is_free(host, port)  # before minutes of generating, not after
+    rt = runtime(migrate=True)
+    workspace_id, write_key, secret_key = _prepare(rt, fresh)
+    with read(rt.engine) as conn:
+        already = summary(conn, workspace_id)["profiles"] > 0
+    started = time.monotonic()
+    if already:
+        out.print("演示品牌已生成（--fresh 重新生成）")
+        out.print("The demo brand is already generated (--fresh regenerates it).")
+    else:
+        _generate_with_progress(rt, workspace_id, customers, seed)
+    with read(rt.engine) as conn:
+        figures = summary(conn, workspace_id)
+    _print_summary(figures, None if already else time.monotonic() - started)
+    url = f"http://{host}:{port}/"
+    out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
+    out.print(f"Write key (ingest, /v1/*):  {write_key}")
+    out.print(f"Secret key (owner, /api/*): {secret_key}")
+    out.print(f"API docs: {url}api/docs   Data: {rt.engine.url.render_as_string()}")
+    if serve:
+        import uvicorn
+
+        from siyu.api.app import create_app
+
+        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+
+
+def _check_port_is_free(host: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise fail("--port must be between 1 and 65535.")
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise fail(f"Cannot listen on {host}:{port} ({error.strerror}); choose another --port or stop what "
+                   "is using it, or pass --no-serve.") from None
+
+
+def _prepare(rt: Runtime, fresh: bool) -> tuple[int, str, str]:
+    """The demo workspace (created when missing, emptied with ``--fresh``), its console user, and a
+    new write key and owner key: keys are stored hashed, so old ones cannot be shown again."""
+    from siyu.db.engine import write
     from siyu.workspaces import store
     from siyu.workspaces.models import KeyKind, Role
 
-    if customers < 1 or customers > 5_000_000:
-        raise fail("--customers must be between 1 and 5000000.")
-    rt = runtime(migrate=True)
     with write(rt.engine) as conn:
         existing = [w for w in store.list_workspaces(conn) if w.name == DEMO_WORKSPACE]
         workspace = existing[0] if existing else store.create_workspace(
@@ -48,44 +103,32 @@ def demo(
         _, secret_key = store.create_key(conn, workspace.id, KeyKind.SECRET, role=Role.OWNER, name="demo owner key")
         if fresh:
             store.delete_workspace_data(conn, workspace.id)
-    with read(rt.engine) as conn:
-        already = summary(conn, workspace.id)["profiles"] > 0
-    started = time.monotonic()
-    if already:
-        out.print(f"The demo brand is already generated in {rt.config.data_dir} (use --fresh to regenerate).")
-    else:
-        with Progress(TextColumn("generating customers"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[events]} events"), TimeElapsedColumn(), console=out) as bar:
-            task = bar.add_task("demo", total=customers, events=0)
-
-            def advance(people: int, events: int) -> None:
-                bar.update(task, advance=people, events=bar.tasks[0].fields["events"] + events)
-
-            generate(rt, workspace.id, customers=customers, seed=seed, progress=advance)
-    with read(rt.engine) as conn:
-        figures = summary(conn, workspace.id)
-    _print_summary(figures, time.monotonic() - started if not already else None)
-    url = f"http://{host}:{port}/"
-    out.print(f"\nConsole: [bold]{url}[/]  login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
-    out.print(f"Write key (ingest, /v1/*):  {write_key}")
-    out.print(f"Secret key (owner, /api/*): {secret_key}")
-    out.print(f"API docs: {url}api/docs   Data: {rt.engine.url.render_as_string()}")
-    if serve:
-        import uvicorn
-
-        from siyu.api.app import create_app
-
-        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+    return workspace.id, write_key, secret_key
 
 
-def _print_summary(figures: dict, seconds: float | None) -> None:  # type: ignore[type-arg]
-    table = Table(title="Demo brand 完美日记 Demo" + (f" (generated in {seconds:.0f} s)" if seconds else ""))
+def _generate_with_progress(rt: Runtime, workspace_id: int, customers: int, seed: int) -> None:
+    from siyu.demo.generate import generate
+
+    with Progress(TextColumn("生成顾客 generating customers"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(), console=out) as bar:
+        task = bar.add_task("demo", total=customers, events=0)
+
+        def advance(people: int, events: int) -> None:
+            bar.update(task, advance=people, events=bar.tasks[0].fields["events"] + events)
+
+        generate(rt, workspace_id, customers=customers, seed=seed, progress=advance)
+
+
+def _print_summary(figures: dict[str, Any], seconds: float | None) -> None:
+    title = "演示品牌 Demo brand 完美日记 Demo" + (f" (generated in {seconds:.0f} s)" if seconds else "")
+    table = Table(title=title)
     table.add_column("what")
     table.add_column("count", justify="right")
-    for label, key in (("customers (profiles)", "profiles"), ("events", "events"), ("orders", "orders"),
-                       ("merges", "merges"), ("identity conflicts refused", "conflicts")):
+    for label, key in (("顾客 customers (profiles)", "profiles"), ("事件 events", "events"),
+                       ("订单 orders", "orders"), ("合并 merges", "merges"),
+                       ("拒绝的合并 identity conflicts refused", "conflicts")):
         table.add_row(label, f"{figures[key]:,}")
-    table.add_row("revenue (CNY)", f"{figures['revenue']:,.2f}")
+    table.add_row("销售额 revenue (CNY)", f"{figures['revenue']:,.2f}")
     for channel, count in figures["by_channel"].items():
-        table.add_row(f"  first channel: {channel}", f"{count:,}")
+        table.add_row(f"  首次渠道 first channel: {channel}", f"{count:,}")
     out.print(table)

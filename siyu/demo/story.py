@@ -156,21 +156,23 @@ def _xiaohongshu(rnd: random.Random, story: Story, person: Person, came: Arrival
                    properties={"sku": rnd.choice(PRODUCTS).sku})
     if rnd.random() < 0.55:
         at += timedelta(hours=rnd.randint(1, 72))
-        context = person.wechat(MINI_PROGRAM_APP_ID)
-        context["traits"]["phone"] = person.phone
+        context = person.wechat(MINI_PROGRAM_APP_ID) | _campaign("xiaohongshu", name=kol, medium="kol_post")
+        context["traits"]["phone"] = person.phone  # the mini program's one-tap phone login
         story.emit("track", at, anonymousId=person.anonymous, event="Mini Program Login", context=context)
     return at
 
 
 def _tmall_card(rnd: random.Random, story: Story, person: Person, came: Arrival) -> datetime:
     """A Tmall order (buyer id + the phone on the parcel), then the QR card in the parcel: a follow
-    of the official account, then the phone in the mini program. The two profiles merge on the phone."""
+    of the official account, then the phone in the mini program. The two profiles merge on the phone.
+    The order already counts as the ``tmall_card`` channel: a buyer whose parcel has not arrived yet
+    is a customer the card will bring in."""
     at = came.at
     buyer = {"externalIds": [{"type": "platform_buyer_id:tmall", "id": f"tb_{story.seed}_{person.index}"}],
              "traits": {"phone": person.phone}}
     story.emit("track", at, anonymousId=f"tmall-{story.seed}-{person.index}", event="Order Completed",
                properties=order_properties(rnd, basket(rnd, at), "tmall", f"TM{story.seed}{person.index:08d}0"),
-               context=buyer)
+               context=buyer | _campaign("tmall_card", medium="tmall_order"))
     at += timedelta(days=rnd.randint(2, 5), minutes=rnd.randint(0, 600))
     story.emit("track", at, anonymousId=person.anonymous, event="Followed", properties={"scene": "tmall_card_qr"},
                context=person.wechat(OFFICIAL_ACCOUNT_APP_ID) | _campaign("tmall_card", medium="package_card"))

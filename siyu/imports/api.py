@@ -40,12 +40,15 @@ class ImportOut(BaseModel):
     rows_duplicate: int
     rows_failed: int
     has_errors: bool
+    errors_url: str | None  # the error report (CSV), when rows failed
     created_at: datetime
     finished_at: datetime | None
 
 
 def _out(row: dict) -> ImportOut:  # type: ignore[type-arg]
-    return ImportOut(**{k: row[k] for k in ImportOut.model_fields if k in row}, has_errors=bool(row["error_report"]))
+    failed = bool(row["error_report"])
+    return ImportOut(**{k: row[k] for k in ImportOut.model_fields if k in row}, has_errors=failed,
+                     errors_url=f"/api/imports/{row['id']}/errors" if failed else None)
 
 
 @router.post("", response_model=ImportOut, status_code=201, summary="Upload and import a CSV or XLSX file")

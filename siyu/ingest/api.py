@@ -10,16 +10,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.models import HTTPBase
 from fastapi.responses import JSONResponse
+from fastapi.security.base import SecurityBase
 
 from siyu import clock
 from siyu.api.auth import basic_auth_user, runtime_of, workspace_for_write_key
+from siyu.errors import SiyuError
 from siyu.ingest.http import decode_body, messages_of, parse_json
 from siyu.ingest.spec import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES
 from siyu.ingest.writer import writer_for
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+
+class _WriteKeyScheme(SecurityBase):
+    """Declares the write key in ``/openapi.json`` (``components.securitySchemes``). The key itself
+    is read in :func:`_handle`, from basic auth or the body, so this does nothing per request."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBase(scheme="basic", description=(
+            "The write key as the HTTP basic-auth user with an empty password, as Segment and RudderStack "
+            "SDKs send it; a `writeKey` field in the body is accepted too."))
+        self.scheme_name = "writeKey"
+
+    async def __call__(self) -> None:
+        return None
+
+
+router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[Depends(_WriteKeyScheme())])
 
 _COMMON = {
     "userId": {"type": "string"}, "anonymousId": {"type": "string"}, "messageId": {"type": "string"},
@@ -44,16 +62,24 @@ def _schema(kind: str) -> dict[str, Any]:
 def _openapi(schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
-        "security": [{"writeKeyBasic": []}],
         "responses": {"200": {"description": "Stored (acknowledged only after commit)",
                               "content": {"application/json": {"schema": {
                                   "type": "object", "properties": {"success": {"type": "boolean"}}}}}},
-                      "400": {"description": "Invalid or oversize message"},
-                      "401": {"description": "Unknown write key"}},
+                      "400": {"description": "Invalid or oversize message; nothing stored"},
+                      "401": {"description": "Missing, unknown or revoked write key"},
+                      "503": {"description": "The database is unavailable; retry after Retry-After seconds"}},
     }
 
 
 async def _handle(request: Request, type_: str | None) -> JSONResponse:
+    try:
+        await _accept(request, type_)
+    except SiyuError as error:
+        return _refusal(error)
+    return JSONResponse({"success": True})
+
+
+async def _accept(request: Request, type_: str | None) -> None:
     runtime = runtime_of(request)
     limit = MAX_MESSAGE_BYTES if type_ is not None else MAX_BATCH_BYTES
     received_at = clock.now()
@@ -66,7 +92,21 @@ async def _handle(request: Request, type_: str | None) -> JSONResponse:
     messages, identifiers = messages_of(payload, type_=type_, body_size=len(body), received_at=received_at,
                                         rules=rules, region=region)
     await writer.submit(workspace_id, messages, identifiers)
-    return JSONResponse({"success": True})
+
+
+def _refusal(error: SiyuError) -> JSONResponse:
+    """siyu's error envelope, plus Segment's top-level ``code`` and ``message``.
+
+    Both SDKs read ``code`` and ``message`` at the top level of an error response. Without them the
+    RudderStack SDK fails with a KeyError instead of its APIError, so it retries a 400 or 401 with
+    exponential backoff (10 retries by default) while the events queued behind it wait.
+    """
+    headers = {"WWW-Authenticate": 'Basic realm="siyu"'} if error.status == 401 else None
+    if error.status == 503:
+        headers = {"Retry-After": "1"}
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details},
+            "code": error.code, "message": error.message}
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
 
 def _single(kind: str) -> None:

@@ -14,3 +14,10 @@ class MessageTooLarge(IngestError):
 class BatchTooLarge(IngestError):
     code = "ingest.batch_too_large"
     status = 400
+
+
+class IngestUnavailable(IngestError):
+    """The database could not take the batch (down, locked, failing over): retry later."""
+
+    code = "ingest.unavailable"
+    status = 503

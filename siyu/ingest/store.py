@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import event_dedupe
@@ -35,12 +35,12 @@ def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence
             (workspace_id, list(message_ids), expires))
         return {r[0] for r in rows}
     insert = upsert(conn, event_dedupe)
-    rows = [
+    keys = [
         {"workspace_id": workspace_id, "message_id": m,
          "expires_at": None if (forever and forever[i]) else expires_at}
         for i, m in enumerate(message_ids)
     ]
-    result = conn.execute(insert.on_conflict_do_nothing().returning(event_dedupe.c.message_id), rows)
+    result = conn.execute(insert.on_conflict_do_nothing().returning(event_dedupe.c.message_id), keys)
     return {r[0] for r in result}
 
 
@@ -64,8 +64,16 @@ def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})", rows)
 
 
-def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime) -> int:
+def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime, limit: int = 5000) -> int:
+    """Delete up to ``limit`` of a workspace's expired dedupe keys; returns how many went.
+
+    Bounded so that a backlog (after downtime, or a burst one window ago) is cleared in short
+    transactions between ingest groups, not in one long delete that holds the write lock.
+    """
+    expired = (select(event_dedupe.c.message_id)
+               .where(event_dedupe.c.workspace_id == workspace_id, event_dedupe.c.expires_at.is_not(None),
+                      event_dedupe.c.expires_at < now)
+               .limit(limit))
     result = conn.execute(delete(event_dedupe).where(event_dedupe.c.workspace_id == workspace_id,
-                                                     event_dedupe.c.expires_at.is_not(None),
-                                                     event_dedupe.c.expires_at < now))
+                                                     event_dedupe.c.message_id.in_(expired)))
     return result.rowcount

@@ -7,7 +7,11 @@ on disk (never lost), the commit cost is shared by every request in the group, a
 single-writer rule is respected by construction.
 
 If a group's transaction fails, each request's batch is retried alone, so one bad batch cannot
-fail the others; the failing one gets the error.
+fail the others; the failing one gets the error (503 ``ingest.unavailable`` when the database
+itself failed, so that SDKs back off and retry).
+
+Between groups, and while idle, the writer prunes expired dedupe keys in bounded steps, one
+workspace at a time, so that housekeeping never holds the write lock for long.
 """
 
 from __future__ import annotations
@@ -17,16 +21,21 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from siyu import clock
 from siyu.db.engine import read, write
 from siyu.identity.models import Identifier
 from siyu.identity.rules import IdentityRules
 from siyu.ingest import store as ingest_store
+from siyu.ingest.errors import IngestUnavailable
 from siyu.ingest.pipeline import IngestResult, ingest
 from siyu.ingest.spec import Message
 from siyu.runtime import Runtime
@@ -36,7 +45,10 @@ log = logging.getLogger("siyu.ingest")
 
 MAX_GROUP_EVENTS = 5000  # bound a transaction's size (and the time the first request waits)
 SETTINGS_TTL_SECONDS = 30.0
-PRUNE_EVERY_SECONDS = 300.0
+PRUNE_EVERY_SECONDS = 60.0  # how often a pruning round starts over every workspace seen
+# Keys deleted per step. Measured with 300k keys in the table: 30-60 ms a step on SQLite and PostgreSQL;
+# 1,000-key steps took 12-33 ms (mostly the commit), twice the cost per key.
+PRUNE_STEP = 5000
 _STOP = object()
 
 
@@ -55,7 +67,7 @@ class IngestWriter:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="siyu-ingest-writer", daemon=True)
         self._settings: dict[int, tuple[float, IdentityRules, str]] = {}
-        self._last_prune = 0.0
+        self.pruner = DedupePruner(runtime.engine)
         self._thread.start()
 
     async def submit(self, workspace_id: int, messages: list[Message],
@@ -82,7 +94,11 @@ class IngestWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self.pruner.seconds_until_due())
+            except queue.Empty:
+                self.pruner.step()
+                continue
             if first is _STOP:
                 return
             jobs = [first]
@@ -98,7 +114,8 @@ class IngestWriter:
                 jobs.append(job)
                 size += len(job.messages)
             self._write_group(jobs)
-            self._maybe_prune(jobs)
+            self.pruner.saw(job.workspace_id for job in jobs)
+            self.pruner.step()
 
     def _write_group(self, jobs: list[_Job]) -> None:
         by_workspace: dict[int, list[_Job]] = defaultdict(list)
@@ -122,7 +139,11 @@ class IngestWriter:
         try:
             with write(self.runtime.engine) as conn:
                 result = self._ingest(conn, job.workspace_id, [job])
-        except Exception as error:  # noqa: BLE001 - handed to the waiting request, which answers 503
+        except (OperationalError, InterfaceError) as error:  # the database, not the batch: retryable
+            log.warning("ingest of one batch failed: database unavailable", exc_info=True)
+            _fail(job, IngestUnavailable(f"The database is unavailable ({type(error.orig).__name__}); retry shortly."))
+            return
+        except Exception as error:  # noqa: BLE001 - handed to the waiting request, which answers 500
             log.exception("ingest of one batch failed")
             _fail(job, error)
             return
@@ -136,17 +157,48 @@ class IngestWriter:
         return ingest(conn, workspace_id, messages, rules=rules, region=region, dedupe_window=window,
                       identifiers=identifiers)
 
-    def _maybe_prune(self, jobs: list[_Job]) -> None:
-        """Drop expired dedupe keys now and then: a bounded delete, so the window stays the window."""
-        if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
-            return
-        self._last_prune = time.monotonic()
+
+class DedupePruner:
+    """Deletes expired dedupe keys in bounded steps, so the window stays the window.
+
+    A round, every ``every`` seconds, queues each workspace seen; a step prunes one of them and
+    requeues it when it had a full step's worth. The writer runs a step after each group and while
+    idle, so housekeeping adds at most one step (tens of milliseconds) to a group's wait.
+    """
+
+    def __init__(self, engine: Engine, every: float | None = None, step_size: int | None = None) -> None:
+        self.engine = engine
+        self.every = PRUNE_EVERY_SECONDS if every is None else every
+        self.step_size = PRUNE_STEP if step_size is None else step_size
+        self._seen: set[int] = set()
+        self._queued: deque[int] = deque()
+        self._next_round = time.monotonic() + self.every
+
+    def saw(self, workspace_ids: Iterable[int]) -> None:
+        self._seen.update(workspace_ids)
+
+    def seconds_until_due(self) -> float:
+        return 0.0 if self._queued else max(0.0, self._next_round - time.monotonic())
+
+    def step(self) -> int:
+        """One bounded delete, if one is due; returns how many keys went."""
+        if not self._queued:
+            if time.monotonic() < self._next_round:
+                return 0
+            self._next_round = time.monotonic() + self.every
+            self._queued.extend(sorted(self._seen))
+            if not self._queued:
+                return 0
+        workspace_id = self._queued.popleft()
         try:
-            with write(self.runtime.engine) as conn:
-                for workspace_id in {job.workspace_id for job in jobs}:
-                    ingest_store.prune_dedupe_keys(conn, workspace_id, clock.now())
+            with write(self.engine) as conn:
+                deleted = ingest_store.prune_dedupe_keys(conn, workspace_id, clock.now(), limit=self.step_size)
         except Exception:  # noqa: BLE001 - pruning is housekeeping; the next round retries
             log.warning("pruning dedupe keys failed", exc_info=True)
+            return 0
+        if deleted >= self.step_size:
+            self._queued.append(workspace_id)
+        return deleted
 
 
 def _resolve(job: _Job, result: IngestResult) -> None:
@@ -154,7 +206,7 @@ def _resolve(job: _Job, result: IngestResult) -> None:
         if not job.future.done():
             job.future.set_result(result)
 
-    job.loop.call_soon_threadsafe(settle)
+    _call_in_loop(job, settle)
 
 
 def _fail(job: _Job, error: BaseException) -> None:
@@ -162,7 +214,14 @@ def _fail(job: _Job, error: BaseException) -> None:
         if not job.future.done():
             job.future.set_exception(error)
 
-    job.loop.call_soon_threadsafe(settle)
+    _call_in_loop(job, settle)
+
+
+def _call_in_loop(job: _Job, callback: Any) -> None:
+    try:
+        job.loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the request's event loop has closed: nobody is waiting any more
+        log.debug("ingest result for a closed event loop dropped")
 
 
 def writer_for(runtime: Runtime) -> IngestWriter:

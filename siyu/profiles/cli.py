@@ -88,19 +88,14 @@ def export_profiles(workspace: WorkspaceOption,
 
 
 def _identifiers(file: Path, type_: str | None) -> list[tuple[str, str]]:
-    pairs = []
-    for line in file.read_text(encoding="utf-8-sig").splitlines():
-        line = line.strip()
-        if not line or line.lower() in ("type,value", "value"):
-            continue
-        if type_:
-            pairs.append((type_, line.split(",")[0].strip()))
-        else:
-            kind, sep, rest = line.partition(",")
-            if not sep:
-                raise fail(f"{file}: the line {line!r} is not 'type,value' (or pass --type).")
-            pairs.append((kind.strip(), rest.strip()))
-    return pairs
+    from siyu.profiles.targeting import parse_identifier_list
+
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")  # Excel on Chinese Windows saves GBK
+    return parse_identifier_list(text, type_)
 
 
 def _bulk(workspace: str, tag: str, file: Path | None, type_: str | None, trait: str | None, remove: bool) -> None:

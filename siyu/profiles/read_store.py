@@ -183,6 +183,14 @@ def profile_events(conn: Connection, workspace_id: int, profile_id: int, *, limi
     return items, cursor
 
 
+def profile_timeline(conn: Connection, workspace_id: int, profile_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """Everything that happened to a person, newest first: their own events and what the brand did
+    to them (``Tag Added``/``Tag Removed``, ``Consent Changed``, ``Traits Changed``), which are all
+    in the one event log. A merged-away id shows its survivor's timeline."""
+    live_id = resolve_profile_id(conn, workspace_id, profile_id)
+    return profile_events(conn, workspace_id, live_id, limit=limit)[0]
+
+
 def append_profile_events(conn: Connection, workspace_id: int, items: list[tuple[int, str, dict[str, Any]]],
                           source: str, at: datetime) -> None:
     """Write what the brand did to people (tags, consent, trait edits) into the one append-only log,

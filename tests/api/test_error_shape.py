@@ -19,6 +19,9 @@ def assert_envelope(response: Any, status: int | None = None) -> dict[str, Any]:
     if status is not None:
         assert response.status_code == status, response.text[:300]
     body = response.json()
+    if response.request.url.path.startswith("/v1/"):
+        # Segment's SDKs read a top-level code and message (siyu/ingest/api.py, _refusal): mirrors only.
+        assert (body.pop("code"), body.pop("message")) == (body["error"]["code"], body["error"]["message"])
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert isinstance(body["error"]["code"], str) and body["error"]["code"]

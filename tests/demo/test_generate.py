@@ -168,3 +168,26 @@ def test_siyu_demo_serves_the_api(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_siyu_demo_refuses_a_busy_port_before_generating(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "SIYU_DATA_DIR": str(tmp_path / "data")}
+        env.pop("SIYU_DATABASE_URL", None)
+        result = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "50", "--port", str(port)],
+                                env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "siyu.db").exists()  # nothing generated for a server that cannot start
+
+
+def test_siyu_demo_rejects_a_customer_count_out_of_range(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "0", "--no-serve"],
+                            env={**os.environ, "SIYU_DATA_DIR": str(tmp_path)}, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "--customers" in result.stderr

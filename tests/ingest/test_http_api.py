@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,3 +158,93 @@ def test_a_write_key_only_writes_into_its_own_workspace(client, runtime: Runtime
     client.post("/v1/track", json={"userId": "u", "event": "x"}, headers=basic(workspace.write_key))
     assert len(stored(runtime, workspace.id)) == 1
     assert stored(runtime, other_workspace.id) == []
+
+
+def test_a_batch_context_is_merged_into_each_message_context(client, runtime: Runtime, workspace) -> None:
+    """Segment: the batch's context "will be merged with any context inside each of the items"."""
+    body = {"batch": [
+        {"type": "track", "event": "Viewed", "userId": "u", "messageId": "own",
+         "context": {"library": {"name": "analytics-python"}, "campaign": {"source": "wechat"}}},
+        {"type": "track", "event": "Viewed", "userId": "u", "messageId": "none"},
+    ], "context": {"device": {"type": "phone"}, "campaign": {"source": "douyin", "medium": "live"}}}
+    assert client.post("/v1/batch", json=body, headers=basic(workspace.write_key)).status_code == 200
+    own, none = stored(runtime, workspace.id)
+    assert own.context == {"library": {"name": "analytics-python"}, "device": {"type": "phone"},
+                           "campaign": {"source": "wechat", "medium": "live"}}
+    assert none.context == {"device": {"type": "phone"}, "campaign": {"source": "douyin", "medium": "live"}}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/track", {"userId": "u", "event": "x", "properties": _nested(300)}),
+    ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "x", "properties": _nested(300)}]}),
+    ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "x"}], "context": _nested(300)}),
+])
+def test_nesting_too_deep_to_store_is_refused(client, runtime: Runtime, workspace, path: str,
+                                              body: dict[str, Any]) -> None:
+    """orjson reads 1,024 levels but writes only 254: deeper would pass validation, then fail to store (500)."""
+    response = client.post(path, content=_deep_json(body), headers={**basic(workspace.write_key),
+                                                                    "Content-Type": "application/json"})
+    assert assert_envelope(response, 400)["code"] == "ingest.too_deeply_nested"
+    assert stored(runtime, workspace.id) == []
+
+
+def _deep_json(value: Any) -> bytes:
+    return json.dumps(value).encode()  # orjson cannot write what these tests send
+
+
+def test_nesting_within_the_limit_is_stored(client, runtime: Runtime, workspace) -> None:
+    response = client.post("/v1/track", content=_deep_json({"userId": "u", "event": "x", "properties": _nested(200)}),
+                           headers={**basic(workspace.write_key), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    [row] = stored(runtime, workspace.id)
+    assert row.properties == _nested(200)
+
+
+def test_errors_carry_segments_top_level_code_and_message(client, workspace) -> None:
+    """Both SDKs read ``code`` and ``message`` at the top level; the RudderStack SDK retries without them."""
+    refused = client.post("/v1/track", json={"userId": "u"}, headers=basic(workspace.write_key))
+    unknown = client.post("/v1/track", json={"userId": "u", "event": "x"}, headers=basic("wk_nope"))
+    for response, status in ((refused, 400), (unknown, 401)):
+        body = response.json()
+        assert response.status_code == status
+        assert (body["code"], body["message"]) == (body["error"]["code"], body["error"]["message"])
+    assert unknown.headers["www-authenticate"].startswith("Basic")
+
+
+def test_a_database_failure_is_a_retryable_503_and_the_writer_carries_on(client, runtime: Runtime, workspace,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from siyu.ingest import writer
+
+    real = writer.ingest
+    failures = iter(range(2))  # the group attempt, then the request's own attempt
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, None) is not None:
+            raise OperationalError("INSERT …", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "ingest", flaky)
+    message = {"userId": "u", "event": "x", "messageId": "retry-me"}
+    failed = client.post("/v1/track", json=message, headers=basic(workspace.write_key))
+    assert failed.status_code == 503 and failed.headers["retry-after"] == "1"
+    assert failed.json()["error"]["code"] == failed.json()["code"] == "ingest.unavailable"
+    assert stored(runtime, workspace.id) == []
+    retried = client.post("/v1/track", json=message, headers=basic(workspace.write_key))
+    assert retried.status_code == 200
+    assert [r.message_id for r in stored(runtime, workspace.id)] == ["retry-me"]
+
+
+def test_openapi_declares_the_write_key_scheme(client) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["writeKey"]["scheme"] == "basic"
+    for path in ("/v1/track", "/v1/batch"):
+        assert document["paths"][path]["post"]["security"] == [{"writeKey": []}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
@@ -71,6 +72,36 @@ def test_sdk_with_an_unknown_key_gets_an_error_and_nothing_is_stored(sdk: str, l
         client.flush()
     except Exception as error:  # noqa: BLE001 - the SDK's own APIError
         client.errors.append(error)
-    assert client.errors, "the SDK should see the 401"
-    assert getattr(client.errors[0], "status", 401) == 401
+    [error] = client.errors
+    assert type(error).__name__ == "APIError", error  # not a KeyError: the SDK understood the answer
+    assert (error.status, error.code) == (401, "auth.invalid_write_key")
+    assert _events(runtime, workspace.id) == {}
+
+
+@pytest.mark.parametrize("sdk", ["segment", "rudderstack"])
+def test_sdk_drops_a_refused_batch_without_retrying(sdk: str, live_server: str, runtime: Runtime, workspace,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 400 means the batch can never succeed: the SDK must drop it, not hold its queue for retries."""
+    consumer = importlib.import_module("segment.analytics.consumer" if sdk == "segment"
+                                       else "rudderstack.analytics.consumer")
+    attempts: list[object] = []
+    post = consumer.post
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(kwargs.get("batch"))
+        return post(*args, **kwargs)
+
+    monkeypatch.setattr(consumer, "post", counted)
+    errors: list[Any] = []
+    module = importlib.import_module("segment.analytics" if sdk == "segment" else "rudderstack.analytics")
+    client = module.Client(write_key=workspace.write_key, host=live_server, max_retries=3,
+                           on_error=lambda error, batch: errors.append(error))
+    try:
+        client.identify("member-7", {"phone": "12345"})  # not a phone number: refused with 400
+        client.flush()
+    finally:
+        client.shutdown()
+    assert len(attempts) == 1
+    [error] = errors
+    assert (type(error).__name__, error.status, error.code) == ("APIError", 400, "identity.invalid_phone")
     assert _events(runtime, workspace.id) == {}

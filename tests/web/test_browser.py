@@ -60,11 +60,36 @@ def test_log_in_search_open_a_profile_and_switch_language(browser, live_server: 
     assert page.inner_text("#profile-name") == "李娜"
     assert "+8613800138001" in page.inner_text("#identities")
     assert "Order Completed" in page.inner_text("#timeline")
+
+    assert "口红爱好者" in page.inner_text("#tags") and "已同意" in page.inner_text("#consent")
     page.screenshot(path=str(artifacts_dir / f"console-profile-{backend}.png"), full_page=True)
 
     page.select_option("#locale", "en")
-    page.wait_for_load_state("load")
     page.wait_for_selector("text=Identities")
-    assert "Customers" in page.inner_text("header nav")
+    assert "Customers" in page.inner_text("header nav") and "客户" not in page.inner_text("header nav")
+    assert "Granted" in page.inner_text("#consent")
     page.screenshot(path=str(artifacts_dir / f"console-profile-en-{backend}.png"), full_page=True)
+    page.click("header nav >> text=Home")
+    page.wait_for_selector("#chart canvas")
+    assert "New today" in page.inner_text("main")
     assert os.path.getsize(artifacts_dir / f"console-home-{backend}.png") > 10_000
+
+
+def test_the_console_fits_a_phone(browser, live_server: str, runtime: Runtime, workspace,
+                                  artifacts_dir: Path, backend: str) -> None:
+    email = f"phone-{workspace.name}@brand.cn"
+    console_user(runtime, workspace.id, email)
+    customers(runtime, workspace.id)
+    page = browser.new_page(locale="zh-CN", viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                            is_mobile=True, has_touch=True)
+    page.goto(f"{live_server}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#chart canvas")
+    # Nothing wider than the screen: no sideways scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts_dir / f"console-home-phone-{backend}.png"), full_page=True)
+    page.goto(f"{live_server}/profiles")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts_dir / f"console-customers-phone-{backend}.png"), full_page=True)

@@ -267,3 +267,23 @@ def test_sign_out(signed_in) -> None:  # noqa: ANN001
 def test_the_search_form_with_no_tag_chosen_works(signed_in) -> None:  # noqa: ANN001
     page = signed_in.get("/profiles", params={"q": "王", "tag": ""})
     assert page.status_code == 200 and "王芳" in page.text
+
+
+def test_pages_load_nothing_from_the_internet(signed_in) -> None:  # noqa: ANN001
+    page = signed_in.get("/")
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+        assert signed_in.get(asset).status_code == 200, asset
+    assert signed_in.get("/static/vendor/echarts/LICENSE").status_code == 200
+
+
+def test_a_removed_member_loses_api_access_at_once(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001
+    from sqlalchemy import delete
+
+    from siyu.db.tables import workspace_members
+
+    assert signed_in.get("/api/workspace").status_code == 200
+    with write(runtime.engine) as conn:
+        conn.execute(delete(workspace_members).where(workspace_members.c.workspace_id == workspace.id))
+    refused = signed_in.get("/api/workspace")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "auth.session_revoked"

@@ -1,8 +1,10 @@
+// Apache ECharts 5.6.0 is vendored in vendor/echarts (dist/echarts.min.js, LICENSE, NOTICE from `npm pack echarts@5.6.0`).
 // The home page's chart: new customers per day, stacked by first-touch channel. Data comes from the
 // page itself (#chart-data), so the chart needs no API call and works offline.
 (function () {
   const data = JSON.parse(document.getElementById("chart-data").textContent);
-  const chart = echarts.init(document.getElementById("chart"));
+  const zh = document.documentElement.lang.startsWith("zh");
+  const chart = echarts.init(document.getElementById("chart"), null, {locale: zh ? "ZH" : "EN"});
   chart.setOption({
     animation: false,
     tooltip: {trigger: "axis"},

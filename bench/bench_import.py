@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main() -> None:
                       "rows_per_second": round(args.rows / seconds), "peak_rss_mb": round(peak_kb / 1024, 1),
                       "csv_parse_floor_rows_per_second": round(floor_rows / floor_seconds),
                       "imported": outcome["rows_ok"], "failed": outcome["rows_failed"]}, indent=2))
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -162,7 +163,7 @@ def floor(url: str, workspace_id: int, bodies: list[bytes], per_transaction: int
     return len(rows) / elapsed
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=30)
@@ -170,55 +171,75 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", type=Path, help="Record the server under py-spy during the load into this "
                         "file (collapsed stacks: one line per stack with its sample count).")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
-    url = database_url(args.database, folder)
-    env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_DATA_DIR": str(folder), "SIYU_LOG_LEVEL": "warning"}
+    return parser.parse_args()
+
+
+def identify_bodies() -> list[bytes]:
+    """Every person identified once (user id, device id, phone) before the timed load."""
+    return [orjson.dumps({"batch": [{"type": "identify", "userId": f"member-{p}", "anonymousId": f"device-{p}",
+                                     "traits": {"phone": f"1380{p:07d}", "name": f"客户{p}"}}
+                                    for p in range(start, min(start + BATCH, PEOPLE))]})
+            for start in range(0, PEOPLE, BATCH)]
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
+
+
+def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, object]:
     created = subprocess.run([sys.executable, "-m", "siyu", "workspace", "create", "bench", "--json"], env=env,
                              capture_output=True, text=True, check=True)
     workspace = json.loads(created.stdout)
     auth = {"Authorization": "Basic " + base64.b64encode(f"{workspace['write_key']}:".encode()).decode()}
     port = free_port()
     server = start_server(env, port)
-    rnd = random.Random(args.seed)
-    print(f"identifying {PEOPLE:,} people ...", flush=True)
-    identify = [orjson.dumps({"batch": [{"type": "identify", "userId": f"member-{p}", "anonymousId": f"device-{p}",
-                                         "traits": {"phone": f"1380{p:07d}", "name": f"客户{p}"}}
-                                        for p in range(start, min(start + BATCH, PEOPLE))]})
-                for start in range(0, PEOPLE, BATCH)]
-    warm = load(f"http://127.0.0.1:{port}/v1/batch", auth, identify, 600, args.clients)
-    bodies = [make_batch(rnd, n) for n in range(int(args.seconds * 40_000 / BATCH))]
-    print(f"loading for {args.seconds:.0f} s with {args.clients} clients ...", flush=True)
-    profiler = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--threads",
-                                 "--output", str(args.profile), "--duration", str(int(args.seconds))],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
-    cpu_before = cpu_seconds(server.pid)
-    result = load(f"http://127.0.0.1:{port}/v1/batch", auth, bodies, args.seconds, args.clients)
-    server_cpu = cpu_seconds(server.pid) - cpu_before
-    peak_mb = vm_hwm_kb(server.pid) / 1024
-    if profiler is not None:
-        profiler.wait(timeout=120)
-    server.terminate()
-    server.wait(timeout=60)
-    floor_sample = bodies[: max(1, result["events"] // BATCH // 2)]
+    try:
+        print(f"identifying {PEOPLE:,} people ...", flush=True)
+        warm = load(f"http://127.0.0.1:{port}/v1/batch", auth, identify_bodies(), 600, args.clients)
+        rnd = random.Random(args.seed)
+        bodies = [make_batch(rnd, n) for n in range(int(args.seconds * 40_000 / BATCH))]
+        print(f"loading for {args.seconds:.0f} s with {args.clients} clients ...", flush=True)
+        profiler = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--threads",
+                                     "--output", str(args.profile), "--duration", str(int(args.seconds))],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
+        cpu_before = cpu_seconds(server.pid)
+        result = load(f"http://127.0.0.1:{port}/v1/batch", auth, bodies, args.seconds, args.clients)
+        server_cpu = cpu_seconds(server.pid) - cpu_before
+        peak_mb = vm_hwm_kb(server.pid) / 1024
+        if profiler is not None:
+            profiler.wait(timeout=120)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    floor_sample = bodies[: max(1, int(result["events"]) // BATCH // 2)]
     floor_100 = floor(url, workspace["workspace_id"], floor_sample, BATCH, "floor100")
     floor_5000 = floor(url, workspace["workspace_id"], floor_sample, 5000, "floor5000")
     rate = result["events_per_second"]
-    report = {"database": args.database, "clients": args.clients, "people": PEOPLE,
-              "identify_events_per_second": round(warm["events_per_second"]),
-              **{k: round(v, 1) for k, v in result.items()},
-              "floor_events_per_second_100_per_commit": round(floor_100),
-              "floor_events_per_second_5000_per_commit": round(floor_5000),
-              "ratio_to_floor_100": round(rate / floor_100, 3), "ratio_to_floor_5000": round(rate / floor_5000, 3),
-              "server_cpu_seconds": round(server_cpu, 1),
-              "server_cpu_us_per_event": round(server_cpu / result["events"] * 1e6, 1),
-              "server_peak_rss_mb": round(peak_mb, 1), "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
-    print(json.dumps(report, indent=2))
-    if args.database == "postgres":
-        import psycopg
+    return {"database": args.database, "clients": args.clients, "people": PEOPLE,
+            "identify_events_per_second": round(warm["events_per_second"]),
+            **{k: round(v, 1) for k, v in result.items()},
+            "floor_events_per_second_100_per_commit": round(floor_100),
+            "floor_events_per_second_5000_per_commit": round(floor_5000),
+            "ratio_to_floor_100": round(rate / floor_100, 3), "ratio_to_floor_5000": round(rate / floor_5000, 3),
+            "server_cpu_seconds": round(server_cpu, 1),
+            "server_cpu_us_per_event": round(server_cpu / result["events"] * 1e6, 1),
+            "server_peak_rss_mb": round(peak_mb, 1), "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
+
+def main() -> None:
+    args = arguments()
+    folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
+    url = database_url(args.database, folder)
+    env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_DATA_DIR": str(folder), "SIYU_LOG_LEVEL": "warning"}
+    try:
+        print(json.dumps(run(args, url, env), indent=2))
+    finally:
+        drop_database(url)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

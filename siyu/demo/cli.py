@@ -94,7 +94,7 @@ def _prepare(rt: Runtime, fresh: bool) -> tuple[int, str, str]:
     with write(rt.engine) as conn:
         existing = [w for w in store.list_workspaces(conn) if w.name == DEMO_WORKSPACE]
         workspace = existing[0] if existing else store.create_workspace(
-            conn, DEMO_WORKSPACE, display_name="完美日记 Demo · Perfect Diary demo")
+            conn, DEMO_WORKSPACE, display_name="悦妆 Demo · Yuezhuang beauty (demo)")
         user = store.find_user_by_email(conn, DEMO_EMAIL) or store.create_user(
             conn, DEMO_EMAIL, DEMO_PASSWORD, display_name="Demo operator")
         if all(w.id != workspace.id for w, _ in store.memberships(conn, user.id)):
@@ -120,7 +120,7 @@ def _generate_with_progress(rt: Runtime, workspace_id: int, customers: int, seed
 
 
 def _print_summary(figures: dict[str, Any], seconds: float | None) -> None:
-    title = "演示品牌 Demo brand 完美日记 Demo" + (f" (generated in {seconds:.0f} s)" if seconds else "")
+    title = "演示品牌 Demo brand 悦妆 Yuezhuang" + (f" (generated in {seconds:.0f} s)" if seconds else "")
     table = Table(title=title)
     table.add_column("what")
     table.add_column("count", justify="right")

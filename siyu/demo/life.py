@@ -11,7 +11,14 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from siyu.demo.brand import MONTH_WEIGHTS, OFFICIAL_ACCOUNT_APP_ID, PRODUCTS, REPURCHASE_DAYS, Product
+from siyu.demo.brand import (
+    MINI_PROGRAM_APP_ID,
+    MONTH_WEIGHTS,
+    OFFICIAL_ACCOUNT_APP_ID,
+    PRODUCTS,
+    REPURCHASE_DAYS,
+    Product,
+)
 
 if TYPE_CHECKING:
     from siyu.demo.story import Person, Story
@@ -56,7 +63,7 @@ def live(rnd: random.Random, story: Story, person: Person, at: datetime) -> None
     _follow(rnd, story, person, at, who)
     buyer = rnd.random() < 0.62
     loyal = buyer and rnd.random() < 0.35
-    _orders(rnd, story, at, who, (1 + (rnd.randint(1, 5) if loyal else 0)) if buyer else 0)
+    _orders(rnd, story, person, at, (1 + (rnd.randint(1, 5) if loyal else 0)) if buyer else 0)
     for _ in range(rnd.choice((0, 0, 1, 1, 2, 4))):
         story.emit("track", at + DAY * rnd.uniform(1, 200), event="Message Opened",
                    properties={"message_type": rnd.choice(MESSAGE_TYPES)}, **who)
@@ -80,9 +87,12 @@ def _follow(rnd: random.Random, story: Story, person: Person, at: datetime, who:
         story.emit("track", at + DAY * rnd.expovariate(1 / 20), event="Unfollowed", context=context, **who)
 
 
-def _orders(rnd: random.Random, story: Story, at: datetime, who: dict[str, str], orders: int) -> None:
+def _orders(rnd: random.Random, story: Story, person: Person, at: datetime, orders: int) -> None:
     """Each order is preceded by a product view and an add to cart; repeat orders follow the
-    brand's repurchase cycle."""
+    brand's repurchase cycle. Orders are paid in the mini program, so they carry its openid and
+    the unionid: that is how a store member's or a Tmall buyer's WeChat joins their profile."""
+    who = person.who(story.channel)
+    paid_in = person.wechat(MINI_PROGRAM_APP_ID)
     moment = at
     for number in range(orders):
         gap = DAY * (1 if number == 0 else REPURCHASE_DAYS[0])
@@ -95,5 +105,5 @@ def _orders(rnd: random.Random, story: Story, at: datetime, who: dict[str, str],
         story.emit("track", moment - timedelta(minutes=rnd.randint(1, 4)), event="Product Added",
                    properties={"sku": products[0].sku, "price": products[0].price, "quantity": 1}, **who)
         order_id = f"MP{story.seed}x{story.index:08d}x{number}"
-        story.emit("track", moment, event="Order Completed", **who,
+        story.emit("track", moment, event="Order Completed", **who, context=paid_in,
                    properties=order_properties(rnd, products, "mini_program", order_id))

@@ -119,7 +119,12 @@ def test_two_runs_with_one_seed_store_identical_data(runtime: Runtime) -> None:
                                .where(events.c.workspace_id == workspace_id).order_by(events.c.message_id)).all()
             ids = conn.execute(select(identities.c.type, identities.c.value).where(
                 identities.c.workspace_id == workspace_id).order_by(identities.c.type, identities.c.value)).all()
-        return [tuple(r) for r in log], [tuple(r) for r in ids]
+            people = sorted(repr(tuple(r)) for r in conn.execute(select(
+                profiles.c.first_channel, profiles.c.last_channel, profiles.c.event_count, profiles.c.order_count,
+                profiles.c.total_spend, profiles.c.first_seen_at, profiles.c.traits).where(
+                profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))))
+            figures = summary(conn, workspace_id)
+        return [tuple(r) for r in log], [tuple(r) for r in ids], people, figures
 
     first, second = make_workspace(runtime, "demo"), make_workspace(runtime, "demo")
     generate(runtime, first.id, customers=120, seed=3, now=NOW)
@@ -148,7 +153,7 @@ def test_siyu_demo_no_serve_prints_what_it_generated(database_url: str, tmp_path
 
 def test_siyu_demo_serves_the_api(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "SIYU_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "SIYU_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("SIYU_DATABASE_URL", None)
     process = subprocess.Popen([sys.executable, "-m", "siyu", "demo", "--customers", "100", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -165,6 +170,17 @@ def test_siyu_demo_serves_the_api(tmp_path: Path) -> None:
             raise AssertionError("siyu demo never served /api/health")
         assert json.loads(response.text)["status"] == "ok"
         assert (tmp_path / "data" / "siyu.db").exists()  # the embedded default: SQLite in the data dir
+        assert process.stdout is not None
+        printed = ""
+        while "Secret key" not in printed:  # printed before serving, so it is in the pipe already
+            printed = process.stdout.readline()
+        secret_key = printed.split()[-1]
+        member = next(person_of(42, i) for i in range(100) if arrival(42, i, NOW).channel == "store")
+        found = httpx.get(f"http://127.0.0.1:{port}/api/profiles/lookup",
+                          params={"type": "member_id", "value": member.member},
+                          headers={"Authorization": f"Bearer {secret_key}"}, timeout=10)
+        assert found.status_code == 200, found.text  # the printed key reads the generated brand
+        assert ("member_id", member.member) in {(i["type"], i["value"]) for i in found.json()["identities"]}
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -91,27 +91,25 @@ def parse_amount(text: str, field: str) -> float:
     return amount
 
 
+def _first_format(text: str, patterns: tuple[str, ...]) -> datetime | None:
+    for pattern in patterns:
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None
+
+
 def parse_time(text: str, preset: Preset, zone: ZoneInfo) -> datetime | None:
     """A zone-less time is in the workspace's zone. ISO first: it is C-fast and what most exports use."""
     if not text:
         return None
-    moment = None
-    for pattern in preset.date_formats:  # a mapping's own format wins over guessing
-        try:
-            moment = datetime.strptime(text, pattern)
-            break
-        except ValueError:
-            continue
+    moment = _first_format(text, preset.date_formats)  # a mapping's own format wins over guessing
     if moment is None:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            for pattern in DATE_FORMATS:
-                try:
-                    moment = datetime.strptime(text, pattern)
-                    break
-                except ValueError:
-                    continue
+            moment = _first_format(text, DATE_FORMATS)
     if moment is None:
         raise RowError(f"{text!r} is not a date and time")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)

@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from siyu.db.migrate import current_revision, downgrade, upgrade
+from siyu.db.migrate import current_revision, downgrade, head_revision, upgrade
 from siyu.db.tables import metadata
 from siyu.runtime import Runtime
 
@@ -15,7 +15,7 @@ def test_upgrade_head_matches_declared_schema(runtime: Runtime) -> None:
 
 def test_upgrade_is_idempotent_and_reports_head(runtime: Runtime) -> None:
     upgrade(runtime.engine)
-    assert current_revision(runtime.engine) == "0001"
+    assert current_revision(runtime.engine) == head_revision()
 
 
 def test_migrations_downgrade_and_upgrade_again(tmp_path) -> None:
@@ -26,4 +26,4 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path) -> None:
     downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()

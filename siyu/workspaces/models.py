@@ -25,6 +25,7 @@ class Permission(StrEnum):
     TAGS_MANAGE = "tags:manage"  # create / delete tags and groups, bulk tagging
     IMPORTS_WRITE = "imports:write"
     EXPORT = "export"
+    SEGMENTS_MANAGE = "segments:manage"  # save, change, refresh and archive segments and auto-tag rules
     WORKSPACE_ADMIN = "workspace:admin"  # keys, members, settings
 
 
@@ -32,7 +33,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.OPERATOR: frozenset(
         {Permission.PROFILES_READ, Permission.PROFILES_WRITE, Permission.TAGS_MANAGE,
-         Permission.IMPORTS_WRITE, Permission.EXPORT}
+         Permission.IMPORTS_WRITE, Permission.EXPORT, Permission.SEGMENTS_MANAGE}
     ),
     Role.ANALYST: frozenset({Permission.PROFILES_READ, Permission.EXPORT}),
     # Staff serve customers 1:1: they read profiles and tag the people they talk to.

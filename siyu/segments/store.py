@@ -1,0 +1,174 @@
+"""SQL for saved segments, their members, their size history and the Segment Entered / Exited events.
+
+Membership is refreshed set-based: one ``INSERT … SELECT`` adds the people the definition now
+selects and one ``DELETE`` removes those it no longer selects, each ``RETURNING`` who moved, so a
+refresh of a million-person segment never pulls the whole set into Python. The same statements
+narrowed to a few profile ids are the real-time path. Both run in the caller's transaction with
+the events they write: a membership change and its event are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from siyu.db.dialect import upsert
+from siyu.db.tables import events, profiles, segment_members, segment_sizes, segments
+from siyu.db.types import to_millis
+from siyu.segments.compile import Context, count_query, members_query
+from siyu.segments.errors import SegmentConflict, SegmentNotFound
+from siyu.segments.models import Node
+
+ENTERED, EXITED = "Segment Entered", "Segment Exited"
+SOURCE = "segments"
+_COLUMNS = [segments.c.id, segments.c.name, segments.c.description, segments.c.definition, segments.c.status,
+            segments.c.size, segments.c.created_by, segments.c.created_at, segments.c.updated_at,
+            segments.c.refreshed_at]
+
+
+def count(conn: Connection, workspace_id: int, tree: Node, now: datetime) -> int:
+    return conn.execute(count_query(tree, Context(workspace_id, now))).scalar_one()
+
+
+def sample(conn: Connection, workspace_id: int, tree: Node, now: datetime, limit: int = 20) -> list[int]:
+    query = members_query(tree, Context(workspace_id, now)).order_by(profiles.c.id.desc()).limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+def create_segment(conn: Connection, workspace_id: int, *, name: str, description: str | None,
+                   definition: dict[str, Any], created_by: str | None, now: datetime) -> dict[str, Any]:
+    try:
+        with conn.begin_nested():
+            segment_id = conn.execute(insert(segments).values(
+                workspace_id=workspace_id, name=name, description=description, definition=definition,
+                status="active", size=0, created_by=created_by, created_at=now, updated_at=now)
+                .returning(segments.c.id)).scalar_one()
+    except IntegrityError:
+        raise SegmentConflict(f"A segment named {name!r} already exists; choose another name or change that one.",
+                              details={"name": name}) from None
+    return get_segment(conn, workspace_id, segment_id)
+
+
+def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[str, Any]:
+    row = conn.execute(select(*_COLUMNS).where(segments.c.workspace_id == workspace_id,
+                                               segments.c.id == segment_id)).one_or_none()
+    if row is None:
+        raise SegmentNotFound(f"No segment {segment_id} in this workspace.", details={"segment_id": segment_id})
+    return dict(row._mapping)
+
+
+def list_segments(conn: Connection, workspace_id: int, *, include_archived: bool = False) -> list[dict[str, Any]]:
+    query = select(*_COLUMNS).where(segments.c.workspace_id == workspace_id).order_by(segments.c.id)
+    if not include_archived:
+        query = query.where(segments.c.status == "active")
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def active_definitions(conn: Connection, workspace_id: int) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = conn.execute(select(segments.c.id, segments.c.name, segments.c.definition).where(
+        segments.c.workspace_id == workspace_id, segments.c.status == "active").order_by(segments.c.id))
+    return [(r.id, r.name, r.definition) for r in rows]
+
+
+def update_segment(conn: Connection, workspace_id: int, segment_id: int, changes: dict[str, Any],
+                   now: datetime) -> dict[str, Any]:
+    get_segment(conn, workspace_id, segment_id)
+    try:
+        with conn.begin_nested():
+            conn.execute(update(segments).where(segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
+                         .values(**changes, updated_at=now))
+    except IntegrityError:
+        raise SegmentConflict(f"A segment named {changes.get('name')!r} already exists.") from None
+    return get_segment(conn, workspace_id, segment_id)
+
+
+def member_ids(conn: Connection, workspace_id: int, segment_id: int, *, after: int = 0,
+               limit: int = 100) -> list[int]:
+    return list(conn.execute(select(segment_members.c.profile_id).where(
+        segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id,
+        segment_members.c.profile_id > after).order_by(segment_members.c.profile_id).limit(limit)).scalars())
+
+
+def segments_of(conn: Connection, workspace_id: int, profile_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(segments.c.id, segments.c.name, segment_members.c.entered_at)
+                        .join(segment_members, segment_members.c.segment_id == segments.c.id)
+                        .where(segment_members.c.workspace_id == workspace_id, segments.c.workspace_id == workspace_id,
+                               segment_members.c.profile_id == profile_id).order_by(segments.c.name))
+    return [dict(r._mapping) for r in rows]
+
+
+def size_history(conn: Connection, workspace_id: int, segment_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(segment_sizes.c.day, segment_sizes.c.size, segment_sizes.c.entered,
+                               segment_sizes.c.exited)
+                        .where(segment_sizes.c.workspace_id == workspace_id, segment_sizes.c.segment_id == segment_id)
+                        .order_by(segment_sizes.c.day))
+    return [dict(r._mapping) for r in rows]
+
+
+def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, str], tree: Node, now: datetime,
+                     timezone: str, profile_ids: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """Bring stored membership in line with the definition — for everyone, or for ``profile_ids``.
+
+    Returns (entered, exited) and writes one event per change plus today's size. The caller holds
+    the write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the segment row is locked
+    first), so two refreshes of one segment cannot both insert the same entrant.
+    """
+    segment_id, name = segment
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(segments.c.id).where(segments.c.workspace_id == workspace_id,
+                                                 segments.c.id == segment_id).with_for_update())
+    ctx = Context(workspace_id, now, profile_ids)
+    selected = members_query(tree, ctx).subquery()
+    current = select(segment_members.c.profile_id).where(segment_members.c.workspace_id == workspace_id,
+                                                         segment_members.c.segment_id == segment_id)
+    if profile_ids is not None:
+        current = current.where(segment_members.c.profile_id.in_(list(profile_ids)))
+    entered = list(conn.execute(insert(segment_members).from_select(
+        ["workspace_id", "segment_id", "profile_id", "entered_at"],
+        select(workspace_id, segment_id, selected.c.id, to_millis(now)).where(selected.c.id.not_in(current)))
+        .returning(segment_members.c.profile_id)).scalars())
+    gone = delete(segment_members).where(
+        segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id,
+        segment_members.c.profile_id.not_in(select(selected.c.id)))
+    if profile_ids is not None:
+        gone = gone.where(segment_members.c.profile_id.in_(list(profile_ids)))
+    exited = list(conn.execute(gone.returning(segment_members.c.profile_id)).scalars())
+    _write_events(conn, workspace_id, segment_id, name, entered, exited, now)
+    _record_size(conn, workspace_id, segment_id, now, timezone, len(entered), len(exited),
+                 refreshed=profile_ids is None)
+    return entered, exited
+
+
+def _write_events(conn: Connection, workspace_id: int, segment_id: int, name: str, entered: list[int],
+                  exited: list[int], now: datetime) -> None:
+    """System events for journeys; message ids are deterministic so a replayed change is one event."""
+    stamp = to_millis(now)
+    rows = [{"workspace_id": workspace_id, "profile_id": pid, "message_id": f"seg-{segment_id}-{kind}-{pid}-{stamp}",
+             "type": "track", "name": event, "timestamp": now, "received_at": now, "source": SOURCE,
+             "properties": {"segment_id": segment_id, "segment_name": name}}
+            for pids, kind, event in ((entered, "in", ENTERED), (exited, "out", EXITED)) for pid in pids]
+    for start in range(0, len(rows), 5_000):
+        conn.execute(insert(events), rows[start:start + 5_000])
+
+
+def _record_size(conn: Connection, workspace_id: int, segment_id: int, now: datetime, timezone: str,
+                 entered: int, exited: int, *, refreshed: bool) -> None:
+    size = conn.execute(select(func.count()).select_from(segment_members).where(
+        segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)).scalar_one()
+    values: dict[str, Any] = {"size": size}
+    if refreshed:
+        values["refreshed_at"] = now
+    conn.execute(update(segments).where(segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
+                 .values(**values))
+    day = now.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
+    statement = upsert(conn, segment_sizes).values(workspace_id=workspace_id, segment_id=segment_id, day=day,
+                                                   size=size, entered=entered, exited=exited)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=["workspace_id", "segment_id", "day"],
+        set_={"size": size, "entered": segment_sizes.c.entered + entered,
+              "exited": segment_sizes.c.exited + exited}))

@@ -404,3 +404,16 @@ channel_spend = Table(
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("workspace_id", "channel", "month"),
 )
+
+# Where each background consumer of the event log has got to, per workspace (segments' real-time
+# evaluation, the scheduled refresh). Advanced in the same transaction as the work it records, so
+# a crash repeats nothing and skips nothing.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "name"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, select
 from siyu.db.dialect import upsert
 from siyu.db.tables import event_dedupe
 from siyu.db.types import to_millis
+from siyu.identity.store import lock_identity_graph
 
 
 def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence[str],
@@ -59,6 +60,10 @@ def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...
         return
     if any(row[0] != workspace_id for row in rows):
         raise ValueError("append_events: every row must belong to the workspace being written")
+    # Consumers of the log (siyu.segments.realtime) follow event ids with a cursor; holding the
+    # workspace lock while appending makes one workspace's ids commit in order (re-entrant: ingest
+    # already holds it).
+    lock_identity_graph(conn, workspace_id)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})", rows)

@@ -24,6 +24,7 @@ from siyu.segments.models import Node
 from siyu.segments.parse import parse
 
 SAMPLE_SIZE = 20
+REALTIME_CURSOR = "segments.realtime"
 
 
 def checked(conn: Connection, workspace_id: int, definition: Any, *, segment_id: int | None = None) -> Node:
@@ -67,6 +68,9 @@ def save(conn: Connection, workspace_id: int, *, name: str, description: str | N
     segment = store.create_segment(conn, workspace_id, name=name, description=description,
                                    definition=dump(tree), created_by=actor, now=now)
     store.apply_membership(conn, workspace_id, (segment["id"], name), tree, now, timezone)
+    # The first segment starts the real-time cursor here: its members are computed up to this point of
+    # the log, so the worker need not replay history (later segments find the cursor already there).
+    store.claim_cursor(conn, workspace_id, REALTIME_CURSOR, now, initial=store.last_event_id(conn, workspace_id))
     return store.get_segment(conn, workspace_id, segment["id"])
 
 

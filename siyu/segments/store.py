@@ -18,8 +18,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from siyu.db.dialect import upsert
-from siyu.db.tables import events, profiles, segment_members, segment_sizes, segments
+from siyu.db.tables import cursors, events, profiles, segment_members, segment_sizes, segments
 from siyu.db.types import to_millis
+from siyu.identity.store import lock_identity_graph
 from siyu.segments.compile import Context, count_query, members_query
 from siyu.segments.errors import SegmentConflict, SegmentNotFound
 from siyu.segments.models import Node
@@ -147,6 +148,9 @@ def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, st
 def _write_events(conn: Connection, workspace_id: int, segment_id: int, name: str, entered: list[int],
                   exited: list[int], now: datetime) -> None:
     """System events for journeys; message ids are deterministic so a replayed change is one event."""
+    if not entered and not exited:
+        return
+    lock_identity_graph(conn, workspace_id)  # appends to the log keep id order (siyu.ingest.store)
     stamp = to_millis(now)
     rows = [{"workspace_id": workspace_id, "profile_id": pid, "message_id": f"seg-{segment_id}-{kind}-{pid}-{stamp}",
              "type": "track", "name": event, "timestamp": now, "received_at": now, "source": SOURCE,
@@ -172,3 +176,37 @@ def _record_size(conn: Connection, workspace_id: int, segment_id: int, now: date
         index_elements=["workspace_id", "segment_id", "day"],
         set_={"size": size, "entered": segment_sizes.c.entered + entered,
               "exited": segment_sizes.c.exited + exited}))
+
+
+def claim_cursor(conn: Connection, workspace_id: int, name: str, now: datetime, initial: int = 0) -> int:
+    """The consumer's position, locked for this transaction (PostgreSQL ``FOR UPDATE``; on SQLite the
+    caller's ``BEGIN IMMEDIATE`` already excludes other writers), created at ``initial`` the first time."""
+    conn.execute(upsert(conn, cursors).values(workspace_id=workspace_id, name=name, position=initial,
+                                              updated_at=now).on_conflict_do_nothing())
+    query = select(cursors.c.position).where(cursors.c.workspace_id == workspace_id, cursors.c.name == name)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).scalar_one()
+
+
+def advance_cursor(conn: Connection, workspace_id: int, name: str, position: int, now: datetime) -> None:
+    conn.execute(update(cursors).where(cursors.c.workspace_id == workspace_id, cursors.c.name == name)
+                 .values(position=position, updated_at=now))
+
+
+def last_event_id(conn: Connection, workspace_id: int) -> int:
+    return conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
+        events.c.workspace_id == workspace_id)).scalar_one()
+
+
+def events_after(conn: Connection, workspace_id: int, position: int, limit: int) -> list[tuple[int, int | None, str]]:
+    """(id, profile_id, name) of log entries past the cursor, skipping the segments' own events."""
+    rows = conn.execute(select(events.c.id, events.c.profile_id, events.c.name).where(
+        events.c.workspace_id == workspace_id, events.c.id > position).order_by(events.c.id).limit(limit))
+    return [(r.id, r.profile_id, r.name) for r in rows]
+
+
+def workspaces_with_segments(conn: Connection) -> list[int]:
+    # tenancy: cross-workspace by design — the worker visits every workspace that has segments
+    return list(conn.execute(select(segments.c.workspace_id).where(segments.c.status == "active").distinct()
+                             .order_by(segments.c.workspace_id)).scalars())

@@ -1,7 +1,8 @@
 """``siyu worker``: the background loop that follows the event log.
 
-Each pass visits every workspace with active segments: real-time evaluation of the people behind
-new events (until the log is drained), then the scheduled refresh when it is due. Every step is
+Each pass visits every workspace: for those with active segments, real-time evaluation of the people
+behind new events (until the log is drained); the built-in scores once a day; then the scheduled
+segment refresh when it is due. Every step is
 its own short write transaction with its cursor, so any number of workers can run (they take
 turns on a workspace's cursor) and ``kill -9`` at any point repeats nothing and loses nothing.
 """
@@ -18,12 +19,14 @@ from siyu.db.engine import read, write
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.worker")
+SCORES_EVERY = timedelta(hours=24)
 
 
 @dataclass
 class PassResult:
     events: int = 0
     refreshed: list[int] = field(default_factory=list)  # workspaces whose scheduled refresh ran
+    scored: list[int] = field(default_factory=list)  # workspaces whose built-in scores were recomputed
 
 
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResult:
@@ -34,19 +37,23 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
     result = PassResult()
     with read(rt.engine) as conn:
-        workspace_ids = segment_store.workspaces_with_segments(conn)
-    for workspace_id in workspace_ids:
-        with read(rt.engine) as conn:
-            timezone = workspace_store.get_workspace(conn, workspace_id).timezone
-        while True:
+        with_segments = set(segment_store.workspaces_with_segments(conn))
+        workspaces = workspace_store.list_workspaces(conn)
+    for workspace in workspaces:
+        if workspace.id in with_segments:
+            while True:
+                with write(rt.engine) as conn:
+                    progress = realtime.process_new_events(conn, workspace.id, clock.now(), workspace.timezone)
+                result.events += progress.events
+                if progress.events < realtime.BATCH:
+                    break
+        with write(rt.engine) as conn:  # scores first: segments may read them
+            if realtime.scores_if_due(conn, workspace.id, clock.now(), workspace.settings, SCORES_EVERY) is not None:
+                result.scored.append(workspace.id)
+        if workspace.id in with_segments:
             with write(rt.engine) as conn:
-                progress = realtime.process_new_events(conn, workspace_id, clock.now(), timezone)
-            result.events += progress.events
-            if progress.events < realtime.BATCH:
-                break
-        with write(rt.engine) as conn:
-            if realtime.refresh_if_due(conn, workspace_id, clock.now(), timezone, every) is not None:
-                result.refreshed.append(workspace_id)
+                if realtime.refresh_if_due(conn, workspace.id, clock.now(), workspace.timezone, every) is not None:
+                    result.refreshed.append(workspace.id)
     return result
 
 

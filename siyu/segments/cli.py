@@ -170,3 +170,50 @@ def members(workspace: WorkspaceOption, segment_id: Annotated[int, typer.Argumen
         segment_store.get_segment(conn, ws.id, segment_id)
         ids = segment_store.member_ids(conn, ws.id, segment_id, limit=limit)
     sys.stdout.write("".join(f"{i}\n" for i in ids))
+
+
+scores_app = typer.Typer(help="Built-in scores: RFM, lifecycle stage, KOC.", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
+
+
+@scores_app.command("compute")
+@handles_errors
+def scores_compute(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
+    """Compute RFM quintiles and segments, lifecycle stages and KOC scores for everyone now."""
+    from siyu import clock
+    from siyu.db.engine import write
+    from siyu.segments import scoring
+    from siyu.workspaces import store
+
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        summary = scoring.compute_all(conn, ws.id, clock.now(), ws.settings)
+    if as_json:
+        _print(summary)
+        return
+    limits = summary["lifecycle_thresholds"]
+    out.print(f"{summary['buyers']:,} buyers scored; active within {limits['active_days']} days, churned after "
+              f"{limits['churned_days']} ({limits['source']}); {summary['koc_profiles']:,} KOC profiles")
+    table = Table("stage", "customers")
+    for stage, count in sorted(summary["lifecycle"].items()):
+        table.add_row(stage, f"{count:,}")
+    out.print(table)
+
+
+@scores_app.command("rfm")
+@handles_errors
+def scores_rfm(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
+    """The RFM segments (from the last `siyu scores compute`)."""
+    from siyu.db.engine import read
+    from siyu.segments import scoring
+    from siyu.workspaces import store
+
+    with read(runtime().engine) as conn:
+        report = scoring.rfm_report(conn, store.get_workspace(conn, workspace).id)
+    if as_json:
+        _print(report)
+        return
+    table = Table("segment", "名称", "customers")
+    for row in report["segments"]:
+        table.add_row(row["name_en"], row["name_zh"], f"{row['customers']:,}")
+    out.print(table)

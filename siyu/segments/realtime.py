@@ -58,3 +58,19 @@ def refresh_if_due(conn: Connection, workspace_id: int, now: datetime, timezone:
     changes = membership.refresh(conn, workspace_id, now, timezone)
     store.advance_cursor(conn, workspace_id, REFRESH, stamp, now)
     return changes
+
+
+SCORES = "segments.scores"
+
+
+def scores_if_due(conn: Connection, workspace_id: int, now: datetime, settings: dict, every: timedelta) -> dict | None:
+    """Nightly-style recomputation of RFM, lifecycle and KOC, at most once per ``every``."""
+    from siyu.segments import scoring
+
+    last = store.claim_cursor(conn, workspace_id, SCORES, now)
+    stamp = int(now.timestamp() * 1000)
+    if last and stamp - last < every.total_seconds() * 1000:
+        return None
+    summary = scoring.compute_all(conn, workspace_id, now, settings)
+    store.advance_cursor(conn, workspace_id, SCORES, stamp, now)
+    return summary

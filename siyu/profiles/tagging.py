@@ -19,10 +19,10 @@ TAG_ADDED = "Tag Added"
 TAG_REMOVED = "Tag Removed"
 
 
-def tag_profiles(conn: Connection, workspace_id: int, tag: dict[str, Any], *, profile_ids: list[int] | None = None,
+def tag_profiles(conn: Connection, workspace_id: int, tag: dict[str, Any], *, profile_ids: Any = None,
                  where: ProfileFilter | None = None, source: str, actor: str, remove: bool = False) -> int:
-    """Add (or remove) a tag on the given profiles or on every profile matching ``where``;
-    returns how many profiles changed."""
+    """Add (or remove) a tag on the given profiles (a list of ids, or a SELECT of an ``id`` column such
+    as a compiled segment) or on every profile matching ``where``; returns how many profiles changed."""
     now = clock.now()
     targets: Any = profile_ids if profile_ids is not None else read_store.matching_profile_ids(
         workspace_id, where or ProfileFilter())

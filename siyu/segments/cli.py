@@ -217,3 +217,51 @@ def scores_rfm(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
     for row in report["segments"]:
         table.add_row(row["name_en"], row["name_zh"], f"{row['customers']:,}")
     out.print(table)
+
+
+rules_app = typer.Typer(help="Auto-tag rules (自动打标签): a condition that adds or removes a tag.",
+                        no_args_is_help=True)
+segments_app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("create")
+@handles_errors
+def rules_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argument(help="Rule name.")],
+                 file: DefinitionArgument,
+                 tag: Annotated[str, typer.Option(help="The tag to add or remove (created if missing).")],
+                 action: Annotated[str, typer.Option(help="add, remove, or sync (add and take back).")] = "add",
+                 as_json: JsonOption = False) -> None:
+    """Save an auto-tag rule and apply it to everyone now."""
+    from siyu import clock
+    from siyu.db.engine import write
+    from siyu.segments import tag_rules
+    from siyu.workspaces import store
+
+    definition = _definition(file)
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        rule = tag_rules.create(conn, ws.id, name=name, tag=tag, action=action, definition=definition,
+                                now=clock.now())
+    if as_json:
+        _print(rule)
+        return
+    out.print(f"rule [bold]{rule['id']}[/] {rule['name']!r}: {rule['action']} tag {rule['tag']!r}")
+
+
+@rules_app.command("list")
+@handles_errors
+def rules_list(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
+    """Auto-tag rules and their state."""
+    from siyu.db.engine import read
+    from siyu.segments import rule_store
+    from siyu.workspaces import store
+
+    with read(runtime().engine) as conn:
+        rules = rule_store.list_rules(conn, store.get_workspace(conn, workspace).id)
+    if as_json:
+        _print(rules)
+        return
+    table = Table("id", "name", "action", "tag", "status")
+    for rule in rules:
+        table.add_row(str(rule["id"]), rule["name"], rule["action"], rule["tag"], rule["status"])
+    out.print(table)

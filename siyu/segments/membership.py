@@ -145,7 +145,7 @@ def evaluate_profiles(conn: Connection, workspace_id: int, profile_ids: Sequence
     moved: set[int] = set()
     for s_id, name, tree in _dependency_order(store.active_definitions(conn, workspace_id)):
         reads_events = referenced_events(tree)
-        if not (reads_events & event_names or (profile_changed and _reads_profile_state(tree))
+        if not (reads_events & event_names or (profile_changed and reads_profile_state(tree))
                 or referenced_segments(tree) & moved):
             continue
         entered, exited = store.apply_membership(conn, workspace_id, (s_id, name), tree, now, timezone,
@@ -156,15 +156,15 @@ def evaluate_profiles(conn: Connection, workspace_id: int, profile_ids: Sequence
     return changes
 
 
-def _reads_profile_state(tree: Node) -> bool:
+def reads_profile_state(tree: Node) -> bool:
     """Anything but event conditions and segment membership reads state an event can change."""
     from siyu.segments.models import All, Any_, EventCondition, Not, SegmentCondition
 
     match tree:
         case All(nodes) | Any_(nodes):
-            return any(_reads_profile_state(n) for n in nodes)
+            return any(reads_profile_state(n) for n in nodes)
         case Not(inner):
-            return _reads_profile_state(inner)
+            return reads_profile_state(inner)
         case EventCondition() | SegmentCondition():
             return False
         case _:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from siyu.segments import membership, store
+from siyu.segments import membership, store, tag_rules
 from siyu.segments.membership import REALTIME_CURSOR
 from siyu.segments.store import ENTERED, EXITED
 
@@ -43,6 +43,7 @@ def process_new_events(conn: Connection, workspace_id: int, now: datetime, timez
     people = {pid for _, pid, name in rows if pid is not None and name not in (ENTERED, EXITED)}
     names = {name for _, _, name in rows} - {ENTERED, EXITED}
     changes = membership.evaluate_profiles(conn, workspace_id, sorted(people), names, now, timezone)
+    tag_rules.apply_all(conn, workspace_id, now, sorted(people), names)  # their tag events are picked up next
     last = rows[-1][0]
     store.advance_cursor(conn, workspace_id, REALTIME, last, now)
     return Progress(len(rows), len(people), changes, last)
@@ -55,6 +56,7 @@ def refresh_if_due(conn: Connection, workspace_id: int, now: datetime, timezone:
     stamp = int(now.timestamp() * 1000)
     if last and stamp - last < every.total_seconds() * 1000:
         return None
+    tag_rules.apply_all(conn, workspace_id, now)  # first: segments may test the tags rules set
     changes = membership.refresh(conn, workspace_id, now, timezone)
     store.advance_cursor(conn, workspace_id, REFRESH, stamp, now)
     return changes

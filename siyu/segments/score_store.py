@@ -97,13 +97,13 @@ def lifecycle_thresholds(conn: Connection, workspace_id: int, settings: dict[str
     gaps = _gap_days(workspace_id)
     count = conn.execute(select(func.count()).select_from(gaps)).scalar_one()
 
-    def percentile(share: float) -> float | None:
+    def _percentile(share: float) -> float | None:
         if not count:
             return None
         offset = int(share * (count - 1))
         return conn.execute(select(gaps.c.gap).order_by(gaps.c.gap).offset(offset).limit(1)).scalar_one()
 
-    return thresholds_from_gaps(percentile(0.75), percentile(0.95), count, settings)
+    return thresholds_from_gaps(_percentile(0.75), _percentile(0.95), count, settings)
 
 
 def compute_lifecycle(conn: Connection, workspace_id: int, now: datetime, thresholds: LifecycleThresholds) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from siyu.db.dialect import upsert
-from siyu.db.tables import cursors, events, profiles, segment_members, segment_sizes, segments
+from siyu.db.tables import cursors, events, profiles, segment_members, segment_sizes, segments, tag_rules
 from siyu.db.types import to_millis
 from siyu.identity.store import lock_identity_graph
 from siyu.segments.compile import Context, count_query, members_query
@@ -207,6 +207,9 @@ def events_after(conn: Connection, workspace_id: int, position: int, limit: int)
 
 
 def workspaces_with_segments(conn: Connection) -> list[int]:
+    """Workspaces with an active segment or auto-tag rule: the ones the worker must follow."""
     # tenancy: cross-workspace by design — the worker visits every workspace that has segments
-    return list(conn.execute(select(segments.c.workspace_id).where(segments.c.status == "active").distinct()
-                             .order_by(segments.c.workspace_id)).scalars())
+    with_segments = select(segments.c.workspace_id).where(segments.c.status == "active")
+    # tenancy: cross-workspace by design — and every workspace with auto-tag rules
+    with_rules = select(tag_rules.c.workspace_id).where(tag_rules.c.status == "active")
+    return sorted(set(conn.execute(with_segments.union(with_rules)).scalars()))

@@ -1,0 +1,96 @@
+"""Console pages for segments (list, builder, one segment) and the built-in scores (RFM grid, lifecycle).
+
+The builder and the live count talk to the management API (``/api/segments/preview``) with the
+console session and its CSRF token, so the console can do nothing the API would not allow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from siyu import clock
+from siyu.api.auth import runtime_of
+from siyu.db.engine import read
+from siyu.profiles import tag_store
+from siyu.segments import membership, scoring
+from siyu.segments import store as segment_store
+from siyu.segments.errors import SegmentNotFound
+from siyu.segments.models import Rollup, Score
+from siyu.web.errors import ConsoleRoute
+from siyu.web.routes import _page
+from siyu.web.session import current, login_redirect
+
+router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
+SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MEMBERS_SHOWN = 50
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments_page(request: Request) -> Response:
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    with read(runtime_of(request).engine) as conn:
+        segments = segment_store.list_segments(conn, console.workspace.id)
+        tags = [t["name"] for t in tag_store.list_tags(conn, console.workspace.id)]
+    vocabulary: dict[str, Any] = {"tags": tags, "rollups": [r.value for r in Rollup],
+                                  "scores": [s.value for s in Score]}
+    return _page(request, "segments.html", console, segments=segments, vocabulary=vocabulary)
+
+
+@router.get("/segments/{segment_id}", response_class=HTMLResponse)
+def segment_page(request: Request, segment_id: SegmentId) -> Response:
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    workspace_id = console.workspace.id
+    try:
+        with read(runtime_of(request).engine) as conn:
+            segment = segment_store.get_segment(conn, workspace_id, segment_id)
+            count = membership.live_count(conn, workspace_id, segment, clock.now())
+            sizes = segment_store.size_history(conn, workspace_id, segment_id)
+            members = segment_store.member_ids(conn, workspace_id, segment_id, limit=MEMBERS_SHOWN)
+    except SegmentNotFound:
+        return _page(request, "not_found.html", console, status=404)
+    return _page(request, "segment.html", console, segment=segment, count=count, sizes=sizes, members=members)
+
+
+@router.get("/segments/{segment_id}/members.csv")
+def segment_export(request: Request, segment_id: SegmentId) -> Response:
+    """Every member's profile id, for the operator's spreadsheet or an upload elsewhere."""
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    workspace_id = console.workspace.id
+    with read(runtime_of(request).engine) as conn:
+        try:
+            segment = segment_store.get_segment(conn, workspace_id, segment_id)
+        except SegmentNotFound:
+            return _page(request, "not_found.html", console, status=404)
+        rows, after = [], 0
+        while batch := segment_store.member_ids(conn, workspace_id, segment_id, after=after, limit=10_000):
+            rows.extend(batch)
+            after = batch[-1]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["profile_id"])
+    writer.writerows([pid] for pid in rows)
+    filename = f"segment-{segment['id']}.csv"
+    return StreamingResponse(iter(["\ufeff" + buffer.getvalue()]), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/scores", response_class=HTMLResponse)
+def scores_page(request: Request) -> Response:
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    with read(runtime_of(request).engine) as conn:
+        rfm = scoring.rfm_report(conn, console.workspace.id)
+        lifecycle = scoring.lifecycle_report(conn, console.workspace.id, console.workspace.settings)
+    return _page(request, "scores.html", console, rfm=rfm, lifecycle=lifecycle)

@@ -139,6 +139,8 @@ def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, st
     if profile_ids is not None:
         gone = gone.where(segment_members.c.profile_id.in_(list(profile_ids)))
     exited = list(conn.execute(gone.returning(segment_members.c.profile_id)).scalars())
+    if profile_ids is not None and not entered and not exited:
+        return entered, exited  # real time, nothing moved: no bookkeeping writes
     _write_events(conn, workspace_id, segment_id, name, entered, exited, now)
     _record_size(conn, workspace_id, segment_id, now, timezone, len(entered), len(exited),
                  refreshed=profile_ids is None)
@@ -162,13 +164,16 @@ def _write_events(conn: Connection, workspace_id: int, segment_id: int, name: st
 
 def _record_size(conn: Connection, workspace_id: int, segment_id: int, now: datetime, timezone: str,
                  entered: int, exited: int, *, refreshed: bool) -> None:
-    size = conn.execute(select(func.count()).select_from(segment_members).where(
-        segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)).scalar_one()
-    values: dict[str, Any] = {"size": size}
+    """A full refresh recounts; a real-time change adjusts the stored size by its delta (a count over a
+    large segment for every event would cost more than the evaluation itself)."""
+    where = (segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
     if refreshed:
-        values["refreshed_at"] = now
-    conn.execute(update(segments).where(segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
-                 .values(**values))
+        size = conn.execute(select(func.count()).select_from(segment_members).where(
+            segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)).scalar_one()
+        conn.execute(update(segments).where(*where).values(size=size, refreshed_at=now))
+    else:
+        size = conn.execute(update(segments).where(*where).values(size=segments.c.size + entered - exited)
+                            .returning(segments.c.size)).scalar_one()
     day = now.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
     statement = upsert(conn, segment_sizes).values(workspace_id=workspace_id, segment_id=segment_id, day=day,
                                                    size=size, entered=entered, exited=exited)

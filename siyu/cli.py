@@ -178,18 +178,55 @@ def serve(
     """Serve the ingest API, the management API and the console."""
     import uvicorn
 
+    from siyu.analytics.mirror_loop import MirrorSyncLoop
     from siyu.api.app import create_app
 
     rt = runtime(migrate=True)
     out.print(f"siyu serving on http://{host}:{port}/  (database: {rt.engine.url.render_as_string()})")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+    mirror_sync = MirrorSyncLoop(rt).start()  # keeps the analytics mirror fresh within seconds
+    try:
+        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+    finally:
+        mirror_sync.stop()
+
+
+@app.command("worker")
+@handles_errors
+def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron or tests).")] = False,
+           interval: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between passes.")] = 1.0) -> None:
+    """Follow the event log: real-time segments, the scheduled refresh, daily scores, the analytics mirror."""
+    import signal
+    import threading
+
+    from siyu.analytics.mirror_loop import MirrorSyncLoop
+    from siyu.worker import run_forever, run_pass
+
+    rt = runtime()
+    mirror = MirrorSyncLoop(rt)
+    if once:
+        result = run_pass(rt)
+        mirror.run_once()
+        out.print(f"{result.events:,} events evaluated; refreshed workspaces: {result.refreshed or '—'}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    out.print("siyu worker running; Ctrl-C to stop")
+    mirror.start()  # the analytics mirror too (several processes may sync: a file lock takes turns)
+    try:
+        run_forever(rt, stop, interval)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        mirror.stop()
 
 
 def _register_capabilities() -> None:
     """Capability CLIs add their commands to :data:`app` (``siyu import``, ``siyu profiles``, ...)."""
     import importlib
 
-    for module in ("siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli"):
+    for module in ("siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
+                   "siyu.analytics.cli", "siyu.analytics.mirror_cli", "siyu.segments.cli",
+                   "siyu.analytics.reports_cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

@@ -31,6 +31,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIYU_DEDUPE_WINDOW_HOURS", "168", "How long a messageId is remembered for deduplication (hours)."),
     Setting("SIYU_DEFAULT_REGION", "CN", "Region used to parse phone numbers written without a country code."),
     Setting("SIYU_LOG_LEVEL", "info", "Server log level."),
+    Setting("SIYU_ANALYTICS_DIR", None, "Directory of the columnar event mirror (default $SIYU_DATA_DIR/analytics)."),
+    Setting("SIYU_ANALYTICS_SYNC_SECONDS", "2", "How often `siyu serve` appends new events to the mirror (seconds)."),
+    Setting("SIYU_ANALYTICS_SNAPSHOT_SECONDS", "60", "How often profile-level tables are copied to the mirror."),
+    Setting("SIYU_ANALYTICS_MEMORY_LIMIT", "1GB", "DuckDB memory limit of one analytics engine."),
+    Setting("SIYU_SEGMENT_REFRESH_MINUTES", "15", "How often `siyu worker` re-evaluates every segment (minutes)."),
 )
 
 
@@ -56,10 +61,20 @@ class Config:
     default_region: str = "CN"
     log_level: str = "info"
     secret: str | None = field(default=None, repr=False)
+    analytics_dir: Path | None = None  # None: <data_dir>/analytics
+    analytics_sync_seconds: float = 2.0
+    analytics_snapshot_seconds: float = 60.0
+    analytics_memory_limit: str = "1GB"
+    segment_refresh_minutes: float = 15.0
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def analytics_path(self) -> Path:
+        """Where the columnar event mirror lives (shared storage on multi-node setups)."""
+        return self.analytics_dir or self.data_dir / "analytics"
 
 
 def load_config() -> Config:
@@ -72,4 +87,9 @@ def load_config() -> Config:
         default_region=(_env("SIYU_DEFAULT_REGION") or "CN").upper(),
         log_level=_env("SIYU_LOG_LEVEL") or "info",
         secret=_env("SIYU_SECRET"),
+        analytics_dir=Path(analytics_dir) if (analytics_dir := _env("SIYU_ANALYTICS_DIR")) else None,
+        analytics_sync_seconds=float(_env("SIYU_ANALYTICS_SYNC_SECONDS") or 2),
+        analytics_snapshot_seconds=float(_env("SIYU_ANALYTICS_SNAPSHOT_SECONDS") or 60),
+        analytics_memory_limit=_env("SIYU_ANALYTICS_MEMORY_LIMIT") or "1GB",
+        segment_refresh_minutes=float(_env("SIYU_SEGMENT_REFRESH_MINUTES") or 15),
     )

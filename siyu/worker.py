@@ -1,9 +1,9 @@
 """``siyu worker``: the background loop that follows the event log.
 
-Each pass visits every workspace: for those with active segments, real-time evaluation of the people
-behind new events (until the log is drained); the built-in scores once a day; then the scheduled
-segment refresh when it is due. Every step is
-its own short write transaction with its cursor, so any number of workers can run (they take
+Each pass visits every workspace: for those with active segments or auto-tag rules, real-time
+evaluation of the people behind new events (until the log is drained); once a day the built-in
+scores and the customer-value fit; then the scheduled segment refresh when it is due. Every step
+is its own short write transaction with its cursor, so any number of workers can run (they take
 turns on a workspace's cursor) and ``kill -9`` at any point repeats nothing and loses nothing.
 """
 
@@ -48,13 +48,27 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
                 if progress.events < realtime.BATCH:
                     break
         with write(rt.engine) as conn:  # scores first: segments may read them
-            if realtime.scores_if_due(conn, workspace.id, clock.now(), workspace.settings, SCORES_EVERY) is not None:
-                result.scored.append(workspace.id)
+            scored = realtime.scores_if_due(conn, workspace.id, clock.now(), workspace.settings, SCORES_EVERY)
+        if scored is not None:
+            result.scored.append(workspace.id)
+            _fit_customer_value(rt, workspace.id)
         if workspace.id in with_segments:
             with write(rt.engine) as conn:
                 if realtime.refresh_if_due(conn, workspace.id, clock.now(), workspace.timezone, every) is not None:
                     result.refreshed.append(workspace.id)
     return result
+
+
+def _fit_customer_value(rt: Runtime, workspace_id: int) -> None:
+    """The daily BG/NBD + Gamma-Gamma fit; a young brand without enough repeat buyers just has none yet."""
+    from siyu.analytics.clv import ClvOptions
+    from siyu.analytics.clv_errors import NotEnoughData
+    from siyu.analytics.clv_job import run_fit
+
+    try:
+        run_fit(rt.engine, workspace_id, ClvOptions(), now=clock.now())
+    except NotEnoughData:
+        log.info("workspace %s: not enough repeat buyers for a customer-value fit yet", workspace_id)
 
 
 def run_forever(rt: Runtime, stop: threading.Event, interval: float = 1.0) -> None:

@@ -35,10 +35,39 @@ def _imports(app: FastAPI) -> None:
     app.include_router(router)
 
 
+def _clv(app: FastAPI) -> None:
+    from siyu.analytics.clv_api import router
+
+    app.include_router(router)
+
+
+def _analytics(app: FastAPI) -> None:
+    from siyu.analytics.mirror_api import router
+
+    app.include_router(router)
+
+
+def _segments(app: FastAPI) -> None:
+    from siyu.segments.api import router
+    from siyu.segments.rules_api import router as rules_router
+    from siyu.segments.scores_api import router as scores_router
+
+    app.include_router(router)
+    app.include_router(scores_router)
+    app.include_router(rules_router)
+
+
+def _reports(app: FastAPI) -> None:
+    from siyu.analytics.reports_api import router
+
+    app.include_router(router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
     mount(app)
 
 
-ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _console]
+ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _clv, _analytics, _segments,
+                                        _reports, _console]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from siyu import clock
-from siyu.db.engine import write
+from siyu.db.engine import refresh_statistics, write
 from siyu.demo.story import tell
 from siyu.identity.rules import IdentityRules
 from siyu.ingest.pipeline import ingest
@@ -48,4 +48,5 @@ def generate(runtime: Runtime, workspace_id: int, *, customers: int, seed: int, 
         sent += len(raw)
         if progress:
             progress(len(people), len(raw))
+    refresh_statistics(runtime.engine)
     return sent

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from siyu import clock
-from siyu.db.engine import write
+from siyu.db.engine import refresh_statistics, write
 from siyu.identity.normalise import InvalidIdentifier
 from siyu.identity.rules import IdentityRules
 from siyu.imports import store
@@ -117,6 +117,7 @@ def run_import(runtime: Runtime, workspace_id: int, path: Path, preset: Preset, 
         with write(runtime.engine) as conn:
             store.finish_import(conn, workspace_id, import_id, status=outcome.status, counts=outcome.counts(),
                                 error_report=outcome.error_report, at=clock.now())
+    refresh_statistics(runtime.engine)
     return outcome
 
 

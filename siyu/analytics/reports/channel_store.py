@@ -1,0 +1,71 @@
+"""The DuckDB query behind the channel report and the AARRR overview's first three lines (see channels.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from siyu.analytics.engine import AnalyticsEngine
+from siyu.analytics.reports.calendar import DAY_MS, local_day, local_day_sql
+from siyu.analytics.reports.channels import Figures
+from siyu.analytics.reports.models import DateRange
+from siyu.analytics.reports.retention_store import UNKNOWN_CHANNEL, first_seen_sql
+from siyu.db.types import to_millis
+from siyu.profiles.rollups import ORDER_EVENT
+
+RETURN_DAYS = 30
+REVENUE_DAYS = 90
+ACTIVATION_DAYS = 7
+
+
+def new_customer_figures(
+    engine: AnalyticsEngine, workspace_id: int, span: DateRange, zone: ZoneInfo, now: datetime
+) -> tuple[dict[str, Figures], Figures, int]:
+    """``({channel: (new, matured, returned, buyers, revenue)}, the total, people activated within 7 days)``."""
+    start_ms, end_ms = span.start_ms(zone), span.end_ms(zone)
+    returns_end_ms = end_ms + (RETURN_DAYS + 1) * DAY_MS
+    day = local_day_sql("{column}", zone, start_ms - DAY_MS, returns_end_ms)
+    sql = f"""
+        WITH people AS ({first_seen_sql()}
+            HAVING min(timestamp) >= :start_ms AND min(timestamp) < :end_ms),
+        touched AS (
+            SELECT profile_id, first_ms, {day.replace("{column}", "first_ms")} AS first_day,
+                   coalesce(first_channel, '{UNKNOWN_CHANNEL}') AS channel
+            FROM people),
+        returned AS (
+            SELECT DISTINCT t.profile_id
+            FROM touched t JOIN events e ON e.profile_id = t.profile_id
+            WHERE e.workspace_id = :workspace_id AND t.first_day + {RETURN_DAYS} < :today
+              AND e.timestamp >= t.first_ms AND e.timestamp < :returns_end_ms
+              AND {day.replace("{column}", "e.timestamp")} BETWEEN t.first_day + 1 AND t.first_day + {RETURN_DAYS}),
+        bought AS (
+            SELECT t.profile_id, sum(coalesce(e.revenue, 0)) AS revenue,
+                   min(e.timestamp) < any_value(t.first_ms) + {ACTIVATION_DAYS * DAY_MS} AS activated
+            FROM touched t JOIN events e ON e.profile_id = t.profile_id
+            WHERE e.workspace_id = :workspace_id AND e.name = :order
+              AND e.timestamp >= t.first_ms AND e.timestamp < t.first_ms + {REVENUE_DAYS * DAY_MS}
+            GROUP BY t.profile_id)
+        SELECT grouping(channel) = 1 AS is_total, channel, count(*),
+               count(*) FILTER (WHERE first_day + {RETURN_DAYS} < :today), count(r.profile_id), count(b.profile_id),
+               coalesce(sum(b.revenue), 0), count(*) FILTER (WHERE b.activated)
+        FROM touched t LEFT JOIN returned r ON r.profile_id = t.profile_id
+             LEFT JOIN bought b ON b.profile_id = t.profile_id
+        GROUP BY GROUPING SETS ((channel), ())"""
+    parameters = {
+        "workspace_id": workspace_id,
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "order": ORDER_EVENT,
+        "returns_end_ms": returns_end_ms,
+        "today": local_day(to_millis(now), zone),
+    }
+    figures: dict[str, Figures] = {}
+    total: Figures = (0, 0, 0, 0, 0.0)
+    activated = 0
+    for is_total, channel, new, matured, returned, buyers, revenue, active in engine.execute(sql, parameters):
+        row = (new, matured, returned, buyers, round(float(revenue), 2))
+        if is_total:
+            total, activated = row, active
+        else:
+            figures[channel] = row
+    return figures, total, activated

@@ -1,0 +1,158 @@
+"""Console report pages over HTTP: chart data, table, export links that download the same numbers, errors."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+
+from siyu.runtime import Runtime
+from tests.analytics.test_reports_scenario import open_shop
+from tests.web.test_pages import signed_in  # noqa: F401 - the fixture
+
+RANGE = "from=2024-03-04&to=2024-03-20"
+
+
+def chart_of(page: str) -> dict:
+    return json.loads(re.search(r'id="chart-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+
+
+def export_link(page: str, fmt: str) -> str:
+    return html.unescape(re.search(rf'id="export-{fmt}" href="([^"]+)"', page).group(1))
+
+
+def test_report_pages_need_a_signed_in_user(client) -> None:  # noqa: ANN001
+    for path in ("/reports", "/reports/retention"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_retention_page_draws_the_cohorts_and_exports_them(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    open_shop(runtime, workspace.id)
+    page = signed_in.get(f"/reports/retention?{RANGE}&breakdown=channel")
+    assert page.status_code == 200 and 'id="chart"' in page.text and "小红书" in page.text
+    chart = chart_of(page.text)
+    assert chart["kind"] == "retention" and chart["rows"][0] == "2024-03-04 · 天猫"
+    # [period, row, on %, on-or-after %, returned, on or after, people, incomplete]
+    assert chart["cells"][:3] == [
+        [0, 0, 100.0, 100.0, 1, 1, 1, False],
+        [1, 0, 0.0, 0.0, 0, 0, 1, False],
+        [2, 0, 0.0, 0.0, 0, 0, 1, True],
+    ]
+    link = export_link(page.text, "csv")
+    assert link.startswith("/api/reports/retention?") and "breakdown=channel" in link and "format=csv" in link
+    rows = list(csv.DictReader(io.StringIO(signed_in.get(link).content.decode("utf-8-sig"))))
+    assert [(r["cohort"], r["breakdown"], r["period"], r["returned"]) for r in rows][:3] == [
+        ("2024-03-04", "tmall", "0", "1"),
+        ("2024-03-04", "tmall", "1", "0"),
+        ("2024-03-04", "tmall", "2", "0"),
+    ]
+    assert signed_in.get(export_link(page.text, "xlsx")).content[:2] == b"PK"
+
+
+def test_bad_parameters_are_said_on_the_page(signed_in) -> None:  # noqa: ANN001, F811
+    page = signed_in.get("/reports/retention?from=2024-02-30")
+    assert page.status_code == 400 and 'id="report-error"' in page.text
+    assert "from must be a date written YYYY-MM-DD" in page.text and 'value="2024-02-30"' in page.text
+
+
+def test_another_workspace_sees_nothing_on_the_page(signed_in, runtime: Runtime) -> None:  # noqa: ANN001, F811
+    from tests.conftest import make_workspace
+
+    other = make_workspace(runtime, "other")
+    open_shop(runtime, other.id)
+    page = signed_in.get(f"/reports/retention?{RANGE}")
+    assert page.status_code == 200 and 'id="no-data"' in page.text and chart_of(page.text)["cells"] == []
+
+
+def test_the_funnel_page_draws_a_bar_per_step_and_exports_them(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_funnel import STEPS, week
+
+    first = signed_in.get("/reports/funnel")  # no steps yet: the e-commerce funnel, three boxes filled
+    assert first.status_code == 200 and first.text.count('name="step"') == 4 and 'value="Product Added"' in first.text
+    open_shop(runtime, workspace.id, week())
+    query = "&".join(f"step={s.replace(' ', '+')}" for s in STEPS) + "&step=&breakdown=channel"
+    page = signed_in.get(f"/reports/funnel?from=2024-03-01&to=2024-03-20&{query}")
+    assert page.status_code == 200 and 'id="chart"' in page.text
+    chart = chart_of(page.text)
+    assert chart["kind"] == "funnel" and chart["steps"] == STEPS
+    assert {s["name"]: s["people"] for s in chart["series"]} == {
+        "小红书": [2, 2, 1],
+        "未知": [3, 2, 0],
+        "天猫": [1, 0, 0],
+    }
+    assert next(s for s in chart["series"] if s["name"] == "小红书")["conversion"] == [100.0, 100.0, 50.0]
+    link = export_link(page.text, "csv")
+    assert link.count("step=") == 3 and "breakdown=channel" in link
+    rows = list(csv.DictReader(io.StringIO(signed_in.get(link).content.decode("utf-8-sig"))))
+    assert [int(r["people"]) for r in rows if r["breakdown"] == "all"] == [6, 4, 1]
+
+
+def test_a_funnel_with_too_many_steps_is_said_on_the_page(signed_in) -> None:  # noqa: ANN001, F811
+    page = signed_in.get("/reports/funnel?" + "&".join(["step=A"] * 11))
+    assert page.status_code == 400 and "A funnel has 2 to 10 steps; 11 were given." in page.text
+
+
+def test_the_activity_page_draws_dau_wau_mau_and_stickiness(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_activity import days
+
+    open_shop(runtime, workspace.id, days())
+    page = signed_in.get("/reports/activity?from=2024-03-14&to=2024-03-20")
+    assert page.status_code == 200 and 'id="stickiness">26.7%<' in page.text
+    chart = chart_of(page.text)
+    assert chart["kind"] == "activity" and chart["series"]["mau"] == [2, 2, 3, 2, 2, 2, 2]
+    assert chart["stickiness"][2] == 66.7
+    rows = list(csv.DictReader(io.StringIO(signed_in.get(export_link(page.text, "csv")).content.decode("utf-8-sig"))))
+    assert [int(r["dau"]) for r in rows] == [1, 0, 2, 0, 0, 0, 1]
+
+
+def test_the_revenue_and_repurchase_pages_chart_the_orders(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_revenue import orders
+
+    open_shop(runtime, workspace.id, orders())
+    page = signed_in.get("/reports/revenue?from=2024-01-01&to=2024-03-20&period=month")
+    assert page.status_code == 200 and 'id="total-revenue">¥540.00<' in page.text
+    chart = chart_of(page.text)
+    assert (chart["kind"], chart["periods"], chart["revenue"]) == (
+        "revenue",
+        ["2024-01", "2024-02", "2024-03"],
+        [350.0, 170.0, 20.0],
+    )
+    rows = list(csv.DictReader(io.StringIO(signed_in.get(export_link(page.text, "csv")).content.decode("utf-8-sig"))))
+    assert [float(r["revenue"]) for r in rows] == [350.0, 170.0, 20.0, 540.0]
+    page = signed_in.get("/reports/repurchase?from=2024-01-01&to=2024-03-20")
+    assert page.status_code == 200 and 'id="repurchase-rate">66.7%<' in page.text
+    assert chart_of(page.text)["rate"] == [100.0, 0.0, None]
+
+
+def test_the_channels_page_shows_new_customers_retention_and_cost(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_channels import enter_spend, newcomers
+
+    open_shop(runtime, workspace.id, newcomers())
+    # The console session may enter spend too (with its CSRF token), as the console's own API calls do.
+    token = re.search(r'name="csrf" value="([^"]+)"', signed_in.get("/reports/channels").text).group(1)
+    enter_spend(signed_in, {"X-CSRF-Token": token})
+    page = signed_in.get("/reports/channels?from=2024-01-01&to=2024-03-20")
+    assert page.status_code == 200 and "¥750.00" in page.text and "抖音" in page.text
+    chart = chart_of(page.text)
+    assert (chart["kind"], chart["new"], chart["retention"]) == ("channels", [2, 2, 1, 0], [0.0, 50.0, None, None])
+    rows = list(csv.DictReader(io.StringIO(signed_in.get(export_link(page.text, "csv")).content.decode("utf-8-sig"))))
+    assert rows[-1]["channel"] == "all" and rows[-1]["cost_per_customer"] == "460.0"
+
+
+def test_the_overview_page_shows_the_five_stages(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_aarrr import invitations
+    from tests.analytics.test_reports_channels import newcomers
+
+    open_shop(runtime, workspace.id, newcomers() + invitations())
+    page = signed_in.get("/reports?from=2024-01-01&to=2024-03-20")
+    assert page.status_code == 200 and 'id="activation">28.6%<' in page.text and 'id="referral">3<' in page.text
+    chart = chart_of(page.text)
+    assert (chart["kind"], chart["values"], chart["rates"]) == (
+        "overview",
+        [7, 2, 1, 3, 3],
+        [None, 28.6, 25.0, None, None],
+    )
+    assert 'href="/reports/retention"' in page.text and 'href="/reports/channels"' in page.text

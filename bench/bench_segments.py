@@ -156,6 +156,12 @@ def main() -> None:
         "realtime_ms_per_event": round(realtime_s * 1000 / max(result.events, 1), 3),
     }
     print(json.dumps(figures, ensure_ascii=False))
+    rt.engine.dispose()
+    if args.database == "postgres":
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{rt.engine.url.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from siyu.db.tables import (
     profile_tags,
     profiles,
     segment_members,
+    tags,
 )
 from siyu.db.types import Timestamp
 
@@ -71,6 +72,7 @@ class EventRow:
 SNAPSHOT_TABLES: dict[str, tuple[Table, tuple[str, ...] | None]] = {
     "profiles": (profiles, None),
     "profile_tags": (profile_tags, None),
+    "tags": (tags, ("id", "workspace_id", "group_id", "name", "created_at")),  # names, for tag conditions
     "identities": (identities, ("workspace_id", "type", "profile_id", "first_seen_at", "last_seen_at", "source")),
     "consents": (consents, None),
     "profile_scores": (profile_scores, None),

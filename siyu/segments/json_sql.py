@@ -21,7 +21,7 @@ class _JsonKey(FunctionElement[Any]):
     inherit_cache = True
 
     def __init__(self, column: ColumnElement[Any], key: str) -> None:
-        super().__init__(column, bindparam(None, f'$."{key}"', String), bindparam(None, key, String))
+        super().__init__(column, bindparam(None, key, String))
 
 
 class json_text(_JsonKey):  # noqa: N801 - reads like the SQL function it renders
@@ -49,8 +49,10 @@ class text_contains(FunctionElement[bool]):  # noqa: N801
 
 
 def _parts(element: _JsonKey, compiler: Any, **kw: Any) -> tuple[str, str, str]:
-    column, path, key = (compiler.process(clause, **kw) for clause in element.clauses)
-    return column, path, key
+    """(column, JSON path built in SQL from the key, key): one bound parameter for the key, used by
+    every engine (DuckDB refuses a statement with a parameter it does not use)."""
+    column, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    return column, f"('$.\"' || {key} || '\"')", key
 
 
 @compiles(json_text)

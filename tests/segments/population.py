@@ -94,7 +94,7 @@ def build(rt: Runtime, workspace_id: int, size: int = 80, seed: int = 7) -> dict
             merged = index % 17 == 16  # merged-away rows must never be members
             pid = conn.execute(insert(profiles).values(
                 workspace_id=workspace_id, updated_at=NOW, traits=_trait_values(rng), trait_meta={},
-                merged_into=1 if merged else None, **rollups).returning(profiles.c.id, profiles.c.traits)).one()
+                merged_into=2**40 if merged else None, **rollups).returning(profiles.c.id, profiles.c.traits)).one()
             person_tags = frozenset(rng.sample(TAGS, rng.randint(0, 3)))
             for name in person_tags:
                 conn.execute(insert(profile_tags).values(workspace_id=workspace_id, profile_id=pid.id,

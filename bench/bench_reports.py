@@ -16,7 +16,7 @@ its own, for each question:
   files, with the same memory limit and threads.
 
 The answers must agree; it prints the median seconds of ``--runs`` runs, the ratio to the floor and the
-child's peak RSS (``ru_maxrss``).
+child's peak RSS (``VmHWM``, interpreter and imports included).
 
 The data: people arrive uniformly over ``--days`` days (first event = first seen); each person's events
 follow their arrival with exponentially spaced gaps (activity fades), in the proportions of a shop
@@ -34,8 +34,10 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -83,7 +85,9 @@ def generate(directory: MirrorDirectory, events: int, people: int, days: int, se
         names = np.array(NAMES, dtype=object)[name_index]
         is_order = name_index == NAMES.index("Order Completed")
         revenue = np.where(is_order, np.round(rng.uniform(29, 2999, size=rows), 2), np.nan)
-        channel = np.where(rng.random(rows) < 0.5, np.array(CHANNELS, dtype=object)[channel_of[person]], None)
+        channel = np.where(
+            rng.random(rows) < 0.5, np.array(CHANNELS, dtype=object)[channel_of[person]], np.array(None, dtype=object)
+        )
         properties = np.where(name_index == 1, skus[rng.integers(0, 500, size=rows)], "{}")
         ids = np.arange(next_id, next_id + rows, dtype=np.int64)
         batch = pa.RecordBatch.from_pydict(
@@ -130,6 +134,7 @@ def siyu_retention(directory: MirrorDirectory, memory_limit: str) -> object:
         start=RETENTION_FROM.isoformat(), end=END.isoformat(), period="week", event=None, breakdown="channel", today=END
     )
     engine = AnalyticsEngine(directory, memory_limit=memory_limit)
+    engine.execute("SET enable_progress_bar = false")  # as run_report does
     try:
         report = build_retention(query, retention_counts(engine, WORKSPACE, query, ZONE), ZONE, _ms(END) + 86_400_000)
     finally:
@@ -155,12 +160,15 @@ def floor_retention(directory: MirrorDirectory, memory_limit: str, files: list[s
         offsets AS (SELECT c, ch, profile_id, w - c AS n FROM cohort JOIN weeks USING (profile_id))
         SELECT 'people', c, ch, 0, count(*) FROM cohort GROUP BY ALL
         UNION ALL SELECT 'on', c, ch, n, count(*) FROM offsets GROUP BY ALL
-        UNION ALL SELECT 'last', c, ch, m, count(*) FROM (SELECT c, ch, max(n) AS m FROM offsets GROUP BY c, ch, profile_id)
-        GROUP BY ALL"""
+        UNION ALL SELECT 'last', c, ch, m, count(*)
+        FROM (SELECT c, ch, max(n) AS m FROM offsets GROUP BY c, ch, profile_id) GROUP BY ALL"""
     connection = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
+    connection.execute("SET enable_progress_bar = false")
     rows = connection.sql(sql).fetchall()
     connection.close()
-    people, on, last = {}, {}, {}
+    people: dict[Any, int] = {}
+    on: dict[Any, int] = {}
+    last: dict[Any, int] = {}
     for kind, cohort, channel, n, count in rows:
         {"people": people, "on": on, "last": last}[kind][
             (cohort, channel) if kind == "people" else (cohort, channel, n)
@@ -185,6 +193,7 @@ def siyu_funnel(directory: MirrorDirectory, memory_limit: str) -> object:
         start=FUNNEL_FROM.isoformat(), end=END.isoformat(), steps=FUNNEL, window="7d", breakdown=None, today=END
     )
     engine = AnalyticsEngine(directory, memory_limit=memory_limit)
+    engine.execute("SET enable_progress_bar = false")  # as run_report does
     try:
         report = build_funnel(query, funnel_counts(engine, WORKSPACE, query, ZONE))
     finally:
@@ -213,27 +222,43 @@ def floor_funnel(directory: MirrorDirectory, memory_limit: str, files: list[str]
         {", ".join(steps)}
         SELECT {counts}"""
     connection = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
-    row = connection.sql(sql).fetchone()
+    connection.execute("SET enable_progress_bar = false")
+    row = connection.execute(sql).fetchall()[0]
     connection.close()
     return list(row)
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across fork and exec, so a child
+    spawned by a parent holding the generated data would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+QUESTIONS = {"siyu retention": siyu_retention, "siyu funnel": siyu_funnel}
+FLOORS = {"floor retention": floor_retention, "floor funnel": floor_funnel}
+
+
 def _child(question: str, root: str, memory_limit: str, files: list[str], queue: multiprocessing.Queue) -> None:
+    import duckdb  # noqa: F401 - imports are not what is measured
+
+    import siyu.analytics.engine  # noqa: F401
+    import siyu.analytics.reports.run  # noqa: F401
+
     directory = MirrorDirectory(Path(root), WORKSPACE)
     started = time.perf_counter()
-    match question:
-        case "siyu retention":
-            answer = siyu_retention(directory, memory_limit)
-        case "floor retention":
-            answer = floor_retention(directory, memory_limit, files)
-        case "siyu funnel":
-            answer = siyu_funnel(directory, memory_limit)
-        case "floor funnel":
-            answer = floor_funnel(directory, memory_limit, files)
-        case _:
-            raise ValueError(question)
+    try:
+        if question in QUESTIONS:
+            answer = QUESTIONS[question](directory, memory_limit)
+        else:
+            answer = FLOORS[question](directory, memory_limit, files)
+    except BaseException:  # noqa: BLE001 - sent to the parent, which stops with it
+        queue.put(("error", traceback.format_exc()))
+        raise
     seconds = time.perf_counter() - started
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, answer))
+    queue.put((seconds, _peak_rss_mb(), answer))
 
 
 def measure(question: str, root: Path, memory_limit: str, files: list[str], runs: int) -> tuple[float, float, object]:
@@ -243,8 +268,11 @@ def measure(question: str, root: Path, memory_limit: str, files: list[str], runs
         queue = context.Queue()
         child = context.Process(target=_child, args=(question, str(root), memory_limit, files, queue))
         child.start()
-        seconds, peak_mb, answer = queue.get()
+        result = queue.get()
         child.join()
+        if result[0] == "error":
+            raise SystemExit(f"{question} failed:\n{result[1]}")
+        seconds, peak_mb, answer = result
         times.append(seconds)
         peaks.append(peak_mb)
     return statistics.median(times), max(peaks), answer
@@ -289,7 +317,7 @@ def main() -> None:
             if name == "funnel":
                 print(f"  funnel people per step: {our_answer}")
             else:
-                print(f"  retention rows (cohort x channel): {len(our_answer)}, agree with the floor")
+                print(f"  retention rows (cohort x channel): {len(our_answer)}, agree with the floor")  # type: ignore[arg-type]
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -47,6 +47,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     text,
 )
 from sqlalchemy.pool import StaticPool
@@ -156,6 +157,9 @@ class AnalyticsEngine:
                 "config": {"memory_limit": memory_limit, "threads": threads, "temp_directory": str(self.spill)}
             },
         )
+        # No progress bar: DuckDB prints it to stdout for long queries and would corrupt `--json` output.
+        event.listen(self.sql_engine, "connect",
+                     lambda dbapi, _record: dbapi.execute("SET enable_progress_bar = false"))
         self.manifest: Manifest | None = None
         self.refresh(force=True)
 

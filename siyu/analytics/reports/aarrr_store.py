@@ -21,5 +21,5 @@ def referral_figures(engine: AnalyticsEngine, workspace_id: int, span: DateRange
         "start_ms": span.start_ms(zone),
         "end_ms": span.end_ms(zone),
     }
-    invites, people = engine.execute(sql, parameters).one()
+    invites, people = tuple(engine.execute(sql, parameters).one())
     return int(invites), int(people)

@@ -82,7 +82,7 @@ class ActivityReport:
         )
 
     def display(self) -> ReportTable:
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (d.day.isoformat(), d.dau, d.wau, d.mau, "" if d.stickiness is None else f"{d.stickiness:.1%}")
             for d in self.days
         ]

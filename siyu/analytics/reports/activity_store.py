@@ -34,6 +34,6 @@ def active_day_changes(
         SELECT window_name, day + width, -count(*) FROM ordered CROSS JOIN widths GROUP BY ALL"""
     changes: dict[str, list[tuple[int, int]]] = {key: [] for key in WIDTHS}
     parameters = {"workspace_id": workspace_id, "start_ms": lookback_ms, "end_ms": end_ms, "event": query.event}
-    for window_name, point, delta in engine.execute(sql, parameters):
+    for window_name, point, delta in map(tuple, engine.execute(sql, parameters)):
         changes[window_name].append((int(point), int(delta)))
     return changes

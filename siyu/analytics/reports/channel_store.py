@@ -62,7 +62,9 @@ def new_customer_figures(
     figures: dict[str, Figures] = {}
     total: Figures = (0, 0, 0, 0, 0.0)
     activated = 0
-    for is_total, channel, new, matured, returned, buyers, revenue, active in engine.execute(sql, parameters):
+    for is_total, channel, new, matured, returned, buyers, revenue, active in map(
+        tuple, engine.execute(sql, parameters)
+    ):
         row = (new, matured, returned, buyers, round(float(revenue), 2))
         if is_total:
             total, activated = row, active

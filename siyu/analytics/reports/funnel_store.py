@@ -84,7 +84,7 @@ def funnel_counts(engine: AnalyticsEngine, workspace_id: int, query: FunnelQuery
     }
     total = FunnelGroup(None, (0,) * steps, (None,) * steps)
     groups = []
-    for row in engine.execute(sql, parameters):
+    for row in map(tuple, engine.execute(sql, parameters)):
         people = tuple(int(n) for n in row[2 : 2 + steps])
         medians = (None, *(None if m is None else round(m / 1000, 1) for m in row[2 + steps :]))
         if row[0]:

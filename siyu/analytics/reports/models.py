@@ -309,7 +309,7 @@ class RepurchaseQuery:
     range: DateRange
 
     def as_dict(self) -> dict[str, object]:
-        return self.range.as_dict()
+        return {**self.range.as_dict()}
 
 
 def parse_repurchase(*, start: str | None, end: str | None, today: date) -> RepurchaseQuery:
@@ -323,7 +323,7 @@ class ChannelQuery:
     range: DateRange
 
     def as_dict(self) -> dict[str, object]:
-        return self.range.as_dict()
+        return {**self.range.as_dict()}
 
 
 def parse_channels(*, start: str | None, end: str | None, today: date) -> ChannelQuery:
@@ -337,7 +337,7 @@ class OverviewQuery:
     range: DateRange
 
     def as_dict(self) -> dict[str, object]:
-        return self.range.as_dict()
+        return {**self.range.as_dict()}
 
 
 def parse_overview(*, start: str | None, end: str | None, today: date) -> OverviewQuery:

@@ -33,7 +33,7 @@ def repurchase_cohorts(
     parameters = {"workspace_id": workspace_id, "order": ORDER_EVENT, "start_ms": start_ms, "end_ms": end_ms}
     cohorts: dict[int, Cohort] = {}
     total: Cohort = (0, 0, 0)
-    for is_total, month_index, buyers, repeat, orders in engine.execute(sql, parameters):
+    for is_total, month_index, buyers, repeat, orders in map(tuple, engine.execute(sql, parameters)):
         figures = (buyers, repeat, int(orders or 0))
         if is_total:
             total = figures

@@ -154,15 +154,14 @@ def build_retention(query: RetentionQuery, counts: RetentionCounts, zone: ZoneIn
             cells.append(
                 RetentionCell(offset, returned, rate(returned, people), after, rate(after, people), incomplete)
             )
-            total = totals[offset]
-            total[0] += people
-            total[1] += returned
-            total[2] += after
+            sums = totals[offset]
+            sums[0] += people
+            sums[1] += returned
+            sums[2] += after
             total_incomplete[offset] |= incomplete
         rows.append(RetentionRow(period_label(cohort, period), breakdown, people, tuple(cells)))
     total_cells = tuple(
         RetentionCell(n, returned, rate(returned, reached), after, rate(after, reached), total_incomplete[n])
         for n, (reached, returned, after) in sorted(totals.items())
     )
-    total = RetentionRow("all", None, sum(counts.people.values()), total_cells)
-    return RetentionReport(query, tuple(rows), total)
+    return RetentionReport(query, tuple(rows), RetentionRow("all", None, sum(counts.people.values()), total_cells))

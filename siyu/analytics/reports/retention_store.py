@@ -60,7 +60,7 @@ def retention_counts(
     people: dict[tuple[int, str | None], int] = {}
     returned: dict[tuple[int, str | None, int], int] = {}
     last_return: dict[tuple[int, str | None, int], int] = {}
-    for kind, cohort_index, value, offset, count in engine.execute(sql, parameters):
+    for kind, cohort_index, value, offset, count in map(tuple, engine.execute(sql, parameters)):
         if kind == "people":
             people[(cohort_index, value)] = count
         elif kind == "returned":

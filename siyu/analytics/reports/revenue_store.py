@@ -28,7 +28,7 @@ def revenue_by_period(
     parameters = {"workspace_id": workspace_id, "order": ORDER_EVENT, "start_ms": start_ms, "end_ms": end_ms}
     figures: dict[int, Figures] = {}
     total: Figures = (0.0, 0, 0)
-    for is_total, bucket, revenue, orders, buyers in engine.execute(sql, parameters):
+    for is_total, bucket, revenue, orders, buyers in map(tuple, engine.execute(sql, parameters)):
         if is_total:
             total = (float(revenue), orders, buyers)
         else:

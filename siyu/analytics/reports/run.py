@@ -92,6 +92,8 @@ def run_report(context: ReportContext, query: Query) -> Report:
     sync(context.runtime, context.workspace_id)
     now_ms = to_millis(context.now)
     with open_engine(context.runtime, context.workspace_id) as engine:
+        # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt `--json` output.
+        engine.execute("SET enable_progress_bar = false")
         match query:
             case RetentionQuery():
                 counts = retention_store.retention_counts(engine, context.workspace_id, query, context.zone)
@@ -104,13 +106,15 @@ def run_report(context: ReportContext, query: Query) -> Report:
                 changes = activity_store.active_day_changes(engine, context.workspace_id, query, context.zone)
                 return build_activity(query, changes)
             case RevenueQuery():
-                figures = revenue_store.revenue_by_period(
+                by_period, total_revenue = revenue_store.revenue_by_period(
                     engine, context.workspace_id, query.range, query.period, context.zone
                 )
-                return build_revenue(query, *figures)
+                return build_revenue(query, by_period, total_revenue)
             case RepurchaseQuery():
-                cohorts = repurchase_store.repurchase_cohorts(engine, context.workspace_id, query, context.zone)
-                return build_repurchase(query, *cohorts)
+                cohorts, all_buyers = repurchase_store.repurchase_cohorts(
+                    engine, context.workspace_id, query, context.zone
+                )
+                return build_repurchase(query, cohorts, all_buyers)
             case ChannelQuery():
                 figures, total, _ = channel_store.new_customer_figures(
                     engine, context.workspace_id, query.range, context.zone, context.now

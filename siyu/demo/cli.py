@@ -39,6 +39,7 @@ def demo(
     """Generate a demo cosmetics brand (channels, customers, merges, orders) and serve it."""
     from siyu.db.engine import read
     from siyu.demo.store import summary
+    from siyu.demo.understand import understand
 
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise fail(f"--customers must be between 1 and {MAX_CUSTOMERS}.")
@@ -59,6 +60,8 @@ def demo(
     with read(rt.engine) as conn:
         figures = summary(conn, workspace_id)
     _print_summary(figures, None if already else time.monotonic() - started)
+    if not already:
+        _print_understanding(understand(rt, workspace_id))
     url = f"http://{host}:{port}/"
     out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
     out.print(f"Write key (ingest, /v1/*):  {write_key}")
@@ -70,6 +73,14 @@ def demo(
         from siyu.api.app import create_app
 
         uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+
+
+def _print_understanding(found: dict[str, Any]) -> None:
+    out.print("\n分群 Segments: " + "  ".join(f"{name} {size:,}" for name, size in found["segments"].items()))
+    stages = sorted(found["lifecycle"].items())
+    out.print("生命周期 Lifecycle: " + "  ".join(f"{stage} {count:,}" for stage, count in stages))
+    out.print(f"客户价值 Customer value: BG/NBD + Gamma-Gamma fitted on {found['clv_customers']:,} buyers; "
+              f"auto-tag rule 高消费 tagged {found['big_spenders']:,}")
 
 
 def _check_port_is_free(host: str, port: int) -> None:

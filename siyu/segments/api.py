@@ -51,7 +51,7 @@ class SegmentOut(BaseModel):
     description: str | None
     definition: Definition
     status: str
-    count: int  # evaluated now
+    count: int | None  # evaluated now; None in the list (one full evaluation per segment would be slow)
     size: int  # stored membership, as of refreshed_at and the real-time updates since
     created_by: str | None
     created_at: datetime
@@ -82,8 +82,10 @@ def _timezone(conn: Any, workspace_id: int) -> str:
     return workspace_store.get_workspace(conn, workspace_id).timezone
 
 
-def _out(conn: Any, workspace_id: int, segment: dict[str, Any]) -> SegmentOut:
-    count = membership.live_count(conn, workspace_id, segment, clock.now()) if segment["status"] == "active" else 0
+def _out(conn: Any, workspace_id: int, segment: dict[str, Any], *, evaluate: bool = True) -> SegmentOut:
+    count = None
+    if evaluate:
+        count = membership.live_count(conn, workspace_id, segment, clock.now()) if segment["status"] == "active" else 0
     return SegmentOut(**segment, count=count)
 
 
@@ -102,10 +104,10 @@ def create(request: Request, caller: Manager, body: SegmentIn) -> SegmentOut:
         return _out(conn, caller.workspace_id, segment)
 
 
-@router.get("", response_model=list[SegmentOut], summary="Segments of this workspace")
+@router.get("", response_model=list[SegmentOut], summary="Segments of this workspace, with stored sizes")
 def list_all(request: Request, caller: Reader, archived: bool = False) -> list[SegmentOut]:
     with read(runtime_of(request).engine) as conn:
-        return [_out(conn, caller.workspace_id, s)
+        return [_out(conn, caller.workspace_id, s, evaluate=False)
                 for s in store.list_segments(conn, caller.workspace_id, include_archived=archived)]
 
 

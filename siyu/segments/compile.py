@@ -28,6 +28,7 @@ from siyu.db.tables import consents, events, identities, profile_scores, profile
 from siyu.identity.models import SCOPED_KINDS, IdentifierKind
 from siyu.segments.json_sql import json_bool, json_number, json_text, text_contains
 from siyu.segments.models import (
+    ROLLUP_KINDS,
     Ago,
     All,
     Any_,
@@ -46,10 +47,10 @@ from siyu.segments.models import (
     TagCondition,
     TagOp,
     TraitCondition,
+    ValueKind,
     Window,
 )
 
-DATE_ROLLUPS = {"first_seen_at", "last_seen_at", "created_at", "first_order_at", "last_order_at"}
 REVENUE = "revenue"
 
 
@@ -60,9 +61,13 @@ class Context:
     profile_ids: Sequence[int] | None = None  # evaluate only these (real time); None = everyone
 
 
+def live(workspace_id: int) -> list[ColumnElement[bool]]:
+    """Profiles that are people now: not merged away, not erased."""
+    return [profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None), profiles.c.erased_at.is_(None)]
+
+
 def live_profiles(ctx: Context) -> list[ColumnElement[bool]]:
-    clauses = [profiles.c.workspace_id == ctx.workspace_id, profiles.c.merged_into.is_(None),
-               profiles.c.erased_at.is_(None)]
+    clauses = live(ctx.workspace_id)
     if ctx.profile_ids is not None:
         clauses.append(profiles.c.id.in_(list(ctx.profile_ids)))
     return clauses
@@ -96,7 +101,7 @@ def condition(node: Node, ctx: Context) -> ColumnElement[bool]:
             return _event(node, ctx)
         case RollupCondition(rollup, comparison):
             column = profiles.c[rollup.value]
-            if rollup.value in DATE_ROLLUPS:
+            if ROLLUP_KINDS[rollup] is ValueKind.DATE:
                 return _date(column, comparison, ctx.now)
             return _null_false(_compare(column, comparison), comparison, column)
         case ScoreCondition(score, comparison):

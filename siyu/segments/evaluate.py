@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from siyu.identity.models import SCOPED_KINDS, IdentifierKind
-from siyu.segments.compile import DATE_ROLLUPS, REVENUE
+from siyu.segments.compile import REVENUE
 from siyu.segments.models import (
+    ROLLUP_KINDS,
     Ago,
     All,
     Any_,
@@ -34,6 +35,7 @@ from siyu.segments.models import (
     TagCondition,
     TagOp,
     TraitCondition,
+    ValueKind,
     Window,
 )
 
@@ -95,7 +97,7 @@ def matches(node: Node, person: Person, now: datetime) -> bool:
             return _event(node, person, now)
         case RollupCondition(rollup, comparison):
             value = person.rollups.get(rollup.value)
-            if rollup.value in DATE_ROLLUPS:
+            if ROLLUP_KINDS[rollup] is ValueKind.DATE:
                 return _date(value, comparison, now)
             return _compare_or_missing(value, comparison)
         case ScoreCondition(score, comparison):

@@ -48,85 +48,40 @@ class text_contains(FunctionElement[bool]):  # noqa: N801
     inherit_cache = True
 
 
-def _parts(element: _JsonKey, compiler: Any, **kw: Any) -> tuple[str, str, str]:
-    """(column, JSON path built in SQL from the key, key): one bound parameter for the key, used by
-    every engine (DuckDB refuses a statement with a parameter it does not use)."""
-    column, key = (compiler.process(clause, **kw) for clause in element.clauses)
-    return column, f"('$.\"' || {key} || '\"')", key
+# One template per (engine, accessor). {c} is the JSON column, {k} the bound key and {p} the JSON path
+# built from it in SQL ('$."key"'): one bound parameter, used by every engine (DuckDB refuses a
+# statement with a parameter it does not use). DuckDB keeps JSON as text in the columnar mirror and
+# its json_type names DuckDB types; SQLite's names JSON types; PostgreSQL reads JSONB by key.
+SQL: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "json_text": "CASE WHEN json_type({c}, {p}) = 'text' THEN json_extract({c}, {p}) END",
+        "json_number": "CASE WHEN json_type({c}, {p}) IN ('integer', 'real') "
+                       "THEN CAST(json_extract({c}, {p}) AS REAL) END",
+        "json_bool": "CASE json_type({c}, {p}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END",
+        "text_contains": "instr({c}, {k}) > 0",
+    },
+    "postgresql": {
+        "json_text": "CASE WHEN jsonb_typeof({c} -> {k}) = 'string' THEN {c} ->> {k} END",
+        "json_number": "CASE WHEN jsonb_typeof({c} -> {k}) = 'number' THEN CAST({c} ->> {k} AS DOUBLE PRECISION) END",
+        "json_bool": "CASE WHEN jsonb_typeof({c} -> {k}) = 'boolean' THEN CAST({c} ->> {k} AS BOOLEAN) END",
+        "text_contains": "strpos({c}, {k}) > 0",
+    },
+    "duckdb": {
+        "json_text": "CASE WHEN json_type({c}, {p}) = 'VARCHAR' THEN json_extract_string({c}, {p}) END",
+        "json_number": "CASE WHEN json_type({c}, {p}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
+                       "THEN CAST(json_extract_string({c}, {p}) AS DOUBLE) END",
+        "json_bool": "CASE WHEN json_type({c}, {p}) = 'BOOLEAN' "
+                     "THEN CAST(json_extract_string({c}, {p}) AS BOOLEAN) END",
+        "text_contains": "strpos({c}, {k}) > 0",
+    },
+}
 
 
 @compiles(json_text)
-def _json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return f"(CASE WHEN json_type({column}, {path}) = 'text' THEN json_extract({column}, {path}) END)"
-
-
 @compiles(json_number)
-def _json_number_sqlite(element: json_number, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return (f"(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') "
-            f"THEN CAST(json_extract({column}, {path}) AS REAL) END)")
-
-
 @compiles(json_bool)
-def _json_bool_sqlite(element: json_bool, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return (f"(CASE json_type({column}, {path}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)")
-
-
 @compiles(text_contains)
-def _contains_sqlite(element: text_contains, compiler: Any, **kw: Any) -> str:
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(instr({haystack}, {needle}) > 0)"
-
-
-@compiles(json_text, "postgresql")
-def _json_text_pg(element: json_text, compiler: Any, **kw: Any) -> str:
-    column, _, key = _parts(element, compiler, **kw)
-    return f"(CASE WHEN jsonb_typeof({column} -> {key}) = 'string' THEN {column} ->> {key} END)"
-
-
-@compiles(json_number, "postgresql")
-def _json_number_pg(element: json_number, compiler: Any, **kw: Any) -> str:
-    column, _, key = _parts(element, compiler, **kw)
-    return (f"(CASE WHEN jsonb_typeof({column} -> {key}) = 'number' "
-            f"THEN CAST({column} ->> {key} AS DOUBLE PRECISION) END)")
-
-
-@compiles(json_bool, "postgresql")
-def _json_bool_pg(element: json_bool, compiler: Any, **kw: Any) -> str:
-    column, _, key = _parts(element, compiler, **kw)
-    return f"(CASE WHEN jsonb_typeof({column} -> {key}) = 'boolean' THEN CAST({column} ->> {key} AS BOOLEAN) END)"
-
-
-@compiles(text_contains, "postgresql")
-def _contains_pg(element: text_contains, compiler: Any, **kw: Any) -> str:
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(strpos({haystack}, {needle}) > 0)"
-
-
-# DuckDB (duckdb_engine) keeps JSON as text in the columnar mirror; json_type names DuckDB types.
-@compiles(json_text, "duckdb")
-def _json_text_duckdb(element: json_text, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return f"(CASE WHEN json_type({column}, {path}) = 'VARCHAR' THEN json_extract_string({column}, {path}) END)"
-
-
-@compiles(json_number, "duckdb")
-def _json_number_duckdb(element: json_number, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return (f"(CASE WHEN json_type({column}, {path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
-            f"THEN CAST(json_extract_string({column}, {path}) AS DOUBLE) END)")
-
-
-@compiles(json_bool, "duckdb")
-def _json_bool_duckdb(element: json_bool, compiler: Any, **kw: Any) -> str:
-    column, path, _ = _parts(element, compiler, **kw)
-    return (f"(CASE WHEN json_type({column}, {path}) = 'BOOLEAN' "
-            f"THEN CAST(json_extract_string({column}, {path}) AS BOOLEAN) END)")
-
-
-@compiles(text_contains, "duckdb")
-def _contains_duckdb(element: text_contains, compiler: Any, **kw: Any) -> str:
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(strpos({haystack}, {needle}) > 0)"
+def _render(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
+    column, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    template = SQL.get(compiler.dialect.name, SQL["sqlite"])[element.name]
+    return "(" + template.format(c=column, k=key, p=f"('$.\"' || {key} || '\"')") + ")"

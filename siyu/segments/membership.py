@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from siyu.segments import store
 from siyu.segments.dump import dump, referenced_events, referenced_segments
 from siyu.segments.errors import InvalidDefinition, SegmentError
-from siyu.segments.models import Node
+from siyu.segments.models import All, Any_, EventCondition, Node, Not, SegmentCondition
 from siyu.segments.parse import parse
 
 SAMPLE_SIZE = 20
@@ -158,8 +158,6 @@ def evaluate_profiles(conn: Connection, workspace_id: int, profile_ids: Sequence
 
 def reads_profile_state(tree: Node) -> bool:
     """Anything but event conditions and segment membership reads state an event can change."""
-    from siyu.segments.models import All, Any_, EventCondition, Not, SegmentCondition
-
     match tree:
         case All(nodes) | Any_(nodes):
             return any(reads_profile_state(n) for n in nodes)

@@ -11,18 +11,23 @@ writer at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from siyu.segments import membership, store, tag_rules
+from siyu.db.types import to_millis
+from siyu.segments import membership, scoring, store, tag_rules
 from siyu.segments.membership import REALTIME_CURSOR
 from siyu.segments.store import ENTERED, EXITED
 
 REALTIME = REALTIME_CURSOR
 REFRESH = "segments.refresh"
+SCORES = "segments.scores"
 BATCH = 5_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,30 +54,31 @@ def process_new_events(conn: Connection, workspace_id: int, now: datetime, timez
     return Progress(len(rows), len(people), changes, last)
 
 
+def _when_due(conn: Connection, workspace_id: int, name: str, now: datetime, every: timedelta,
+              work: Callable[[], T]) -> T | None:
+    """Run ``work`` at most once per ``every`` per workspace, whichever worker gets there: the cursor
+    row is locked for the transaction and moved to ``now`` with the work's writes."""
+    last = store.claim_cursor(conn, workspace_id, name, now)
+    stamp = to_millis(now)
+    if last and stamp - last < every.total_seconds() * 1000:
+        return None
+    result = work()
+    store.advance_cursor(conn, workspace_id, name, stamp, now)
+    return result
+
+
 def refresh_if_due(conn: Connection, workspace_id: int, now: datetime, timezone: str,
                    every: timedelta) -> dict[int, tuple[int, int]] | None:
-    """The scheduled refresh: at most once per ``every`` per workspace, whichever worker gets there."""
-    last = store.claim_cursor(conn, workspace_id, REFRESH, now)
-    stamp = int(now.timestamp() * 1000)
-    if last and stamp - last < every.total_seconds() * 1000:
-        return None
-    tag_rules.apply_all(conn, workspace_id, now)  # first: segments may test the tags rules set
-    changes = membership.refresh(conn, workspace_id, now, timezone)
-    store.advance_cursor(conn, workspace_id, REFRESH, stamp, now)
-    return changes
+    """The scheduled refresh: auto-tag rules first (segments may test the tags they set), then segments."""
+    def work() -> dict[int, tuple[int, int]]:
+        tag_rules.apply_all(conn, workspace_id, now)
+        return membership.refresh(conn, workspace_id, now, timezone)
+
+    return _when_due(conn, workspace_id, REFRESH, now, every, work)
 
 
-SCORES = "segments.scores"
-
-
-def scores_if_due(conn: Connection, workspace_id: int, now: datetime, settings: dict, every: timedelta) -> dict | None:
-    """Nightly-style recomputation of RFM, lifecycle and KOC, at most once per ``every``."""
-    from siyu.segments import scoring
-
-    last = store.claim_cursor(conn, workspace_id, SCORES, now)
-    stamp = int(now.timestamp() * 1000)
-    if last and stamp - last < every.total_seconds() * 1000:
-        return None
-    summary = scoring.compute_all(conn, workspace_id, now, settings)
-    store.advance_cursor(conn, workspace_id, SCORES, stamp, now)
-    return summary
+def scores_if_due(conn: Connection, workspace_id: int, now: datetime, settings: dict[str, Any],
+                  every: timedelta) -> dict[str, Any] | None:
+    """Nightly-style recomputation of RFM, lifecycle and KOC."""
+    return _when_due(conn, workspace_id, SCORES, now, every,
+                     lambda: scoring.compute_all(conn, workspace_id, now, settings))

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from siyu.db.dialect import upsert
 from siyu.db.tables import events, identities, profile_scores, profiles
 from siyu.db.types import to_millis
+from siyu.segments.compile import live
 from siyu.segments.json_sql import json_text
 from siyu.segments.scores import (
     INVITE_ACCEPTED,
@@ -41,11 +42,8 @@ from siyu.segments.scores import (
 )
 
 ORDER = "Order Completed"
+_TALLIES = ("shares", "invites_sent", "invites_accepted", "invitees_converted")  # koc_score's arguments
 DAY_MS = 86_400_000
-
-
-def _live(workspace_id: int) -> list[Any]:
-    return [profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None), profiles.c.erased_at.is_(None)]
 
 
 def _upsert_scores(conn: Connection, workspace_id: int, query: Any, columns: list[str]) -> None:
@@ -57,14 +55,14 @@ def _upsert_scores(conn: Connection, workspace_id: int, query: Any, columns: lis
 
 def forget_departed(conn: Connection, workspace_id: int) -> None:
     """Scores of profiles merged away or erased since the last run."""
-    live = select(profiles.c.id).where(*_live(workspace_id))
+    people = select(profiles.c.id).where(*live(workspace_id))
     conn.execute(delete(profile_scores).where(profile_scores.c.workspace_id == workspace_id,
-                                              profile_scores.c.profile_id.not_in(live)))
+                                              profile_scores.c.profile_id.not_in(people)))
 
 
 def compute_rfm(conn: Connection, workspace_id: int, now: datetime) -> int:
     buyers = select(profiles.c.id, profiles.c.last_order_at, profiles.c.order_count, profiles.c.total_spend).where(
-        *_live(workspace_id), profiles.c.order_count > 0, profiles.c.last_order_at.is_not(None)).subquery()
+        *live(workspace_id), profiles.c.order_count > 0, profiles.c.last_order_at.is_not(None)).subquery()
     population = func.count().over()
 
     def score(column: Any) -> Any:  # 1 + floor(5 (rank − 1) / n), ranks ascending: rank 1 = worst
@@ -110,7 +108,7 @@ def compute_lifecycle(conn: Connection, workspace_id: int, now: datetime, thresh
     active_since = now - timedelta(days=thresholds.active_days)
     churned_before = now - timedelta(days=thresholds.churned_days)
     recent_repeat = select(profiles.c.id, profiles.c.last_order_at).where(
-        *_live(workspace_id), profiles.c.order_count >= 2, profiles.c.last_order_at >= active_since).subquery()
+        *live(workspace_id), profiles.c.order_count >= 2, profiles.c.last_order_at >= active_since).subquery()
     previous = (select(events.c.profile_id, func.max(events.c.timestamp).label("previous_at"))
                 .join(recent_repeat, recent_repeat.c.id == events.c.profile_id)
                 .where(events.c.workspace_id == workspace_id, events.c.name == ORDER,
@@ -128,12 +126,11 @@ def compute_lifecycle(conn: Connection, workspace_id: int, now: datetime, thresh
                  .values(lifecycle_stage=None))
     query = (select(literal(workspace_id), profiles.c.id, stage, literal(to_millis(now)))
              .select_from(profiles.outerjoin(previous, previous.c.profile_id == profiles.c.id))
-             .where(*_live(workspace_id), profiles.c.order_count > 0, profiles.c.last_order_at.is_not(None)))
+             .where(*live(workspace_id), profiles.c.order_count > 0, profiles.c.last_order_at.is_not(None)))
     _upsert_scores(conn, workspace_id, query, ["lifecycle_stage"])
 
 
 def compute_koc(conn: Connection, workspace_id: int, now: datetime, weights: KocWeights) -> int:
-    sent = dict.fromkeys(["shares", "invites_sent", "invites_accepted", "invitees_converted"])
     tallies: dict[int, dict[str, int]] = {}
     rows = conn.execute(select(events.c.profile_id, func.sum(case((events.c.name.in_(SHARE_EVENTS), 1), else_=0)),
                                func.sum(case((events.c.name == INVITE_SENT, 1), else_=0)))
@@ -141,7 +138,7 @@ def compute_koc(conn: Connection, workspace_id: int, now: datetime, weights: Koc
                                events.c.name.in_([*SHARE_EVENTS, INVITE_SENT]))
                         .group_by(events.c.profile_id))
     for profile_id, shares, invites in rows:
-        tallies[profile_id] = {**dict.fromkeys(sent, 0), "shares": int(shares), "invites_sent": int(invites)}
+        tallies[profile_id] = {**dict.fromkeys(_TALLIES, 0), "shares": int(shares), "invites_sent": int(invites)}
     inviter = identities.alias("inviter")
     invitee = profiles.alias("invitee")
     accepted = conn.execute(
@@ -155,13 +152,13 @@ def compute_koc(conn: Connection, workspace_id: int, now: datetime, weights: Koc
                invitee.c.workspace_id == workspace_id, events.c.profile_id != inviter.c.profile_id)
         .group_by(inviter.c.profile_id))
     for profile_id, count, converted in accepted:
-        tally = tallies.setdefault(profile_id, dict.fromkeys(sent, 0))
+        tally = tallies.setdefault(profile_id, dict.fromkeys(_TALLIES, 0))
         tally["invites_accepted"], tally["invitees_converted"] = int(count), int(converted)
     conn.execute(update(profile_scores).where(profile_scores.c.workspace_id == workspace_id).values(koc_score=None))
-    live = set(conn.execute(select(profiles.c.id).where(*_live(workspace_id), profiles.c.id.in_(list(tallies))))
-               .scalars()) if tallies else set()
+    people = set(conn.execute(select(profiles.c.id).where(*live(workspace_id), profiles.c.id.in_(list(tallies))))
+                 .scalars()) if tallies else set()
     rows_out = [{"workspace_id": workspace_id, "profile_id": pid, "koc_score": koc_score(weights, **tally),
-                 "updated_at": now} for pid, tally in tallies.items() if pid in live]
+                 "updated_at": now} for pid, tally in tallies.items() if pid in people]
     for start in range(0, len(rows_out), 2_000):
         chunk = rows_out[start:start + 2_000]
         statement = upsert(conn, profile_scores).values(chunk)

@@ -23,6 +23,7 @@ from siyu.profiles.tagging import tag_profiles
 from siyu.segments import rule_store
 from siyu.segments.compile import Context, members_query
 from siyu.segments.dump import dump, referenced_events
+from siyu.segments.errors import InvalidDefinition
 from siyu.segments.membership import checked, reads_profile_state
 from siyu.segments.parse import parse
 
@@ -36,8 +37,6 @@ def source_of(rule: dict[str, Any]) -> str:
 def create(conn: Connection, workspace_id: int, *, name: str, tag: str, action: str, definition: Any,
            now: datetime) -> dict[str, Any]:
     """Save a rule (creating its tag in the business group if it does not exist yet) and apply it."""
-    from siyu.segments.errors import InvalidDefinition
-
     if action not in ACTIONS:
         raise InvalidDefinition(f"unknown action {action!r}; one of {', '.join(ACTIONS)}",
                                 details={"path": "action", "reason": "unknown action"})

@@ -175,9 +175,29 @@ def test_a_process_killed_mid_sync_does_not_block_or_corrupt_the_next(runtime: R
     assert sync(runtime, workspace.id, wait_seconds=5).appended == 3
 
 
+def _sqlite_admits_one_writer_at_a_time(runtime: Runtime) -> None:
+    """On SQLite the case cannot arise: while one transaction holds an event id uncommitted, no other
+    writer can begin, so ids become visible in the order they were handed out."""
+    import sqlite3
+
+    from siyu.db.engine import write
+
+    with write(runtime.engine) as holder:
+        holder.execute(text("INSERT INTO events (workspace_id, message_id, type, name, timestamp, received_at, "
+                            "source) VALUES (0, 'held', 'track', 'Held', 0, 0, 'test')"))
+        second = sqlite3.connect(runtime.engine.url.database, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                second.execute("BEGIN IMMEDIATE")
+        finally:
+            second.close()
+        holder.rollback()
+
+
 def test_an_id_that_commits_after_a_higher_one_is_not_skipped(runtime: Runtime, workspace, backend: str) -> None:
     if backend == "sqlite":
-        pytest.skip("SQLite has one writer at a time: ids are handed out in commit order")
+        _sqlite_admits_one_writer_at_a_time(runtime)
+        return
     other = make_workspace(runtime, "other")
     # A transaction takes an event id and stays open while another workspace commits a higher one.
     with runtime.engine.connect() as slow:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from siyu import clock
 from siyu.analytics.reports import models, spend_store
 from siyu.analytics.reports.errors import UnknownReport
-from siyu.analytics.reports.export import MEDIA_TYPES, export
+from siyu.analytics.reports.export import MEDIA_TYPES, ReportTable, export
 from siyu.analytics.reports.models import ExportFormat
 from siyu.analytics.reports.run import REPORT_NAMES, envelope, report_context, run_report
 from siyu.analytics.reports.run import Query as ReportQuery
@@ -26,8 +26,10 @@ from siyu.workspaces.models import Permission, Principal
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(Permission.PROFILES_READ))]
-# Spend is outside data entered by hand, like an import: the role that may import may enter it.
-SpendWriter = Annotated[Principal, Depends(require(Permission.IMPORTS_WRITE))]
+# Spend is outside data entered by hand, like an import: the role that may import may enter it
+# (here and in the console's spend form).
+SPEND_PERMISSION = Permission.IMPORTS_WRITE
+SpendWriter = Annotated[Principal, Depends(require(SPEND_PERMISSION))]
 From = Annotated[str | None, Query(alias="from", max_length=20, description="First local day, YYYY-MM-DD.")]
 To = Annotated[str | None, Query(alias="to", max_length=20, description="Last local day (included); today if omitted.")]
 Format = Annotated[str | None, Query(alias="format", max_length=8, description="json (default), csv or xlsx.")]
@@ -42,11 +44,15 @@ def _answer(request: Request, caller: Principal, build: Any, fmt_text: str | Non
     if fmt is ExportFormat.JSON:
         return JSONResponse(body)
     name = body["report"]
-    filename = f"{name}-{body['query']['from']}-{body['query']['to']}.{fmt.value}"
+    return file_response(report.table(), fmt, name, f"{name}-{body['query']['from']}-{body['query']['to']}")
+
+
+def file_response(table: ReportTable, fmt: ExportFormat, title: str, stem: str) -> Response:
+    """``table`` as a CSV or XLSX download named ``<stem>.csv|xlsx``: every ``?format=`` export answers with it."""
     return Response(
-        export(report.table(), fmt, name),
+        export(table, fmt, title),
         media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt.value}"'},
     )
 
 
@@ -157,6 +163,21 @@ def put_channel_spend(request: Request, caller: SpendWriter, body: SpendIn) -> d
 def get_channel_spend(request: Request, caller: Reader) -> list[dict[str, Any]]:
     with read(runtime_of(request).engine) as conn:
         return spend_store.list_channel_spend(conn, caller.workspace_id)
+
+
+@router.delete("/channel-spend", summary="Remove a channel's spend for a month")
+def delete_channel_spend(
+    request: Request,
+    caller: SpendWriter,
+    channel: Annotated[str, Query(max_length=1000, description="As entered.")],
+    month: Annotated[str, Query(max_length=100, description="YYYY-MM")],
+) -> dict[str, Any]:
+    """``deleted`` is false when there was nothing to remove, so a repeated delete is not an error."""
+    # The channel and month are checked as when they were entered (the amount plays no part here).
+    entry = models.parse_spend(channel=channel, month=month, amount=0.0)
+    with write(runtime_of(request).engine) as conn:
+        deleted = spend_store.delete_channel_spend(conn, caller.workspace_id, entry.channel, entry.month)
+    return {"channel": entry.channel, "month": entry.month, "deleted": deleted}
 
 
 @router.get("/{name}", summary="Any other name: a reports.unknown_report error listing the reports")

@@ -9,6 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from siyu import clock
+from siyu.analytics.reports.export import ReportTable
+from siyu.analytics.reports.models import ExportFormat
+from siyu.analytics.reports_api import file_response
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
 from siyu.segments import membership, store
@@ -16,6 +19,8 @@ from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
 router = APIRouter(prefix="/api/segments", tags=["segments"])
+# ``?format=csv|xlsx`` downloads what the JSON gives, as the reports do (siyu.analytics.reports.export).
+Format = Annotated[ExportFormat, Query(alias="format", description="json (default), csv or xlsx.")]
 Reader = Annotated[Principal, Depends(require(Permission.PROFILES_READ))]
 Manager = Annotated[Principal, Depends(require(Permission.SEGMENTS_MANAGE))]
 SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -64,6 +69,9 @@ class SizeOut(BaseModel):
     size: int
     entered: int
     exited: int
+
+
+SIZE_COLUMNS = ("day", "size", "entered", "exited")
 
 
 class MembersOut(BaseModel):
@@ -147,7 +155,11 @@ def members(request: Request, caller: Reader, segment_id: SegmentId,
 
 
 @router.get("/{segment_id}/sizes", response_model=list[SizeOut], summary="Size per day (membership history)")
-def sizes(request: Request, caller: Reader, segment_id: SegmentId) -> list[SizeOut]:
+def sizes(request: Request, caller: Reader, segment_id: SegmentId, fmt: Format = ExportFormat.JSON) -> Any:
     with read(runtime_of(request).engine) as conn:
         store.get_segment(conn, caller.workspace_id, segment_id)
-        return [SizeOut(**row) for row in store.size_history(conn, caller.workspace_id, segment_id)]
+        history = [SizeOut(**row) for row in store.size_history(conn, caller.workspace_id, segment_id)]
+    if fmt is ExportFormat.JSON:
+        return history
+    table = ReportTable(SIZE_COLUMNS, [tuple(getattr(row, column) for column in SIZE_COLUMNS) for row in history])
+    return file_response(table, fmt, "sizes", f"segment-{segment_id}-sizes")

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from siyu.web import errors, report_routes, routes, segment_routes, session
+from siyu.web import errors, report_routes, routes, segment_routes, session, spend_routes
 
 STATIC = Path(__file__).parent / "static"
 SESSION_DAYS = 14
@@ -24,4 +24,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(segment_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(spend_routes.router)
     errors.install(app)

@@ -3,7 +3,8 @@
 A page runs the same code as ``GET /api/reports/<name>`` (sync the mirror, then DuckDB) and its
 export links point at that route with the page's own parameters plus ``format=``, so the download
 is the API's, authorised by the console session. Bad parameters are shown on the page with the
-API's message rather than as an error page, so the operator can correct the form.
+API's message rather than as an error page, so the operator can correct the form. The channels page
+also lists the channel spend entered, with the form of ``spend_routes`` for the roles that may enter it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from siyu.analytics.mirror_errors import AnalyticsError
-from siyu.analytics.reports import models
+from siyu.analytics.reports import models, spend_store
 from siyu.analytics.reports.run import Query as ReportQuery
 from siyu.analytics.reports.run import envelope, report_context, run_report
+from siyu.analytics.reports_api import SPEND_PERMISSION
 from siyu.api.auth import runtime_of
+from siyu.db.engine import read
 from siyu.web.errors import ConsoleRoute
 from siyu.web.i18n import term_label, translations
 from siyu.web.routes import _page
 from siyu.web.session import Console, current, login_redirect
+from siyu.workspaces.models import ROLE_PERMISSIONS
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 From = Annotated[str | None, Query(alias="from", max_length=20)]
@@ -41,6 +45,7 @@ def _show(
     build: Callable[[date], ReportQuery],
     chart: Chart,
     extra: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
     extra = extra or {}
     context = report_context(runtime_of(request), console.workspace.id)
@@ -71,6 +76,7 @@ def _show(
         request,
         template,
         console,
+        status=status,
         error=None,
         values=values,
         body=body,
@@ -293,10 +299,54 @@ def channels_page(request: Request, start: From = None, end: To = None) -> Respo
     console = current(request)
     if console is None:
         return login_redirect(request)
+    return show_channels(request, console, start, end)
+
+
+# What the spend form says when it refuses an entry: the parameter (as in the API's
+# ``reports.invalid_parameter``) or the authorisation code. msgids of the console catalogues.
+SPEND_PROBLEMS = {
+    "channel": "Enter the channel as it is sent in context.campaign.source (1 to 100 characters), e.g. douyin.",
+    "month": "Enter the month as YYYY-MM, e.g. 2024-03.",
+    "amount": "Enter the amount in yuan: a number from 0 to 1,000,000,000,000.",
+    "auth.csrf": "This form has expired. Reload the page and try again.",
+    "auth.forbidden": "Your role may not enter channel spend: it needs imports:write, as imports do.",
+}
+
+
+def may_enter_spend(console: Console) -> bool:
+    return SPEND_PERMISSION in ROLE_PERMISSIONS[console.role]
+
+
+def show_channels(
+    request: Request,
+    console: Console,
+    start: str | None,
+    end: str | None,
+    *,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    problem: str | None = None,
+) -> Response:
+    """The channel report with the spend entered, and the spend form (``spend_routes``) when the role
+    may enter spend, holding ``form`` and saying ``problem`` after a refused entry."""
+    with read(runtime_of(request).engine) as conn:
+        entries = spend_store.list_channel_spend(conn, console.workspace.id)
+    gettext = translations(console.locale).gettext
+    spend = {
+        "entries": entries,
+        "may_enter": may_enter_spend(console),
+        "form": form or {},
+        "problem": problem,
+        "code": None if problem is None else problem if problem.startswith("auth.") else "reports.invalid_parameter",
+        "message": None if problem is None else gettext(SPEND_PROBLEMS[problem]),
+        "range": {"from": start or "", "to": end or ""},
+    }
     return _show(
         request,
         console,
         "report_channels.html",
         lambda today: models.parse_channels(start=start, end=end, today=today),
         channels_chart,
+        extra={"spend": spend},
+        status=status,
     )

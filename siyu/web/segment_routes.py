@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -20,9 +20,10 @@ from siyu.profiles import tag_store
 from siyu.segments import membership, scoring
 from siyu.segments import store as segment_store
 from siyu.segments.errors import SegmentNotFound
-from siyu.segments.models import Rollup, Score
 from siyu.web.errors import ConsoleRoute
+from siyu.web.i18n import translations
 from siyu.web.routes import _page
+from siyu.web.segment_vocabulary import builder_vocabulary
 from siyu.web.session import current, login_redirect
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
@@ -38,8 +39,7 @@ def segments_page(request: Request) -> Response:
     with read(runtime_of(request).engine) as conn:
         segments = segment_store.list_segments(conn, console.workspace.id)
         tags = [t["name"] for t in tag_store.list_tags(conn, console.workspace.id)]
-    vocabulary: dict[str, Any] = {"tags": tags, "rollups": [r.value for r in Rollup],
-                                  "scores": [s.value for s in Score]}
+    vocabulary = builder_vocabulary(translations(console.locale).gettext, console.locale, tags)
     return _page(request, "segments.html", console, segments=segments, vocabulary=vocabulary)
 
 

@@ -64,3 +64,22 @@ def test_the_retention_heat_map_the_funnel_and_every_report_chart_render(
         page.goto(f"{live_server}/reports/{name}?from=2024-02-01&to=2024-03-20")
         page.wait_for_selector("#chart canvas")
         page.screenshot(path=str(artifacts_dir / f"console-report-{name}-{backend}.png"), full_page=True)
+
+    # Channel spend: entered in the form, refused with the reason beside it, shown in the report, removed.
+    page.fill("#spend-form input[name=channel]", "douyin")
+    page.fill("#spend-form input[name=month]", "2024-03")
+    page.fill("#spend-form input[name=amount]", "六百")
+    page.click("#spend-form button[type=submit]")
+    page.wait_for_selector("#spend-error")
+    assert "金额" in page.inner_text("#spend-error")
+    assert page.input_value("#spend-form input[name=channel]") == "douyin"  # kept, to correct the amount
+    page.fill("#spend-form input[name=amount]", "600")
+    page.click("#spend-form button[type=submit]")
+    page.wait_for_selector("#spend-table")
+    assert page.locator("#spend-error").count() == 0
+    assert "抖音" in page.inner_text("#spend-table") and "¥600.00" in page.inner_text("#channels-table")
+    assert page.input_value("input[name=from]") == "2024-02-01"  # back on the same range
+    page.screenshot(path=str(artifacts_dir / f"console-report-channel-spend-{backend}.png"), full_page=True)
+    page.click("#spend-table button.remove")
+    page.wait_for_selector("#no-spend")
+    assert "¥600.00" not in page.inner_text("#channels-table")

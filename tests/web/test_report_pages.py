@@ -9,6 +9,7 @@ import json
 import re
 
 from siyu.runtime import Runtime
+from tests.analytics.test_reports_scenario import NOW as NOW_AT
 from tests.analytics.test_reports_scenario import open_shop
 from tests.web.test_pages import signed_in  # noqa: F401 - the fixture
 
@@ -156,3 +157,127 @@ def test_the_overview_page_shows_the_five_stages(signed_in, runtime: Runtime, wo
         [None, 28.6, 25.0, None, None],
     )
     assert 'href="/reports/retention"' in page.text and 'href="/reports/channels"' in page.text
+
+
+def spend_form(page: str) -> dict[str, str]:
+    form = re.search(r'<form method="post" action="/reports/channels/spend" .*?</form>', page, re.S).group(0)
+    return {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+
+
+def spend_error(page: str) -> tuple[str, str]:
+    found = re.search(r'id="spend-error" role="alert" data-code="([^"]+)">([^<]*)<', page)
+    return found.group(1), html.unescape(found.group(2))
+
+
+def test_spend_entered_in_the_console_gives_the_cost_per_customer(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811
+    from tests.analytics.test_reports_channels import RANGE, newcomers
+
+    open_shop(runtime, workspace.id, newcomers())
+    query = f"from={RANGE['from']}&to={RANGE['to']}"
+    page = signed_in.get(f"/reports/channels?{query}").text
+    assert 'id="no-spend"' in page and '<option value="douyin">抖音</option>' in page  # channels of the report
+    form = spend_form(page)
+    assert (form["from"], form["to"]) == (RANGE["from"], RANGE["to"])
+    saved = signed_in.post("/reports/channels/spend", data={**form, "channel": " douyin ", "month": "2024-03",
+                                                             "amount": "1,200"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/reports/channels?{query}#channel-spend"
+    page = signed_in.get(saved.headers["location"]).text
+    table = re.search(r'id="spend-table".*?</table>', page, re.S).group(0)
+    assert "抖音" in table and "2024-03" in table and "¥1,200.00" in table
+    assert chart_of(page)["cost"][0] == 600.0  # douyin: 2 new customers
+    again = signed_in.post("/reports/channels/spend", data={**form, "channel": "douyin", "month": "2024-03",
+                                                             "amount": "900"}, follow_redirects=False)
+    assert again.status_code == 303
+    listed = signed_in.get("/api/reports/channel-spend").json()
+    assert [(e["channel"], e["month"], e["amount"]) for e in listed] == [("douyin", "2024-03", 900.0)]
+    removed = signed_in.post("/reports/channels/spend/delete", data={"csrf": form["csrf"], "channel": "douyin",
+                                                                     "month": "2024-03", "from": RANGE["from"],
+                                                                     "to": RANGE["to"]}, follow_redirects=False)
+    assert removed.status_code == 303
+    page = signed_in.get(removed.headers["location"]).text
+    assert 'id="no-spend"' in page and chart_of(page)["cost"][0] is None
+    assert signed_in.get("/api/reports/channel-spend").json() == []
+
+
+def test_bad_spend_is_said_in_the_form_and_nothing_is_saved(signed_in) -> None:  # noqa: ANN001, F811
+    form = spend_form(signed_in.get("/reports/channels").text)
+    good = {**form, "channel": "douyin", "month": "2024-03", "amount": "600"}
+    for wrong, parameter, said in (
+        ({"month": "2024-13"}, "month", "请按 YYYY-MM 格式填写月份"),
+        ({"month": ""}, "month", "请按 YYYY-MM 格式填写月份"),
+        ({"amount": "六百"}, "amount", "请填写以元为单位的金额"),
+        ({"amount": "-5"}, "amount", "请填写以元为单位的金额"),
+        ({"amount": "nan"}, "amount", "请填写以元为单位的金额"),
+        ({"amount": "1e13"}, "amount", "请填写以元为单位的金额"),
+        ({"channel": " "}, "channel", "请填写渠道代码"),
+        ({"channel": "x" * 101}, "channel", "请填写渠道代码"),
+    ):
+        refused = signed_in.post("/reports/channels/spend", data={**good, **wrong})
+        assert refused.status_code == 400, (wrong, refused.status_code)
+        code, message = spend_error(refused.text)
+        assert code == "reports.invalid_parameter" and message.startswith(said), wrong
+        assert f'name="{parameter}"' in refused.text and 'aria-invalid="true"' in refused.text
+        assert spend_form(refused.text)[parameter] == next(iter(wrong.values()))  # as typed, to correct it
+    stale = signed_in.post("/reports/channels/spend", data={**good, "csrf": "forged"})
+    assert stale.status_code == 403 and spend_error(stale.text)[0] == "auth.csrf"
+    english = signed_in.post("/reports/channels/spend", data={**good, "month": "March"},
+                             headers={"Accept-Language": "en"})
+    assert spend_error(english.text)[1] == "Enter the month as YYYY-MM, e.g. 2024-03."
+    bad_delete = signed_in.post("/reports/channels/spend/delete", data={"csrf": form["csrf"], "channel": "douyin",
+                                                                        "month": "03/2024"})
+    assert bad_delete.status_code == 400 and spend_error(bad_delete.text)[0] == "reports.invalid_parameter"
+    assert signed_in.get("/api/reports/channel-spend").json() == []
+
+
+def test_an_analyst_reads_the_spend_but_may_not_enter_it(client, runtime: Runtime, workspace) -> None:  # noqa: ANN001
+    from siyu.analytics.reports import spend_store
+    from siyu.analytics.reports.models import parse_spend
+    from siyu.db.engine import write
+    from siyu.workspaces import store
+    from siyu.workspaces.models import Role
+    from tests.web.test_pages import PASSWORD, csrf_of, sign_in
+
+    email = f"analyst-{workspace.name}@brand.cn"
+    with write(runtime.engine) as conn:
+        user = store.create_user(conn, email, PASSWORD)
+        store.add_member(conn, workspace.id, user.id, Role.ANALYST)
+        spend_store.set_channel_spend(conn, workspace.id, parse_spend(channel="wechat", month="2024-02", amount=200),
+                                      NOW_AT)
+    assert sign_in(client, email).status_code == 303
+    page = client.get("/reports/channels").text
+    assert 'id="spend-table"' in page and "¥200.00" in page
+    assert 'id="spend-form"' not in page and "/reports/channels/spend/delete" not in page
+    token = csrf_of(page)
+    entry = {"csrf": token, "channel": "douyin", "month": "2024-03", "amount": "600"}
+    refused = client.post("/reports/channels/spend", data=entry)
+    assert refused.status_code == 403 and spend_error(refused.text)[0] == "auth.forbidden"
+    removal = client.post("/reports/channels/spend/delete", data={**entry, "channel": "wechat", "month": "2024-02"})
+    assert removal.status_code == 403
+    api = client.put("/api/reports/channel-spend", json={"channel": "douyin", "month": "2024-03", "amount": 1},
+                     headers={"X-CSRF-Token": token})
+    assert api.status_code == 403 and api.json()["error"]["code"] == "auth.forbidden"
+    assert [e["channel"] for e in client.get("/api/reports/channel-spend").json()] == ["wechat"]
+
+
+def test_another_workspaces_spend_is_not_shown_nor_removed(signed_in, runtime: Runtime) -> None:  # noqa: ANN001, F811
+    from siyu.analytics.reports import spend_store
+    from siyu.analytics.reports.models import parse_spend
+    from siyu.db.engine import read, write
+    from tests.conftest import make_workspace
+
+    other = make_workspace(runtime, "other")
+    with write(runtime.engine) as conn:
+        spend_store.set_channel_spend(conn, other.id, parse_spend(channel="jd", month="2024-01", amount=5), NOW_AT)
+    page = signed_in.get("/reports/channels").text
+    assert 'id="no-spend"' in page
+    form = spend_form(page)
+    signed_in.post("/reports/channels/spend/delete", data={"csrf": form["csrf"], "channel": "jd", "month": "2024-01"})
+    with read(runtime.engine) as conn:
+        assert [e["channel"] for e in spend_store.list_channel_spend(conn, other.id)] == ["jd"]
+
+
+def test_spend_forms_need_a_signed_in_user(client) -> None:  # noqa: ANN001
+    for path in ("/reports/channels/spend", "/reports/channels/spend/delete"):
+        response = client.post(path, data={"channel": "douyin", "month": "2024-03", "amount": "1"},
+                               follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -37,6 +39,46 @@ def test_build_preview_save_and_open_a_segment_as_the_console_does(signed_in) ->
     export = signed_in.get(f"/segments/{saved['id']}/members.csv")
     assert export.headers["content-type"].startswith("text/csv")
     assert export.text.lstrip("\ufeff").splitlines()[0] == "profile_id" and len(export.text.splitlines()) == 2
+
+
+def test_the_builder_offers_labels_in_the_readers_language_and_sends_codes(signed_in) -> None:  # noqa: ANN001, F811
+    zh = _builder(signed_in.get("/segments").text)["vocabulary"]
+    en = _builder(signed_in.get("/segments", headers={"Accept-Language": "en-US"}).text)["vocabulary"]
+    assert (zh["operators"]["gte"], en["operators"]["gte"]) == ("大于或等于", "at least")
+    assert ["count", "次数"] in zh["measures"] and ["wechat_unionid", "微信 UnionID"] in zh["identifiers"]
+    stages = {s["code"]: s for s in en["scores"]}["lifecycle_stage"]
+    assert stages["label"] == "Lifecycle stage" and ["won_back", "Won back"] in stages["choices"]
+    assert {s["code"]: s for s in zh["scores"]}["rfm_segment"]["choices"][0] == ["champions", "重要价值客户"]
+    assert {r["code"]: r["label"] for r in zh["rollups"]}["order_count"] == "订单数"
+
+
+def _link(html: str, link_id: str) -> str:
+    return re.search(rf'id="{link_id}" href="([^"]+)"', html).group(1)
+
+
+def test_the_size_history_rfm_grid_and_lifecycle_download_from_their_pages(signed_in) -> None:  # noqa: ANN001, F811
+    from openpyxl import load_workbook
+
+    headers = {"X-CSRF-Token": _csrf(signed_in)}
+    saved = signed_in.post("/api/segments", json={"name": "下单客户", "definition": BUYERS}, headers=headers).json()
+    page = signed_in.get(f"/segments/{saved['id']}").text
+    sizes = signed_in.get(_link(page, "export-sizes-csv"))
+    assert sizes.status_code == 200 and "attachment" in sizes.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(sizes.content.decode("utf-8-sig"))))
+    assert rows[0] == ["day", "size", "entered", "exited"] and [r[1:] for r in rows[1:]] == [["1", "1", "0"]]
+    sheet = load_workbook(io.BytesIO(signed_in.get(_link(page, "export-sizes-xlsx")).content)).active
+    assert [c.value for c in sheet[2]][1:] == [1, 1, 0]
+
+    assert signed_in.post("/api/scores/compute", headers=headers).status_code == 200
+    scores = signed_in.get("/scores").text
+    rfm = list(csv.reader(io.StringIO(signed_in.get(_link(scores, "export-rfm-csv")).content.decode("utf-8-sig"))))
+    assert sum(int(r[3]) for r in rfm[1:]) == 1 and len(rfm) == 26
+    sheet = load_workbook(io.BytesIO(signed_in.get(_link(scores, "export-rfm-xlsx")).content)).active
+    assert sheet["A1"].value == "recency_score" and sum(c.value for c in sheet["D"][1:]) == 1
+    stages = signed_in.get(_link(scores, "export-lifecycle-csv")).content.decode("utf-8-sig").splitlines()
+    assert stages[0] == "stage,customers,active_days,churned_days" and stages[1].startswith("new,1,")
+    sheet = load_workbook(io.BytesIO(signed_in.get(_link(scores, "export-lifecycle-xlsx")).content)).active
+    assert (sheet["A2"].value, sheet["B2"].value) == ("new", 1)
 
 
 def test_saving_from_the_console_needs_the_token(signed_in) -> None:  # noqa: ANN001, F811

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from siyu.analytics.reports.models import SpendEntry
 from siyu.db.dialect import upsert
@@ -54,6 +54,18 @@ def list_channel_spend(conn: Connection, workspace_id: int) -> list[dict[str, An
         .order_by(channel_spend.c.month.desc(), channel_spend.c.channel)
     )
     return [{**row._mapping, "updated_at": row.updated_at.isoformat()} for row in rows]
+
+
+def delete_channel_spend(conn: Connection, workspace_id: int, channel: str, month: str) -> bool:
+    """Remove one month's spend for a channel; False when there was none (deleting twice is harmless)."""
+    removed = conn.execute(
+        delete(channel_spend).where(
+            channel_spend.c.workspace_id == workspace_id,
+            channel_spend.c.channel == channel,
+            channel_spend.c.month == month,
+        )
+    )
+    return removed.rowcount > 0
 
 
 def spend_by_channel(conn: Connection, workspace_id: int, months: list[str]) -> dict[str, float]:

@@ -1,5 +1,7 @@
 // The segment builder: condition rows become the segment language (docs/segments.md), shown as
 // editable JSON; the live count comes from POST /api/segments/preview with the console's CSRF token.
+// Options show the reader's labels (from #builder-data, translated on the server); their values stay
+// the language's codes.
 (function () {
   const data = JSON.parse(document.getElementById("builder-data").textContent);
   const L = data.labels, V = data.vocabulary;
@@ -7,13 +9,9 @@
   const text = document.getElementById("definition");
   const count = document.getElementById("count");
   const problem = document.getElementById("preview-error");
-  const OPS = {
-    trait: ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "exists", "not_exists", "within_last", "before", "after"],
-    tag: ["has", "has_not"], identifier: ["exists", "not_exists"],
-    event: ["gte", "eq", "lte", "gt", "lt"], rollup: ["gte", "lte", "eq", "ne", "gt", "lt", "within_last", "not_within_last"],
-    score: ["eq", "ne", "gte", "lte", "in"],
-  };
-  const IDENTIFIERS = ["phone", "email", "wechat_unionid", "wechat_openid", "wecom_external_userid", "member_id", "user_id"];
+  const NO_VALUE = ["exists", "not_exists"], LISTS = ["in", "not_in"];
+  const byCode = list => Object.fromEntries(list.map(f => [f.code, f]));
+  const ROLLUPS = byCode(V.rollups), SCORES = byCode(V.scores);
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -21,11 +19,17 @@
     (children || []).forEach(c => node.append(c));
     return node;
   }
-  function select(cls, values, chosen) {
+  // options: [[code, label], ...]; the label is shown, the code is the value.
+  function select(cls, options, chosen) {
     const s = el("select", {class: cls});
-    values.forEach(v => { const o = el("option", {value: v}, [v]); if (v === chosen) o.selected = true; s.append(o); });
+    options.forEach(([value, label]) => {
+      const o = el("option", {value: value}, [label]);
+      if (value === chosen) o.selected = true;
+      s.append(o);
+    });
     return s;
   }
+  function operators(codes) { return codes.map(code => [code, V.operators[code] || code]); }
   function input(cls, placeholder, value) {
     const i = el("input", {class: cls, placeholder: placeholder || ""});
     i.value = value || "";
@@ -35,13 +39,44 @@
     const t = raw.trim();
     if (t === "true" || t === "false") return t === "true";
     if (t !== "" && !isNaN(Number(t))) return Number(t);
-    if (/^\d+[mhdw]$/.test(t)) return t;
     return t;
+  }
+
+  // A rollup or score row: the operators depend on the field, the value on the operator
+  // (none for exists; a choice, or several, for the named scores; text otherwise).
+  function fieldRow(fields, catalogue) {
+    const key = select("key", Object.values(catalogue).map(f => [f.code, f.label]));
+    const valueBox = el("span", {class: "value-box"});
+    let op = null;
+    function values() {
+      valueBox.textContent = "";
+      const field = catalogue[key.value];
+      if (NO_VALUE.includes(op.value)) return;
+      if (field.choices) {
+        const choice = select("value choice", field.choices);
+        if (LISTS.includes(op.value)) choice.multiple = true;
+        valueBox.append(choice);
+      } else {
+        valueBox.append(input("value", LISTS.includes(op.value) ? L.values : L.value));
+      }
+      valueBox.querySelectorAll("input, select").forEach(f => f.addEventListener("input", changed));
+    }
+    function operatorsFor() {
+      const previous = op ? op.value : null;
+      const fresh = select("op", operators(catalogue[key.value].ops), previous);
+      if (op) op.replaceWith(fresh);
+      op = fresh;
+      op.addEventListener("change", () => { values(); changed(); });
+      values();
+    }
+    key.addEventListener("change", () => { operatorsFor(); changed(); });
+    operatorsFor();
+    fields.append(key, op, valueBox);
   }
 
   function addRow(kind) {
     const row = el("div", {class: "condition"});
-    const kindSelect = select("kind", Object.keys(OPS), kind || "trait");
+    const kindSelect = select("kind", V.kinds, kind || "trait");
     row.append(kindSelect);
     const fields = el("span", {class: "fields"});
     row.append(fields);
@@ -51,14 +86,15 @@
     function build() {
       fields.textContent = "";
       const k = kindSelect.value;
-      if (k === "trait") fields.append(input("key", L.name), select("op", OPS.trait), input("value", L.value));
-      if (k === "tag") fields.append(select("op", OPS.tag), select("key", V.tags.length ? V.tags : [""]));
-      if (k === "identifier") fields.append(select("key", IDENTIFIERS), select("op", OPS.identifier));
-      if (k === "event") fields.append(input("key", L.event, "Order Completed"), select("measure", ["count", "sum"]),
-                                       input("property", "revenue"), select("op", OPS.event), input("value", L.value, "1"),
-                                       input("within", L.within));
-      if (k === "rollup") fields.append(select("key", V.rollups), select("op", OPS.rollup), input("value", L.value));
-      if (k === "score") fields.append(select("key", V.scores), select("op", OPS.score), input("value", L.value));
+      if (k === "trait") fields.append(input("key", L.name), select("op", operators(V.ops.trait)), input("value", L.value));
+      if (k === "tag") fields.append(select("op", operators(V.ops.tag)),
+                                     select("key", V.tags.length ? V.tags.map(t => [t, t]) : [["", ""]]));
+      if (k === "identifier") fields.append(select("key", V.identifiers), select("op", operators(V.ops.identifier)));
+      if (k === "event") fields.append(input("key", L.event, "Order Completed"), select("measure", V.measures),
+                                       input("property", L.property, "revenue"), select("op", operators(V.ops.event)),
+                                       input("value", L.value, "1"), input("within", L.within));
+      if (k === "rollup") fieldRow(fields, ROLLUPS);
+      if (k === "score") fieldRow(fields, SCORES);
       fields.querySelectorAll("input, select").forEach(f => f.addEventListener("input", changed));
       changed();
     }
@@ -67,19 +103,33 @@
     build();
   }
 
+  // A text field keeps "123" as text; elsewhere numbers and true/false are typed.
+  function valueOf(row, op, kind) {
+    const choice = row.querySelector(".choice");
+    if (choice) {
+      const picked = Array.from(choice.selectedOptions).map(o => o.value);
+      return LISTS.includes(op) ? picked : picked[0];
+    }
+    const box = row.querySelector(".value");
+    if (!box) return undefined;
+    const convert = kind === "text" ? (v => v.trim()) : typed;
+    return LISTS.includes(op) ? box.value.split(",").filter(v => v.trim()).map(convert) : convert(box.value);
+  }
+
   function conditionOf(row) {
     const k = row.querySelector(".kind").value, f = n => row.querySelector("." + n);
-    const op = f("op") ? f("op").value : undefined, value = f("value") ? typed(f("value").value) : undefined;
+    const op = f("op") ? f("op").value : undefined;
     if (k === "tag") return {tag: f("key").value, op: op};
     if (k === "identifier") return {identifier: f("key").value, op: op};
     if (k === "event") {
-      const node = {event: f("key").value, measure: f("measure").value, op: op, value: value};
-      if (node.measure === "sum") node.property = f("property").value || "revenue";
+      const node = {event: f("key").value, measure: f("measure").value, op: op, value: valueOf(row, op)};
+      if (node.measure !== "count") node.property = f("property").value || "revenue";
       if (f("within").value.trim()) node.within = f("within").value.trim();
       return node;
     }
     const node = {[k]: f("key").value, op: op};
-    if (op !== "exists" && op !== "not_exists") node.value = op === "in" ? String(value).split(",").map(typed) : value;
+    const field = (k === "rollup" ? ROLLUPS : k === "score" ? SCORES : {})[node[k]];
+    if (!NO_VALUE.includes(op)) node.value = valueOf(row, op, field ? field.kind : "any");
     return node;
   }
 

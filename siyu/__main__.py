@@ -2,4 +2,5 @@
 
 from siyu.cli import main
 
-main()
+if __name__ == "__main__":  # not when a child process (imports' converter) re-imports the main module
+    main()

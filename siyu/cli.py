@@ -174,20 +174,16 @@ def users_create(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help=(
+        "Also run `siyu worker` in a child process (real-time segments, scheduled refresh, scores, the "
+        "analytics mirror). Turn off when workers run elsewhere."))] = True,
 ) -> None:
     """Serve the ingest API, the management API and the console."""
-    import uvicorn
-
-    from siyu.analytics.mirror_loop import MirrorSyncLoop
-    from siyu.api.app import create_app
+    from siyu import serving
 
     rt = runtime(migrate=True)
     out.print(f"siyu serving on http://{host}:{port}/  (database: {rt.engine.url.render_as_string()})")
-    mirror_sync = MirrorSyncLoop(rt).start()  # keeps the analytics mirror fresh within seconds
-    try:
-        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
-    finally:
-        mirror_sync.stop()
+    serving.serve(rt, host, port, worker=worker)
 
 
 @app.command("worker")
@@ -199,6 +195,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
     import threading
 
     from siyu.analytics.mirror_loop import MirrorSyncLoop
+    from siyu.serving import watch_parent
     from siyu.worker import run_forever, run_pass
 
     rt = runtime()
@@ -210,6 +207,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watch_parent(stop)  # started by `siyu serve`: stop with it
     out.print("siyu worker running; Ctrl-C to stop")
     mirror.start()  # the analytics mirror too (several processes may sync: a file lock takes turns)
     try:

@@ -169,6 +169,17 @@ identities = Table(
     Index("ix_identities_profile", "workspace_id", "profile_id"),
 )
 
+# A random token per workspace, replaced by every change to its identities (links, re-points,
+# deletions). Processes that cache identifier owners compare it under the graph lock: equal means
+# nothing changed since they cached (random, not a counter, so a rolled-back change can't be
+# mistaken for a later committed one).
+identity_versions = Table(
+    "identity_versions",
+    metadata,
+    Column("workspace_id", Integer, primary_key=True, autoincrement=False),
+    Column("token", BigInteger, nullable=False),
+)
+
 profile_merges = Table(
     "profile_merges",
     metadata,

@@ -68,11 +68,9 @@ def demo(
     out.print(f"Secret key (owner, /api/*): {secret_key}")
     out.print(f"API docs: {url}api/docs   Data: {rt.engine.url.render_as_string()}")
     if serve:
-        import uvicorn
+        from siyu import serving
 
-        from siyu.api.app import create_app
-
-        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+        serving.serve(rt, host, port, worker=True)
 
 
 def _print_understanding(found: dict[str, Any]) -> None:

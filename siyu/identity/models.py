@@ -18,6 +18,8 @@ class IdentifierKind(StrEnum):
     MEMBER_ID = "member_id"
 
 
+_KINDS = {kind.value: kind for kind in IdentifierKind}
+
 SCOPED_KINDS = frozenset(
     {IdentifierKind.WECHAT_OPENID, IdentifierKind.WECOM_EXTERNAL_USERID, IdentifierKind.PLATFORM_BUYER_ID}
 )
@@ -38,7 +40,8 @@ class Identifier:
 
     @property
     def kind(self) -> IdentifierKind:
-        return IdentifierKind(self.type.split(":", 1)[0])
+        kind = _KINDS.get(self.type.partition(":")[0])
+        return IdentifierKind(self.type.split(":", 1)[0]) if kind is None else kind
 
     @property
     def scope(self) -> str | None:

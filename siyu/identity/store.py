@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -9,7 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select, text, update
 
-from siyu.db.tables import identities, identity_conflicts, profile_merges, profiles
+from siyu.db import driver
+from siyu.db.dialect import upsert
+from siyu.db.tables import identities, identity_conflicts, identity_versions, profile_merges, profiles
+from siyu.db.types import to_millis
 from siyu.identity.graph import PendingMerge
 from siyu.identity.models import Conflict, Identifier
 
@@ -29,13 +33,23 @@ def lock_identity_graph(conn: Connection, workspace_id: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(7201, :ws)"), {"ws": workspace_id})
 
 
+def graph_version(conn: Connection, workspace_id: int) -> int | None:
+    """The workspace's identity version token (see :data:`siyu.db.tables.identity_versions`)."""
+    found = driver.rows(conn, "SELECT token FROM identity_versions WHERE workspace_id = ?", (workspace_id,))
+    return found[0][0] if found else None
+
+
+def bump_graph_version(conn: Connection, workspace_id: int) -> int:
+    """Replace the token: called by every statement here that changes who owns an identifier."""
+    token = secrets.randbits(62)
+    conn.execute(upsert(conn, identity_versions).values(workspace_id=workspace_id, token=token)
+                 .on_conflict_do_update(index_elements=[identity_versions.c.workspace_id], set_={"token": token}))
+    return token
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _marks(conn: Connection, count: int) -> str:
-    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * count)
 
 
 def load_owners(conn: Connection, workspace_id: int, wanted: Iterable[Identifier]) -> dict[Identifier, int]:
@@ -55,15 +69,14 @@ def load_owners(conn: Connection, workspace_id: int, wanted: Iterable[Identifier
     for type_, values in sorted(by_type.items()):
         for chunk in _chunks(sorted(values), 5000 if postgres else _CHUNK):
             if postgres:
-                rows = conn.exec_driver_sql(
-                    "SELECT i.value, i.profile_id FROM unnest(%s::text[]) AS v(value) JOIN identities i "
-                    "ON i.workspace_id = %s AND i.type = %s AND i.value = v.value",
-                    (list(chunk), workspace_id, type_))
+                found = driver.rows(
+                    conn, "SELECT i.value, i.profile_id FROM unnest(?::text[]) AS v(value) JOIN identities i "
+                    "ON i.workspace_id = ? AND i.type = ? AND i.value = v.value", (list(chunk), workspace_id, type_))
             else:
-                rows = conn.exec_driver_sql(
-                    f"SELECT value, profile_id FROM identities WHERE workspace_id = ? AND type = ? "
-                    f"AND value IN ({_marks(conn, len(chunk))})", (workspace_id, type_, *chunk))
-            for value, profile_id in rows:
+                found = driver.rows(conn, f"SELECT value, profile_id FROM identities WHERE workspace_id = ? "
+                                    f"AND type = ? AND value IN ({driver.marks(len(chunk))})",
+                                    (workspace_id, type_, *chunk))
+            for value, profile_id in found:
                 owners[Identifier(type_, value)] = profile_id
     return owners
 
@@ -74,14 +87,13 @@ def load_identities_of(conn: Connection, workspace_id: int, profile_ids: Iterabl
     postgres = conn.dialect.name == "postgresql"
     for chunk in _chunks(ids, 5000 if postgres else _CHUNK):
         if postgres:
-            rows = conn.exec_driver_sql(
-                "SELECT i.type, i.value, i.profile_id FROM unnest(%s::bigint[]) AS p(id) JOIN identities i "
-                "ON i.workspace_id = %s AND i.profile_id = p.id", (list(chunk), workspace_id))
+            found = driver.rows(conn, "SELECT i.type, i.value, i.profile_id FROM unnest(?::bigint[]) AS p(id) "
+                                "JOIN identities i ON i.workspace_id = ? AND i.profile_id = p.id",
+                                (list(chunk), workspace_id))
         else:
-            rows = conn.exec_driver_sql(
-                f"SELECT type, value, profile_id FROM identities WHERE workspace_id = ? "
-                f"AND profile_id IN ({_marks(conn, len(chunk))})", (workspace_id, *chunk))
-        for type_, value, profile_id in rows:
+            found = driver.rows(conn, f"SELECT type, value, profile_id FROM identities WHERE workspace_id = ? "
+                                f"AND profile_id IN ({driver.marks(len(chunk))})", (workspace_id, *chunk))
+        for type_, value, profile_id in found:
             members[profile_id].append(Identifier(type_, value))
     return members
 
@@ -108,14 +120,16 @@ def allocate_profile_ids(conn: Connection, count: int) -> list[int]:
 def insert_links(conn: Connection, workspace_id: int, links: dict[Identifier, int], at: datetime, source: str) -> None:
     if not links:
         return
-    conn.execute(identities.insert(), [
-        {"workspace_id": workspace_id, "type": i.type, "value": i.value, "profile_id": p, "first_seen_at": at,
-         "last_seen_at": at, "source": source}
-        for i, p in links.items()
-    ])
+    bump_graph_version(conn, workspace_id)
+    moment = to_millis(at)
+    driver.execute_many(
+        conn, "INSERT INTO identities (workspace_id, type, value, profile_id, first_seen_at, last_seen_at, source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(workspace_id, i.type, i.value, p, moment, moment, source) for i, p in links.items()])
 
 
 def repoint_identities(conn: Connection, workspace_id: int, from_profile_id: int, into_profile_id: int) -> None:
+    bump_graph_version(conn, workspace_id)
     conn.execute(update(identities).where(identities.c.workspace_id == workspace_id,
                                           identities.c.profile_id == from_profile_id)
                  .values(profile_id=into_profile_id))
@@ -163,6 +177,7 @@ def find_profile_id(conn: Connection, workspace_id: int, identifier: Identifier)
 
 
 def delete_identities(conn: Connection, workspace_id: int, profile_id: int) -> int:
+    bump_graph_version(conn, workspace_id)
     result = conn.execute(delete(identities).where(identities.c.workspace_id == workspace_id,
                                                    identities.c.profile_id == profile_id))
     return result.rowcount

@@ -1,4 +1,5 @@
-"""Running an import: read, convert, send through the ingest pipeline in chunks, report.
+"""Running an import: read and convert (:mod:`siyu.imports.convert`), send through the ingest
+pipeline in chunks, report.
 
 Each chunk is one write transaction through :func:`siyu.ingest.pipeline.ingest`, with message ids
 remembered for ever, so an import that stops half-way can simply be run again: what was stored is
@@ -14,30 +15,22 @@ import csv
 import hashlib
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from siyu import clock
 from siyu.db.engine import refresh_statistics, write
-from siyu.identity.normalise import InvalidIdentifier
 from siyu.identity.rules import IdentityRules
 from siyu.imports import store
+from siyu.imports.convert import Job, Pending, chunks
 from siyu.imports.presets import Preset
 from siyu.imports.readers import Table, read_table
-from siyu.imports.rows import Fields, Mapped, RowError, customer_message, map_columns, order_message
-from siyu.ingest.errors import IngestError
-from siyu.ingest.identifiers import identifiers_of
+from siyu.imports.rows import map_columns
 from siyu.ingest.pipeline import ingest
-from siyu.ingest.spec import Message, parse_message
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
-
-# Rows per write transaction: large enough to amortise the pipeline's per-batch graph loads, small
-# enough that a transaction holds SQLite's write lock well under a second.
-CHUNK = 2000
 
 Progress = Callable[[int, int, int], None]  # rows so far, bytes so far, file size
 
@@ -57,43 +50,11 @@ class Outcome:
                 "rows_failed": self.rows_failed}
 
 
-@dataclass
-class Pending:
-    """A converted row (or order) waiting for its chunk to be written."""
-
-    rows: int
-    message: Message
-    identifiers: list[Any]
-    tags: list[str] = field(default_factory=list)
-
-
-def grouped(mapped: Mapped, rows: Iterator[list[str]]) -> Iterator[tuple[list[int], list[list[str]]]]:
-    """Rows with their file line numbers, grouped into orders: consecutive rows sharing an order id
-    (Shopify's and Youzan's line items). The header is line 1."""
-    number = 1
-    pending: list[list[str]] = []
-    numbers: list[int] = []
-    position = mapped.index.get("order_id")
-    for row in rows:
-        number += 1
-        if not mapped.preset.line_items or position is None:
-            yield [number], [row]
-            continue
-        key = row[position] if position < len(row) else ""
-        if pending and (not key or key != pending[0][position]):
-            yield numbers, pending
-            pending, numbers = [], []
-        pending.append(row)
-        numbers.append(number)
-    if pending:
-        yield numbers, pending
-
-
 def run_import(runtime: Runtime, workspace_id: int, path: Path, preset: Preset, *, filename: str | None = None,
                encoding: str = "auto", progress: Progress | None = None, report_to: Path | None = None) -> Outcome:
     """Import ``path`` into the workspace; the error report is also copied to ``report_to`` if given."""
     table = read_table(path, encoding)
-    mapped = map_columns(preset, table.header)
+    map_columns(preset, table.header)  # refuse a file that isn't this export before recording an import
     with write(runtime.engine) as conn:
         workspace = workspace_store.get_workspace(conn, workspace_id)
         import_id = store.create_import(conn, workspace_id, kind=preset.kind, filename=filename or path.name,
@@ -103,7 +64,8 @@ def run_import(runtime: Runtime, workspace_id: int, path: Path, preset: Preset, 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with report_path.open("w", newline="", encoding="utf-8-sig") as report_file:
-            _convert_and_write(runtime, workspace, mapped, table, csv.writer(report_file), outcome, progress)
+            _convert_and_write(runtime, workspace, preset, path, encoding, table, csv.writer(report_file), outcome,
+                               progress)
     except BaseException:
         outcome.status = "failed"
         raise
@@ -129,39 +91,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _convert_and_write(runtime: Runtime, workspace: Any, mapped: Mapped, table: Table, report: Any,
-                       outcome: Outcome, progress: Progress | None) -> None:
-    zone = ZoneInfo(workspace.timezone)
+def _convert_and_write(runtime: Runtime, workspace: Any, preset: Preset, path: Path, encoding: str, table: Table,
+                       report: Any, outcome: Outcome, progress: Progress | None) -> None:
     rules = IdentityRules.from_settings(workspace.settings)
     region = workspace.default_region
-    source = f"import:{mapped.preset.name}"
-    orders = mapped.preset.kind == "orders"
     report.writerow([*table.header, "error_row", "error_reason"])
-    chunk: list[Pending] = []
-    for numbers, group in grouped(mapped, table.rows):
-        outcome.rows_total += len(group)
-        try:
-            fields: list[Fields] = [mapped.fields(row) for row in group]
-            raw = order_message(mapped, fields, zone) if orders else customer_message(mapped, fields[0], zone)
-            tags = raw.pop("_tags", [])
-            message = parse_message(raw, received_at=clock.now(), source=source)
-            message.dedupe_forever = True
-            found = identifiers_of(message, rules, region)
-        except (RowError, IngestError, InvalidIdentifier) as error:
-            outcome.rows_failed += len(group)
-            reason = getattr(error, "message", None) or str(error)
-            report.writerows([*row, number, reason] for number, row in zip(numbers, group, strict=True))
-            continue
-        chunk.append(Pending(len(group), message, found, tags))
-        if len(chunk) >= CHUNK:
-            _flush(runtime, workspace.id, region, rules, chunk, outcome)
-            chunk = []
-            if progress:
-                progress(outcome.rows_total, table.position(), table.size)
-    if chunk:
-        _flush(runtime, workspace.id, region, rules, chunk, outcome)
-    if progress:
-        progress(outcome.rows_total, table.size, table.size)
+    job = Job(path, encoding, preset, workspace.timezone, workspace.settings, region, clock.now())
+    for chunk in chunks(job):
+        outcome.rows_total += chunk.rows
+        outcome.rows_failed += len(chunk.failed)
+        report.writerows([*row, number, reason] for row, number, reason in chunk.failed)
+        if chunk.pending:
+            _flush(runtime, workspace.id, region, rules, chunk.pending, outcome)
+        if progress:
+            progress(outcome.rows_total, chunk.position, table.size)
 
 
 def _flush(runtime: Runtime, workspace_id: int, region: str, rules: IdentityRules, chunk: list[Pending],

@@ -14,34 +14,38 @@ from siyu.identity.normalise import InvalidIdentifier, normalise
 from siyu.identity.rules import IdentityRules
 from siyu.ingest.spec import Message
 
+USER_ID = IdentifierKind.USER_ID.value
+ANONYMOUS_ID = IdentifierKind.ANONYMOUS_ID.value
+
 
 def identifiers_of(message: Message, rules: IdentityRules, region: str = "CN") -> list[Identifier]:
     found: list[Identifier] = []
 
     def add(type_: str, value: object, field: str) -> None:
-        if isinstance(value, str | int) and not isinstance(value, bool) and rules.is_blocked(
-                Identifier(type_, str(value).strip())):
+        if isinstance(value, str | int) and not isinstance(value, bool) and rules.is_blocked_value(str(value).strip()):
             return  # a placeholder: never normalised, never linked
         try:
-            found.append(normalise(type_, value, region))
+            identifier = normalise(type_, value, region)
         except InvalidIdentifier as error:
             error.details = {**error.details, "field": field}
             raise
+        if not rules.is_blocked(identifier):  # the normalised form may be a placeholder too
+            found.append(identifier)
 
     # userId and anonymousId were validated as strings of bounded length by the spec parser and
     # need no normalising beyond trimming: build them directly (this runs for every event).
-    for type_, value in ((IdentifierKind.USER_ID, message.user_id), (IdentifierKind.ANONYMOUS_ID,
-                                                                      message.anonymous_id)):
-        if value is not None and value.strip():
-            identifier = Identifier(type_.value, value.strip())
-            if not rules.is_blocked(identifier):
-                found.append(identifier)
+    for type_, value in ((USER_ID, message.user_id), (ANONYMOUS_ID, message.anonymous_id)):
+        if value is not None:
+            value = value.strip()
+            if value and not rules.is_blocked_value(value):
+                found.append(Identifier(type_, value))
     traits = message.profile_traits()
-    for key, kind in RESERVED_TRAIT_IDENTIFIERS.items():
-        value = traits.get(key)
-        if value is None or value == "":
-            continue
-        add(kind, value, f"traits.{key}")
+    if traits:
+        for key, kind in RESERVED_TRAIT_IDENTIFIERS.items():
+            value = traits.get(key)
+            if value is None or value == "":
+                continue
+            add(kind, value, f"traits.{key}")
     external = message.context.get("externalIds")
     if external is not None:
         if not isinstance(external, list):
@@ -51,4 +55,4 @@ def identifiers_of(message: Message, rules: IdentityRules, region: str = "CN") -
                 raise InvalidIdentifier("Each of 'context.externalIds' needs 'type' and 'id'.",
                                         details={"field": f"context.externalIds[{position}]"})
             add(str(item["type"]), item["id"], f"context.externalIds[{position}]")
-    return [i for i in dict.fromkeys(found) if not rules.is_blocked(i)]
+    return list(dict.fromkeys(found)) if len(found) > 2 else found

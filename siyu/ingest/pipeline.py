@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from siyu import clock
 from siyu.db.types import to_millis
+from siyu.identity import owner_cache
 from siyu.identity import store as identity_store
 from siyu.identity.graph import BatchGraph
 from siyu.identity.models import Identifier, IdentifierKind
@@ -68,7 +69,8 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
         return result
 
     identity_store.lock_identity_graph(conn, workspace_id)
-    graph = _load_graph(conn, workspace_id, batch)
+    cache = owner_cache.for_workspace(conn, workspace_id)
+    graph = _load_graph(conn, workspace_id, batch, cache)
     assigned: list[int | None] = []
     settled: dict[tuple[Identifier, ...], int] = {}  # identifier sets that resolved with no change
     for message, found in batch:
@@ -87,7 +89,8 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
             settled[key] = profile_id
 
     real = _allocate(conn, graph)
-    _write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
+    links = _write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
+    cache.written(conn, workspace_id, graph, links)
     canonical = [real.get(graph.canonical(p), graph.canonical(p)) if p is not None else None for p in assigned]
     surviving = {real[p] for p in graph.new_profiles if p not in graph.merged_into}
 
@@ -101,14 +104,33 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
     return result
 
 
-def _load_graph(conn: Connection, workspace_id: int, batch: list[tuple[Message, list[Identifier]]]) -> BatchGraph:
-    wanted = {i for _, found in batch for i in found}
-    for message, _ in batch:
+def _load_graph(conn: Connection, workspace_id: int, batch: list[tuple[Message, list[Identifier]]],
+                cache: owner_cache.OwnerCache) -> BatchGraph:
+    """The owners of every identifier in the batch, and the full identities of the owners that
+    resolution may need to check limits for.
+
+    An event whose identifiers all belong to one stored profile is settled without looking at that
+    profile's other identities (:func:`siyu.identity.resolve.resolve`'s common case), and it stays
+    settled whatever the events before it do: a merge moves all of a profile's identifiers at once.
+    Only owners seen on the other events (new identifiers, several owners, an alias) can be
+    attached to, merged, or limit-checked, so only their identities are loaded: in steady state,
+    with known people sending events, none.
+    """
+    wanted: set[Identifier] = set()
+    for message, found in batch:
+        wanted.update(found)
         if message.type == "alias" and message.previous_id is not None:
             wanted.add(Identifier(IdentifierKind.USER_ID, message.previous_id))
             wanted.add(Identifier(IdentifierKind.ANONYMOUS_ID, message.previous_id))
-    owners = identity_store.load_owners(conn, workspace_id, wanted)
-    members = identity_store.load_identities_of(conn, workspace_id, set(owners.values()))
+    owners = cache.owners_of(conn, workspace_id, wanted)
+    involved: set[int] = set()
+    for message, found in batch:
+        seen = {owners.get(i) for i in found}
+        if message.type == "alias" or len(seen) != 1 or None in seen:
+            involved.update(owners[i] for i in found if i in owners)
+    if any(message.type == "alias" for message, _ in batch):
+        involved.update(owners.values())
+    members = identity_store.load_identities_of(conn, workspace_id, involved)
     return BatchGraph.load(owners, members)
 
 
@@ -129,7 +151,8 @@ def _allocate(conn: Connection, graph: BatchGraph) -> dict[int, int]:
 
 
 def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: dict[int, int], now: datetime,
-                 source: str) -> None:
+                 source: str) -> dict[Identifier, int]:
+    """Links, merges and conflicts to the database; returns the new links with their final profiles."""
     def final(profile_id: int) -> int:
         profile_id = graph.canonical(profile_id)
         return real.get(profile_id, profile_id)
@@ -152,6 +175,7 @@ def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: d
         (replace(conflict, profile_ids=tuple(final(p) for p in conflict.profile_ids)), message_id)
         for conflict, message_id in graph.conflicts
     ], now)
+    return links
 
 
 def _json(value: dict[str, Any] | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from siyu.db.dialect import upsert
+from siyu.db import driver
 from siyu.db.tables import event_dedupe
 from siyu.db.types import to_millis
 from siyu.identity.store import lock_identity_graph
@@ -35,14 +35,18 @@ def claim_message_ids(conn: Connection, workspace_id: int, message_ids: Sequence
             "ON CONFLICT DO NOTHING RETURNING message_id",
             (workspace_id, list(message_ids), expires))
         return {r[0] for r in rows}
-    insert = upsert(conn, event_dedupe)
-    keys = [
-        {"workspace_id": workspace_id, "message_id": m,
-         "expires_at": None if (forever and forever[i]) else expires_at}
-        for i, m in enumerate(message_ids)
-    ]
-    result = conn.execute(insert.on_conflict_do_nothing().returning(event_dedupe.c.message_id), keys)
-    return {r[0] for r in result}
+    # SQLite: multi-row VALUES in chunks (3 parameters a row, well below its variable limit).
+    expiry = to_millis(expires_at) if expires_at is not None else None
+    fresh: set[str] = set()
+    for start in range(0, len(message_ids), 300):
+        chunk = message_ids[start:start + 300]
+        params: list[Any] = []
+        for offset, message_id in enumerate(chunk):
+            params += (workspace_id, message_id, None if (forever and forever[start + offset]) else expiry)
+        fresh.update(r[0] for r in driver.rows(
+            conn, f"INSERT INTO event_dedupe (workspace_id, message_id, expires_at) VALUES "
+            f"{', '.join(['(?, ?, ?)'] * len(chunk))} ON CONFLICT DO NOTHING RETURNING message_id", params))
+    return fresh
 
 
 EVENT_COLUMNS = ("workspace_id", "profile_id", "message_id", "type", "name", "anonymous_id", "user_id", "timestamp",

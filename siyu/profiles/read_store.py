@@ -23,6 +23,7 @@ from siyu.db.tables import (
     tags,
 )
 from siyu.db.types import to_millis
+from siyu.identity import store as identity_store
 from siyu.ingest import store as ingest_store
 from siyu.profiles.errors import ProfileNotFound
 from siyu.profiles.models import ProfileFilter, ProfileSummary
@@ -220,8 +221,7 @@ def erase_profile(conn: Connection, workspace_id: int, profile_id: int, actor: s
     """
     removed = conn.execute(select(identities.c.type, identities.c.value).where(
         identities.c.workspace_id == workspace_id, identities.c.profile_id == profile_id)).all()
-    conn.execute(delete(identities).where(identities.c.workspace_id == workspace_id,
-                                          identities.c.profile_id == profile_id))
+    identity_store.delete_identities(conn, workspace_id, profile_id)
     values = [r.value for r in removed]
     if values:
         conn.execute(delete(identity_conflicts).where(identity_conflicts.c.workspace_id == workspace_id,

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, select, text, update
 
+from siyu.db import driver
 from siyu.db.dialect import upsert
 from siyu.db.tables import consents, events, profile_event_counts, profile_tags, profiles
 from siyu.db.types import to_millis
@@ -42,6 +44,18 @@ def load_states(conn: Connection, workspace_id: int, profile_ids: Iterable[int])
     return states
 
 
+def _json_mark(conn: Connection) -> str:
+    return "CAST(? AS JSONB)" if conn.dialect.name == "postgresql" else "?"
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _plain(value: Any) -> Any:
+    return to_millis(value) if isinstance(value, datetime) else value
+
+
 def _row(state: ProfileState) -> dict[str, Any]:
     r = state.rollup
     return {"traits": state.traits, "trait_meta": state.trait_meta, **{f: getattr(r, f) for f in _ROLLUP_FIELDS}}
@@ -51,9 +65,13 @@ def save_states(conn: Connection, workspace_id: int, states: Iterable[ProfileSta
     states = list(states)
     new = [s for s in states if s.is_new]
     old = [s for s in states if not s.is_new]
-    if new:
-        conn.execute(profiles.insert(), [
-            {"id": s.id, "workspace_id": workspace_id, "created_at": s.created_at or at, "updated_at": at, **_row(s)}
+    if new:  # driver-level: every new person of every ingest batch
+        columns = ("id", "workspace_id", "created_at", "updated_at", "traits", "trait_meta", *_ROLLUP_FIELDS)
+        json = _json_mark(conn)
+        marks = ", ".join(json if c in ("traits", "trait_meta") else "?" for c in columns)
+        driver.execute_many(conn, f"INSERT INTO profiles ({', '.join(columns)}) VALUES ({marks})", [
+            (s.id, workspace_id, to_millis(s.created_at or at), to_millis(at), _dumps(s.traits), _dumps(s.trait_meta),
+             *(_plain(getattr(s.rollup, f)) for f in _ROLLUP_FIELDS))
             for s in new
         ])
     if old:
@@ -121,21 +139,28 @@ def load_traits(conn: Connection, workspace_id: int, profile_ids: Iterable[int]
     ids = sorted(set(profile_ids))
     found: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     for start in range(0, len(ids), 400):
-        rows = conn.execute(select(profiles.c.id, profiles.c.traits, profiles.c.trait_meta).where(
-            profiles.c.workspace_id == workspace_id, profiles.c.id.in_(ids[start:start + 400])))
-        for row in rows:
-            found[row.id] = (dict(row.traits or {}), dict(row.trait_meta or {}))
+        chunk = ids[start:start + 400]
+        for pid, traits, meta in driver.rows(
+                conn, f"SELECT id, traits, trait_meta FROM profiles WHERE workspace_id = ? AND id IN "
+                f"({driver.marks(len(chunk))})", (workspace_id, *chunk)):
+            found[pid] = (_loads(traits), _loads(meta))
     return found
+
+
+def _loads(value: Any) -> dict[str, Any]:
+    """A JSON column as the driver returns it: text on SQLite, already decoded on PostgreSQL."""
+    if value is None:
+        return {}
+    return dict(orjson.loads(value)) if isinstance(value, str | bytes) else dict(value)
 
 
 def save_traits(conn: Connection, workspace_id: int, traits: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
     if not traits:
         return
-    statement = (update(profiles)
-                 .where(profiles.c.workspace_id == bindparam("ws"), profiles.c.id == bindparam("pid"))
-                 .values(traits=bindparam("traits"), trait_meta=bindparam("trait_meta")))
-    conn.execute(statement, [{"ws": workspace_id, "pid": pid, "traits": t, "trait_meta": m}
-                             for pid, (t, m) in sorted(traits.items())])
+    json = _json_mark(conn)
+    driver.execute_many(
+        conn, f"UPDATE profiles SET traits = {json}, trait_meta = {json} WHERE workspace_id = ? AND id = ?",
+        [(_dumps(t), _dumps(m), workspace_id, pid) for pid, (t, m) in sorted(traits.items())])
 
 
 _EVENT_COUNTS_SQL = text("""
@@ -171,12 +196,7 @@ def add_event_counts(conn: Connection, workspace_id: int, counts: dict[tuple[int
 def _execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
     """``executemany`` of a textual statement straight on the driver, skipping per-row SQLAlchemy
     parameter processing (used on the ingest hot path only; values must already be plain)."""
-    compiled = statement.compile(dialect=conn.dialect)
-    if compiled.positional:
-        names = list(compiled.positiontup or [])
-        conn.exec_driver_sql(str(compiled), [tuple(r[n] for n in names) for r in rows])
-    else:
-        conn.exec_driver_sql(str(compiled), rows)
+    driver.execute_many_named(conn, statement.text, rows)
 
 
 def fold_profile(conn: Connection, workspace_id: int, from_id: int, into_id: int, at: datetime) -> None:

@@ -24,11 +24,21 @@ from siyu.web.errors import ConsoleRoute
 from siyu.web.i18n import translations
 from siyu.web.routes import _page
 from siyu.web.segment_vocabulary import builder_vocabulary
-from siyu.web.session import current, login_redirect
+from siyu.web.session import Console, current, login_redirect
+from siyu.workspaces.models import ROLE_PERMISSIONS, Permission
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MEMBERS_SHOWN = 50
+# Every member's id in one file is a bulk export of customers, so it needs the role's ``export``
+# permission (owner, operator, analyst), not only a session: staff serve people one at a time.
+MEMBERS_EXPORT_PERMISSION = Permission.EXPORT
+# The page a refused download shows: (heading, explanation), msgids of the console catalogues.
+MEMBERS_EXPORT_REFUSED = (
+    "Your role may not export segment members",
+    "Downloading a segment's members is an export: it needs the export permission (owner, operator or "
+    "analyst). Ask an owner of the workspace to change your role.",
+)
 
 
 @router.get("/segments", response_class=HTMLResponse)
@@ -66,6 +76,8 @@ def segment_export(request: Request, segment_id: SegmentId) -> Response:
     console = current(request)
     if console is None:
         return login_redirect(request)
+    if MEMBERS_EXPORT_PERMISSION not in ROLE_PERMISSIONS[console.role]:
+        return _export_refused(request, console)
     workspace_id = console.workspace.id
     with read(runtime_of(request).engine) as conn:
         try:
@@ -83,6 +95,11 @@ def segment_export(request: Request, segment_id: SegmentId) -> Response:
     filename = f"segment-{segment['id']}.csv"
     return StreamingResponse(iter(["\ufeff" + buffer.getvalue()]), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _export_refused(request: Request, console: Console) -> Response:
+    heading, message = MEMBERS_EXPORT_REFUSED
+    return _page(request, "error.html", console, status=403, heading=heading, message=message, signed_in=True)
 
 
 @router.get("/scores", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ import pytest
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 
-from siyu.web import errors, i18n, report_routes, segment_vocabulary
+from siyu.web import errors, i18n, report_routes, segment_routes, segment_vocabulary
 from siyu.web.i18n import choose_locale, term_label, translations
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -24,6 +24,7 @@ def console_messages() -> set[str]:
                 found.add(message[0] if isinstance(message, tuple) else message)
     found |= set(i18n.TERMS.values()) | {m for pair in errors._MESSAGES.values() for m in pair}
     found |= segment_vocabulary.messages() | set(report_routes.SPEND_PROBLEMS.values())
+    found |= set(segment_routes.MEMBERS_EXPORT_REFUSED)
     return found | {"Wrong e-mail or password."}
 
 

@@ -108,3 +108,37 @@ def test_another_workspaces_segment_is_a_404_page(signed_in, runtime: Runtime) -
                                   now=clock.now(), timezone="Asia/Shanghai")
     assert signed_in.get(f"/segments/{segment['id']}").status_code == 404
     assert signed_in.get(f"/segments/{segment['id']}/members.csv").status_code == 404
+
+
+def test_downloading_members_needs_the_export_permission(client, runtime: Runtime, workspace) -> None:  # noqa: ANN001
+    """A members file is a bulk export: staff (no ``export``) get a 403 page that says why, in their
+    language, and can still read the segment's page; an analyst (``export``) downloads it."""
+    from siyu import clock
+    from siyu.db.engine import write
+    from siyu.segments import membership
+    from siyu.workspaces import store
+    from siyu.workspaces.models import Role
+    from tests.web.test_pages import PASSWORD, customers, sign_in
+
+    customers(runtime, workspace.id)
+    with write(runtime.engine) as conn:
+        segment = membership.save(conn, workspace.id, name="下单客户", description=None, definition=BUYERS,
+                                  actor="t", now=clock.now(), timezone="Asia/Shanghai")
+        for role in (Role.STAFF, Role.ANALYST):
+            user = store.create_user(conn, f"{role.value}-{workspace.name}@brand.cn", PASSWORD)
+            store.add_member(conn, workspace.id, user.id, role)
+    members = f"/segments/{segment['id']}/members.csv"
+
+    assert sign_in(client, f"staff-{workspace.name}@brand.cn").status_code == 303
+    refused = client.get(members)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert "你的角色不能导出分群成员" in refused.text and "export 权限" in refused.text
+    english = client.get(members, headers={"Accept-Language": "en-US"})
+    assert english.status_code == 403 and "Your role may not export segment members" in english.text
+    assert "profile_id" not in refused.text + english.text
+    assert client.get(f"/segments/{segment['id']}").status_code == 200
+
+    assert sign_in(client, f"analyst-{workspace.name}@brand.cn").status_code == 303
+    allowed = client.get(members)
+    assert allowed.status_code == 200 and allowed.headers["content-type"].startswith("text/csv")
+    assert allowed.text.lstrip("\ufeff").splitlines()[0] == "profile_id" and len(allowed.text.splitlines()) == 2

@@ -3,7 +3,8 @@
 * **Acquisition**: new customers — people first seen in the range (as in the channel report).
 * **Activation**: new customers whose first order came less than 7 days after their first event.
 * **Retention**: 30-day returning — of the new customers whose first 30 days are over, those active
-  again on local days 1-30 (the channel report's 30-day retention).
+  again on local days 1-30 (the channel report's 30-day retention; what siyu writes about a person,
+  ``system_events.SYSTEM_EVENTS``, is not activity).
 * **Revenue**: every order in the range, by anyone (the revenue report's total): amount, orders,
   buyers, average order value.
 * **Referral**: ``Invite Accepted`` events in the range, and the distinct people who sent them.

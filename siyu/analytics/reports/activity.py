@@ -1,6 +1,8 @@
 """Active people: DAU, WAU and MAU for each day, and stickiness (DAU / MAU).
 
-* **DAU** of a day: people with at least one event (or the chosen event) that local day.
+* **DAU** of a day: people with at least one event of their own (or the chosen event) that local day —
+  the events siyu writes about a person (``system_events.SYSTEM_EVENTS``: segment entries, tags,
+  consent and trait edits) are not activity unless chosen.
 * **WAU**: people active on any of the 7 days ending that day (the day and the 6 before) — rolling.
 * **MAU**: people active on any of the 30 days ending that day — rolling 30 days, as PostHog's and
   Amplitude's monthly actives; not the calendar month.

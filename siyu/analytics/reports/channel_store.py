@@ -10,6 +10,7 @@ from siyu.analytics.reports.calendar import DAY_MS, local_day, local_day_sql
 from siyu.analytics.reports.channels import Figures
 from siyu.analytics.reports.models import DateRange
 from siyu.analytics.reports.retention_store import UNKNOWN_CHANNEL, first_seen_sql
+from siyu.analytics.reports.system_events import activity_sql
 from siyu.db.types import to_millis
 from siyu.profiles.rollups import ORDER_EVENT
 
@@ -35,7 +36,7 @@ def new_customer_figures(
         returned AS (
             SELECT DISTINCT t.profile_id
             FROM touched t JOIN events e ON e.profile_id = t.profile_id
-            WHERE e.workspace_id = :workspace_id AND t.first_day + {RETURN_DAYS} < :today
+            WHERE e.workspace_id = :workspace_id AND t.first_day + {RETURN_DAYS} < :today AND {activity_sql("e.name")}
               AND e.timestamp >= t.first_ms AND e.timestamp < :returns_end_ms
               AND {day.replace("{column}", "e.timestamp")} BETWEEN t.first_day + 1 AND t.first_day + {RETURN_DAYS}),
         bought AS (

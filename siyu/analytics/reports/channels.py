@@ -2,8 +2,9 @@
 
 * **New customers**: people first seen in the range (``profiles.first_seen_at``), by first channel.
 * **30-day retention**: of the new customers whose first 30 days are over (``matured_30d``: first-seen
-  day + 30 is before today), the share with an event on any of local days 1-30 after their first-seen
-  day (day 0 does not count: everyone is active the day they arrive).
+  day + 30 is before today), the share with an event of their own (not one of
+  ``system_events.SYSTEM_EVENTS``) on any of local days 1-30 after their first-seen day (day 0 does
+  not count: everyone is active the day they arrive).
 * **90-day revenue**: the amount of their orders in the 90 days (24-hour days) from their first event;
   for people first seen less than 90 days ago it is still growing. ``buyers_90d`` counts those with an order.
 * **Cost per customer** = spend entered for the channel over the months the range touches / new

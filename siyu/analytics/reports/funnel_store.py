@@ -16,6 +16,7 @@ from siyu.analytics.engine import AnalyticsEngine
 from siyu.analytics.reports.funnel import FunnelCounts, FunnelGroup
 from siyu.analytics.reports.models import FunnelQuery
 from siyu.analytics.reports.retention_store import UNKNOWN_CHANNEL
+from siyu.analytics.reports.system_events import activity_sql
 
 NO_VALUE = "(none)"  # a trait the person does not have
 
@@ -61,10 +62,10 @@ def _breakdown_sql(query: FunnelQuery) -> tuple[str, str, dict[str, Any]]:
     if query.breakdown is None:
         return "CAST(NULL AS VARCHAR)", "", {}
     if query.breakdown.trait is None:
-        join = """LEFT JOIN (
+        join = f"""LEFT JOIN (
             SELECT profile_id, arg_min(channel, [timestamp, id]) FILTER (WHERE channel IS NOT NULL) AS channel
             FROM events
-            WHERE workspace_id = :workspace_id AND profile_id IN (SELECT profile_id FROM step_1)
+            WHERE workspace_id = :workspace_id AND profile_id IN (SELECT profile_id FROM step_1) AND {activity_sql()}
             GROUP BY profile_id) touch ON touch.profile_id = s1.profile_id"""
         return f"coalesce(touch.channel, '{UNKNOWN_CHANNEL}')", join, {}
     join = "LEFT JOIN profiles person ON person.id = s1.profile_id AND person.workspace_id = :workspace_id"

@@ -118,8 +118,9 @@ def parse_channel_breakdown(text: str | None) -> bool:
 
 @dataclass(frozen=True)
 class RetentionQuery:
-    """People first seen in ``range`` grouped into cohorts by ``period``; who did ``event`` (any event
-    when None) in each later period, optionally per acquisition channel."""
+    """People first seen in ``range`` grouped into cohorts by ``period``; who did ``event`` (any event of
+    their own when None: not one of ``system_events.SYSTEM_EVENTS``) in each later period, optionally
+    per acquisition channel."""
 
     range: DateRange
     period: Period

@@ -3,10 +3,12 @@
 Definitions (the calendar variant of PostHog's and Amplitude's retention; see docs/reports.md):
 
 * A person's **cohort** is the period (day, Monday week or calendar month, in the workspace's time
-  zone) of their first event ever — ``profiles.first_seen_at`` — for people first seen in the range.
+  zone) of their first event of their own — ``profiles.first_seen_at`` — for people first seen in the range.
 * **Period N** of a cohort is the N-th period after the cohort's own (period 0 is the cohort's).
 * **Returned on period N** (Amplitude's "Return On", PostHog's default): the person did the
-  returning event during period N. The rate divides by the cohort's size.
+  returning event during period N — by default any event of their own, not one siyu wrote about
+  them (``system_events.SYSTEM_EVENTS``); a chosen event counts whatever it is. The rate divides
+  by the cohort's size.
 * **Returned on or after period N** (Amplitude's "Return On or After" — unbounded —, PostHog's
   cumulative): the person did it in period N or any later period observed. A person whose last
   return is in period L counts in every N <= L, so this curve never rises.

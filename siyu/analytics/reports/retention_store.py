@@ -3,7 +3,8 @@
 A person's first-seen instant and first channel are derived from the mirrored events themselves —
 ``min(timestamp)``, and the channel of the earliest event that carried one — rather than read
 from the profile snapshot, which is copied once a minute: an event that arrives late with an old
-timestamp moves its person into an earlier cohort in the very next report. They equal
+timestamp moves its person into an earlier cohort in the very next report. Like the rollups, they
+leave out the events siyu writes about a person (``SYSTEM_EVENTS``), and they equal
 ``profiles.first_seen_at`` and ``profiles.first_channel`` as the rollups keep them (a test checks).
 """
 
@@ -15,17 +16,22 @@ from siyu.analytics.engine import AnalyticsEngine
 from siyu.analytics.reports.calendar import DAY_MS, local_day_sql, period_index_sql
 from siyu.analytics.reports.models import RetentionQuery
 from siyu.analytics.reports.retention import RetentionCounts
+from siyu.analytics.reports.system_events import activity_sql
 
 UNKNOWN_CHANNEL = "unknown"  # what the console shows as 未知 / Unknown (siyu.web.i18n.TERMS)
 
 
 def first_seen_sql(workspace_id_param: str = ":workspace_id") -> str:
-    """Each person's first event instant and first-touch channel, over every mirrored event."""
+    """Each person's first event instant and first-touch channel, over the events that are their own.
+
+    A ``Consent Changed`` event carries ``properties.channel`` (``sms``…), so without the filter it
+    could even become someone's first channel.
+    """
     return f"""
         SELECT profile_id, min(timestamp) AS first_ms,
                arg_min(channel, [timestamp, id]) FILTER (WHERE channel IS NOT NULL) AS first_channel
         FROM events
-        WHERE workspace_id = {workspace_id_param} AND profile_id IS NOT NULL
+        WHERE workspace_id = {workspace_id_param} AND profile_id IS NOT NULL AND {activity_sql()}
         GROUP BY profile_id"""
 
 
@@ -36,7 +42,8 @@ def retention_counts(
     cohort = period_index_sql(local_day_sql("first_ms", zone, start_ms - DAY_MS, end_ms + DAY_MS), query.period)
     period = period_index_sql(local_day_sql("timestamp", zone, start_ms - DAY_MS, end_ms + DAY_MS), query.period)
     breakdown = f"coalesce(first_channel, '{UNKNOWN_CHANNEL}')" if query.by_channel else "CAST(NULL AS VARCHAR)"
-    returning = "AND name = :event" if query.event is not None else ""
+    # The default returning event is "any event" the person did; a chosen one counts whatever it is.
+    returning = "AND name = :event" if query.event is not None else f"AND {activity_sql()}"
     sql = f"""
         WITH people AS ({first_seen_sql()}
             HAVING min(timestamp) >= :start_ms AND min(timestamp) < :end_ms),

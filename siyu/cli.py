@@ -224,7 +224,7 @@ def _register_capabilities() -> None:
 
     for module in ("siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
                    "siyu.analytics.cli", "siyu.analytics.mirror_cli", "siyu.segments.cli",
-                   "siyu.analytics.reports_cli"):
+                   "siyu.analytics.reports_cli", "siyu.messaging.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

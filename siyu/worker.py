@@ -1,6 +1,7 @@
 """``siyu worker``: the background loop that follows the event log.
 
-Each pass visits every workspace: for those with active segments or auto-tag rules, real-time
+Each pass first delivers due outbox messages (:mod:`siyu.messaging.delivery`), then visits every
+workspace: for those with active segments or auto-tag rules, real-time
 evaluation of the people behind new events (until the log is drained); once a day the built-in
 scores and the customer-value fit; then the scheduled segment refresh when it is due. Every step
 is its own short write transaction with its cursor, so any number of workers can run (they take
@@ -26,6 +27,7 @@ SCORES_EVERY = timedelta(hours=24)
 class PassResult:
     events: int = 0
     refreshed: list[int] = field(default_factory=list)  # workspaces whose scheduled refresh ran
+    delivered: dict[str, int] = field(default_factory=dict)  # messages: sent, stopped, deferred, ...
     scored: list[int] = field(default_factory=list)  # workspaces whose built-in scores were recomputed
 
 
@@ -36,6 +38,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
 
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
     result = PassResult()
+    _deliver(rt, result)
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
         workspaces = workspace_store.list_workspaces(conn)
@@ -57,6 +60,22 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
                 if realtime.refresh_if_due(conn, workspace.id, clock.now(), workspace.timezone, every) is not None:
                     result.refreshed.append(workspace.id)
     return result
+
+
+def _deliver(rt: Runtime, result: PassResult) -> None:
+    """Due outbox messages, in rounds until none is due (each round is its own transactions)."""
+    from siyu.messaging.delivery import CLAIM, deliver_due
+
+    while True:
+        report = deliver_due(rt.engine)
+        handled = 0
+        for what in ("sent", "stopped", "deferred", "retried", "failed", "uncertain"):
+            count = getattr(report, what)
+            handled += count
+            if count:
+                result.delivered[what] = result.delivered.get(what, 0) + count
+        if handled < CLAIM:
+            return
 
 
 def _fit_customer_value(rt: Runtime, workspace_id: int) -> None:

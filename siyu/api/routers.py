@@ -63,6 +63,12 @@ def _reports(app: FastAPI) -> None:
     app.include_router(router)
 
 
+def _messages(app: FastAPI) -> None:
+    from siyu.messaging.api import router
+
+    app.include_router(router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
@@ -70,4 +76,4 @@ def _console(app: FastAPI) -> None:
 
 
 ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _clv, _analytics, _segments,
-                                        _reports, _console]
+                                        _reports, _messages, _console]

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     IMPORTS_WRITE = "imports:write"
     EXPORT = "export"
     SEGMENTS_MANAGE = "segments:manage"  # save, change, refresh and archive segments and auto-tag rules
+    MESSAGES_SEND = "messages:send"  # queue messages to people (journeys and broadcasts later too)
     WORKSPACE_ADMIN = "workspace:admin"  # keys, members, settings
 
 
@@ -33,7 +34,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.OPERATOR: frozenset(
         {Permission.PROFILES_READ, Permission.PROFILES_WRITE, Permission.TAGS_MANAGE,
-         Permission.IMPORTS_WRITE, Permission.EXPORT, Permission.SEGMENTS_MANAGE}
+         Permission.IMPORTS_WRITE, Permission.EXPORT, Permission.SEGMENTS_MANAGE, Permission.MESSAGES_SEND}
     ),
     Role.ANALYST: frozenset({Permission.PROFILES_READ, Permission.EXPORT}),
     # Staff serve customers 1:1: they read profiles and tag the people they talk to.

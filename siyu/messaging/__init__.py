@@ -1,0 +1,1 @@
+"""Messages: templates, contact policies, the outbox and delivery."""

@@ -1,0 +1,169 @@
+"""The delivery worker: claim due outbox rows, apply the contact policy, hand them to channels.
+
+Each decision is written before it is acted on, so that no crash can send twice or lose a message:
+
+1. claim (one transaction for a batch): for each due row, the policy decides; a stop or a deferral
+   is written with its reason; a send becomes ``claimed`` with a lease (other workers skip it);
+2. hand-over (one small transaction per message): ``sending``, one more attempt, a fresh lease —
+   committed *before* the channel is called;
+3. after the channel answered: ``sent`` with the provider's id, or a retry with exponential backoff,
+   or ``dead`` after the last attempt, or ``failed`` for a permanent refusal.
+
+A worker killed after 1 leaves ``claimed`` rows: when their lease runs out they are decided again
+and sent — they never left. One killed after 2 leaves one ``sending`` row: the next claim decides by
+the channel: an idempotent one (webhook, deduped by the receiver on the delivery key) is sent
+again; any other is marked ``uncertain`` and not sent again — the person may have it, and "never
+twice" wins over "at least once" for messages to people.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from siyu import clock
+from siyu.channels.base import Adapter, ChannelError, Delivery
+from siyu.db.engine import read, write
+from siyu.messaging import policies, store
+from siyu.messaging.channels import adapter_for
+from siyu.messaging.models import Message, Status
+from siyu.workspaces import store as workspace_store
+
+log = logging.getLogger("siyu.messaging")
+
+LEASE = timedelta(minutes=2)  # longer than any channel's timeout
+MAX_ATTEMPTS = 6
+BACKOFF = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min, 8 min
+CLAIM = 100
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    stopped: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, reason: str | None = None) -> None:
+        setattr(self, what, getattr(self, what) + 1)
+        if reason:
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+AdapterLookup = Callable[[Any, Message], Adapter]
+
+
+def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit: int = CLAIM,
+                unsubscribe_url: Callable[[Message], str | None] | None = None,
+                workspace_id: int | None = None) -> DeliveryReport:
+    """One round: claim up to ``limit`` due messages (of one workspace, or all), decide, send, record."""
+    report = DeliveryReport()
+    now = clock.now()
+    with write(engine) as conn:
+        claimed = store.claim_due(conn, now, limit, workspace_id)
+        workspaces = {m.workspace_id: workspace_store.get_workspace(conn, m.workspace_id) for m in claimed}
+        to_send: list[tuple[Message, Any]] = []
+        for message in sorted(claimed, key=lambda m: (m.workspace_id, m.profile_id, m.id)):
+            workspace = workspaces[message.workspace_id]
+            if message.status is Status.SENDING:  # its worker died after handing it to the channel
+                if _idempotent(adapters, workspace, message):
+                    to_send.append((message, workspace))  # the receiver dedupes on the delivery key
+                else:
+                    store.update_message(conn, message, now, status=Status.UNCERTAIN, reason="delivery.interrupted",
+                                         detail="A worker stopped while sending; the channel can't tell a repeat, "
+                                                "so it is not sent again.", lease_until=None)
+                    report.count("uncertain", "delivery.interrupted")
+                continue
+            # queued and due, or claimed by a worker that died before handing it over: decide (again)
+            store.lock_person(conn, message.workspace_id, message.profile_id)
+            settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
+            facts = store.facts(conn, message.workspace_id, message.profile_id, message.channel, now,
+                                excluding=message.id)
+            verdict = policies.decide(message.channel, message.purpose, facts, settings, now)
+            if verdict.action == "stop":
+                store.update_message(conn, message, now, status=Status.STOPPED, reason=verdict.reason,
+                                     detail=verdict.detail, lease_until=None, sent_at=None)
+                report.count("stopped", verdict.reason)
+            elif verdict.action == "defer":
+                store.update_message(conn, message, now, status=Status.QUEUED, due_at=verdict.until,
+                                     reason=verdict.reason, detail=verdict.detail, lease_until=None, sent_at=None)
+                report.count("deferred", verdict.reason)
+            else:
+                store.update_message(conn, message, now, status=Status.CLAIMED, recipient=facts.address,
+                                     lease_until=now + LEASE, sent_at=now, reason=None, detail=None)
+                message.recipient = facts.address
+                to_send.append((message, workspace))
+    for message, workspace in to_send:
+        _send(engine, adapters, workspace, message, report, unsubscribe_url)
+    return report
+
+
+def _idempotent(adapters: AdapterLookup, workspace: Any, message: Message) -> bool:
+    try:
+        return adapters(workspace, message).idempotent
+    except ChannelError:
+        return False
+
+
+def _send(engine: Engine, adapters: AdapterLookup, workspace: Any, message: Message, report: DeliveryReport,
+          unsubscribe_url: Callable[[Message], str | None] | None) -> None:
+    delivery = Delivery(key=f"{message.workspace_id}:{message.id}", workspace_id=message.workspace_id,
+                        profile_id=message.profile_id, recipient=message.recipient or "", purpose=message.purpose.value,
+                        payload=message.payload,
+                        unsubscribe_url=unsubscribe_url(message) if unsubscribe_url else None)
+    handed = clock.now()
+    with write(engine) as conn:  # the hand-over is recorded first: a crash after it is "uncertain", before it is not
+        store.update_message(conn, message, handed, status=Status.SENDING, attempts=message.attempts + 1,
+                             lease_until=handed + LEASE)
+    message.attempts += 1
+    try:
+        provider_id = adapters(workspace, message).send(delivery)
+    except ChannelError as error:
+        _failed(engine, message, error, report)
+        return
+    except Exception as error:  # noqa: BLE001 - an adapter bug must not kill the worker; retried, then dead
+        log.exception("channel %s raised", message.channel.value)
+        _failed(engine, message, ChannelError("delivery.error", f"{type(error).__name__}: {error}", retryable=True),
+                report)
+        return
+    with write(engine) as conn:
+        store.update_message(conn, message, clock.now(), status=Status.SENT, provider_id=provider_id, lease_until=None)
+    report.count("sent")
+
+
+def _failed(engine: Engine, message: Message, error: ChannelError, report: DeliveryReport) -> None:
+    now = clock.now()
+    with write(engine) as conn:
+        if not error.retryable:
+            store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
+                                 detail=error.detail[:500], lease_until=None, sent_at=None)
+            report.count("failed", error.code)
+        elif message.attempts >= MAX_ATTEMPTS:
+            store.update_message(conn, message, now, status=Status.DEAD, reason=error.code,
+                                 detail=error.detail[:500], lease_until=None, sent_at=None)
+            report.count("failed", error.code)
+        else:
+            retry_at = now + BACKOFF * (2 ** (message.attempts - 1))
+            store.update_message(conn, message, now, status=Status.QUEUED, due_at=retry_at, reason=error.code,
+                                 detail=error.detail[:500], lease_until=None, sent_at=None)
+            report.count("retried", error.code)
+
+
+def pending(engine: Engine) -> int:
+    """Messages still to be worked on (queued, claimed or sending), for tests and status pages."""
+    from sqlalchemy import func, select
+
+    from siyu.db.tables import messages
+
+    with read(engine) as conn:
+        # tenancy: cross-workspace (a worker-wide count)
+        return conn.execute(select(func.count()).select_from(messages).where(
+            messages.c.status.in_([Status.QUEUED.value, Status.CLAIMED.value, Status.SENDING.value]))).scalar_one()

@@ -1,0 +1,69 @@
+"""Queueing a message: validate what the caller asks for, write the outbox row, nothing else.
+
+The contact policy is not applied here but by the delivery worker just before sending, because
+caps and cooldowns depend on what has gone out by then; :func:`check` answers "would it go now?"
+for previews without queueing anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from siyu.errors import SiyuError
+from siyu.messaging import policies, store
+from siyu.messaging.models import Channel, Message, Purpose, Verdict
+from siyu.profiles.read_store import resolve_profile_id
+from siyu.workspaces import store as workspace_store
+
+AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK)  # channels with an adapter today
+MAX_KEY = 150
+
+
+class MessagingError(SiyuError):
+    code = "messaging.invalid"
+    status = 422
+
+
+def validate_content(channel: Channel, content: Any) -> dict[str, Any]:
+    if channel not in AVAILABLE:
+        raise MessagingError(f"Sending by {channel.value} is not available yet; available: "
+                             f"{', '.join(c.value for c in AVAILABLE)}.", code="messaging.channel_unavailable",
+                             details={"channel": channel.value})
+    if not isinstance(content, dict) or not content:
+        raise MessagingError("'content' must be a non-empty object.", details={"field": "content"})
+    if channel is Channel.EMAIL:
+        if not isinstance(content.get("subject"), str) or not content["subject"].strip():
+            raise MessagingError("An e-mail needs a 'subject'.", details={"field": "content.subject"})
+        if not any(isinstance(content.get(k), str) and content[k].strip() for k in ("text", "html")):
+            raise MessagingError("An e-mail needs 'text' or 'html'.", details={"field": "content.text"})
+        if len(content["subject"]) > 998:
+            raise MessagingError("The subject is longer than 998 characters.", details={"field": "content.subject"})
+    return content
+
+
+def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
+          content: dict[str, Any], now: datetime, source: str = "api", key: str | None = None,
+          send_at: datetime | None = None) -> tuple[Message, bool]:
+    """Queue once per ``key``: the same key again returns the first message (and ``False``)."""
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise MessagingError(f"'idempotency_key' must be 1-{MAX_KEY} characters.",
+                             details={"field": "idempotency_key"})
+    payload = validate_content(channel, content)
+    live = resolve_profile_id(conn, workspace_id, profile_id)
+    return store.enqueue(conn, workspace_id, profile_id=live, channel=channel, purpose=purpose, source=source,
+                         key=f"{source}:{key or uuid.uuid4()}", payload=payload,
+                         due_at=max(send_at, now) if send_at else now, now=now)
+
+
+def check(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
+          now: datetime) -> tuple[Verdict, str | None]:
+    """What the contact policy would decide right now, and the address it would use."""
+    workspace = workspace_store.get_workspace(conn, workspace_id)
+    live = resolve_profile_id(conn, workspace_id, profile_id)
+    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
+    facts = store.facts(conn, workspace_id, live, channel, now)
+    return policies.decide(channel, purpose, facts, settings, now), facts.address

@@ -1,0 +1,152 @@
+"""Contact policies: may this message go to this person now, later, or not at all — and why.
+
+A pure function over plain facts, checked by the delivery worker for every message just before it
+is handed to a channel (not when it is queued: caps depend on what has gone out by then). Every
+stop and every deferral carries a stable reason code, stored on the message.
+
+Order, and what each rule spares:
+
+1. consent — a revoked consent for the channel family (or ``any``) and purpose stops everything,
+   transactional included (an unsubscribe is never overridden); marketing on opt-in channels (SMS,
+   e-mail) needs a granted consent;
+2. an address on the channel (openid, phone, e-mail, external user id);
+3. WeChat: a person who unfollowed can't be reached (errcode 43004); the customer-service message
+   only inside 48 hours after their last message, at most N per window (45047);
+4. marketing only: WeCom's limit on company mass messages per customer per day, frequency caps
+   (calendar days in the workspace time zone, per channel and overall; Braze's model), then the
+   cooldown since the last marketing push (deferred, not dropped), then quiet hours (deferred to
+   their end, in the workspace time zone).
+
+Transactional messages (order shipped, password reset) skip 4 entirely and don't count towards it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from siyu.messaging.models import Cap, Channel, Facts, PolicySettings, Purpose, Verdict
+
+OPEN = "granted"
+REVOKED = "revoked"
+
+
+def decide(channel: Channel, purpose: Purpose, facts: Facts, settings: PolicySettings, now: datetime) -> Verdict:
+    stopped = _consent(channel, purpose, facts, settings)
+    if stopped is not None:
+        return stopped
+    if not facts.address:
+        return Verdict.stop("policy.no_address", f"The person has no address on {channel.value}.")
+    if channel.value.startswith("wechat") and facts.wechat_followed is False:
+        return Verdict.stop("policy.unfollowed", "The person no longer follows the official account.")
+    if channel is Channel.WECHAT_CS:
+        stopped = _cs_window(facts, settings, now)
+        if stopped is not None:
+            return stopped
+    if purpose is Purpose.TRANSACTIONAL:
+        return Verdict.send()
+    return _marketing(channel, facts, settings, now)
+
+
+def _consent(channel: Channel, purpose: Purpose, facts: Facts, settings: PolicySettings) -> Verdict | None:
+    family = channel.consent.value
+    for key in ((family, purpose.value), ("any", purpose.value)):
+        if facts.consents.get(key) == REVOKED:
+            return Verdict.stop("policy.unsubscribed", f"The person withdrew {purpose.value} consent for {key[0]}.")
+    if purpose is Purpose.MARKETING and family in settings.marketing_needs_grant and OPEN not in (
+            facts.consents.get((family, purpose.value)), facts.consents.get(("any", purpose.value))):
+        return Verdict.stop("policy.no_consent",
+                            f"Marketing by {family} needs the person's consent, and there is none.")
+    return None
+
+
+def _cs_window(facts: Facts, settings: PolicySettings, now: datetime) -> Verdict | None:
+    opened = facts.last_user_message_at
+    if opened is None or now - opened > settings.cs_window:
+        return Verdict.stop("policy.outside_window", "WeChat customer-service messages may only be sent within "
+                            f"{settings.cs_window.total_seconds() / 3600:.0f} hours of the person's last message.")
+    used = sum(1 for sent in facts.history if sent.channel is Channel.WECHAT_CS and sent.at >= opened)
+    if used >= settings.cs_window_messages:
+        return Verdict.stop("policy.window_quota", f"{used} customer-service messages were already sent since the "
+                            f"person's last message (limit {settings.cs_window_messages}).")
+    return None
+
+
+def _marketing(channel: Channel, facts: Facts, settings: PolicySettings, now: datetime) -> Verdict:
+    zone = ZoneInfo(settings.timezone)
+    marketing = [s for s in facts.history if s.purpose is Purpose.MARKETING]
+    if channel is Channel.WECOM:
+        today = [s for s in marketing if s.channel is Channel.WECOM and _day(s.at, zone) == _day(now, zone)]
+        if len(today) >= settings.wecom_daily:
+            return Verdict.stop("policy.wecom_daily_limit", f"WeCom allows {settings.wecom_daily} company mass "
+                                "message(s) per customer per day.")
+    for cap in settings.caps:
+        if cap.channel is not None and cap.channel is not channel:
+            continue
+        used = _within_cap(cap, marketing, now, zone)
+        if used >= cap.limit:
+            scope = cap.channel.value if cap.channel else "all channels"
+            return Verdict.stop("policy.frequency_cap", f"{used} marketing messages on {scope} in {cap.days} day(s) "
+                                f"(limit {cap.limit}).")
+    if marketing and settings.cooldown:
+        ready = max(s.at for s in marketing) + settings.cooldown
+        if ready > now:
+            return Verdict.defer(ready, "policy.cooldown", f"The last marketing message was less than "
+                                 f"{settings.cooldown} ago.")
+    quiet_until = quiet_hours_end(now, settings)
+    if quiet_until is not None:
+        return Verdict.defer(quiet_until, "policy.quiet_hours", "Quiet hours in the workspace time zone.")
+    return Verdict.send()
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> object:
+    return moment.astimezone(zone).date()
+
+
+def _within_cap(cap: Cap, marketing: list, now: datetime, zone: ZoneInfo) -> int:  # type: ignore[type-arg]
+    first_day = (now.astimezone(zone) - timedelta(days=cap.days - 1)).date()
+    return sum(1 for s in marketing if (cap.channel is None or s.channel is cap.channel)
+               and s.at.astimezone(zone).date() >= first_day)
+
+
+def quiet_hours_end(now: datetime, settings: PolicySettings) -> datetime | None:
+    """When quiet hours end, if ``now`` is inside them; None otherwise. Windows may span midnight."""
+    start, end = settings.quiet_start, settings.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    moment = local.time()
+    inside = (start <= moment or moment < end) if start > end else (start <= moment < end)
+    if not inside:
+        return None
+    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if until <= local:
+        until += timedelta(days=1)
+    return until
+
+
+def settings_from(raw: dict | None, timezone: str) -> PolicySettings:  # type: ignore[type-arg]
+    """A workspace's ``settings.messaging`` over the defaults; raises ValueError on nonsense."""
+    from datetime import time as clock_time
+
+    defaults = PolicySettings(timezone=timezone)
+    raw = raw or {}
+    caps = defaults.caps
+    if "caps" in raw:
+        caps = tuple(Cap(limit=int(c["limit"]), days=int(c.get("days", 1)),
+                         channel=Channel(c["channel"]) if c.get("channel") else None) for c in raw["caps"])
+        if any(c.limit < 0 or not 1 <= c.days <= 30 for c in caps):
+            raise ValueError("caps need limit ≥ 0 and days between 1 and 30")
+
+    def hour(key: str, default: clock_time | None) -> clock_time | None:
+        if key not in raw:
+            return default
+        return None if raw[key] in (None, "") else clock_time.fromisoformat(str(raw[key]))
+
+    return PolicySettings(
+        caps=caps,
+        cooldown=timedelta(minutes=float(raw.get("cooldown_minutes", defaults.cooldown.total_seconds() / 60))),
+        quiet_start=hour("quiet_start", defaults.quiet_start), quiet_end=hour("quiet_end", defaults.quiet_end),
+        timezone=timezone, wecom_daily=int(raw.get("wecom_daily", defaults.wecom_daily)),
+        marketing_needs_grant=tuple(raw.get("marketing_needs_grant", defaults.marketing_needs_grant)),
+    )

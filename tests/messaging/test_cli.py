@@ -1,0 +1,46 @@
+"""`siyu messages …` as an operator runs it: queue, check, deliver, read the log; exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from siyu.db.engine import write
+from siyu.runtime import Runtime
+from siyu.workspaces import store as workspace_store
+from tests.messaging.fakes import WebhookSink
+from tests.messaging.test_delivery import SECRET
+from tests.profiles.test_cli import siyu
+
+
+def test_send_check_deliver_and_list(runtime: Runtime, database_url: str, workspace: Any, client: Any) -> None:
+    hook = WebhookSink(SECRET)
+    try:
+        with write(runtime.engine) as conn:
+            workspace_store.update_workspace_settings(conn, workspace.id, {
+                "channels": {"webhook": {"url": hook.url, "secret": SECRET}},
+                "messaging": {"quiet_start": None, "cooldown_minutes": 0}})
+        client.post("/v1/identify", auth=(workspace.write_key, ""), json={"userId": "cli-1"})
+        profile = client.get("/api/profiles/lookup", params={"type": "user_id", "value": "cli-1"},
+                             headers=workspace.bearer()).json()["id"]
+        ws = ["--workspace", workspace.name, "--profile", str(profile)]
+        checked = siyu(database_url, "messages", "check", *ws, "--channel", "email", "--json")
+        assert checked.returncode == 0, checked.stderr
+        assert json.loads(checked.stdout)["reason"] == "policy.no_consent"
+        sent = siyu(database_url, "messages", "send", *ws, "--channel", "webhook", "--purpose", "transactional",
+                    "--content", '{"order": "A1"}', "--key", "A1", "--json")
+        assert sent.returncode == 0, sent.stderr
+        again = siyu(database_url, "messages", "send", *ws, "--channel", "webhook", "--purpose", "transactional",
+                     "--content", '{"order": "A1"}', "--key", "A1", "--json")
+        assert json.loads(again.stdout) == {**json.loads(sent.stdout), "created": False}
+        delivered = siyu(database_url, "messages", "deliver", "--workspace", workspace.name)
+        assert delivered.returncode == 0 and "sent 1" in delivered.stdout, delivered.stdout + delivered.stderr
+        listed = json.loads(siyu(database_url, "messages", "list", *ws, "--json").stdout)
+        assert [(m["channel"], m["status"]) for m in listed] == [("webhook", "sent")]
+        assert [body["payload"] for _, body in hook.deliveries] == [{"order": "A1"}]
+        for bad in (["--channel", "pigeon"], ["--channel", "webhook", "--content", "{not json"],
+                    ["--channel", "email", "--subject", "no text"]):
+            refused = siyu(database_url, "messages", "send", *ws, *bad)
+            assert refused.returncode == 2 and "Traceback" not in refused.stderr, (bad, refused.stderr)
+    finally:
+        hook.stop()

@@ -1,6 +1,7 @@
 """``siyu worker``: the background loop that follows the event log.
 
-Each pass first delivers due outbox messages (:mod:`siyu.messaging.delivery`), then visits every
+Each pass first fans due broadcasts out into the outbox and delivers due messages
+(:mod:`siyu.messaging.broadcasts`, :mod:`siyu.messaging.delivery`), then visits every
 workspace: for those with active segments or auto-tag rules, real-time
 evaluation of the people behind new events (until the log is drained); once a day the built-in
 scores and the customer-value fit; then the scheduled segment refresh when it is due. Every step
@@ -63,9 +64,12 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
 
 
 def _deliver(rt: Runtime, result: PassResult) -> None:
-    """Due outbox messages, in rounds until none is due (each round is its own transactions)."""
+    """Due broadcasts fanned out into the outbox, then due outbox messages, in rounds until none is due
+    (each round is its own transactions)."""
+    from siyu.messaging.broadcasts import fan_out_due
     from siyu.messaging.delivery import CLAIM, deliver_due
 
+    fan_out_due(rt.engine)
     while True:
         report = deliver_due(rt.engine)
         handled = 0

@@ -65,8 +65,10 @@ def _reports(app: FastAPI) -> None:
 
 def _messages(app: FastAPI) -> None:
     from siyu.messaging.api import router
+    from siyu.messaging.broadcasts_api import router as broadcasts_router
 
     app.include_router(router)
+    app.include_router(broadcasts_router)
 
 
 def _console(app: FastAPI) -> None:

@@ -130,3 +130,81 @@ def deliver(workspace: WorkspaceOption) -> None:
     out.print(f"sent {report.sent}, stopped {report.stopped}, deferred {report.deferred}, retried {report.retried}, "
               f"failed {report.failed}, uncertain {report.uncertain}"
               + (f"; reasons: {report.reasons}" if report.reasons else ""))
+
+
+broadcasts_app = typer.Typer(help="Broadcasts (群发): one message to a segment, now or scheduled, throttled.",
+                             no_args_is_help=True)
+app.add_typer(broadcasts_app, name="broadcasts")
+
+
+def _broadcast_line(found: dict[str, Any]) -> str:
+    figures = ", ".join(f"{k} {v}" for k, v in sorted(found.get("figures", {}).items())) or "no messages yet"
+    return (f"broadcast {found['id']} 「{found['name']}」 {found['status']}: segment {found['segment_id']}, "
+            f"{found['channel']}/{found['purpose']}, queued {found['queued']} — {figures}")
+
+
+@broadcasts_app.command("create")
+@handles_errors
+def broadcast_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argument(help="A name for operators.")],
+                     segment: Annotated[int, typer.Option("--segment", min=1, help="The segment's id.")],
+                     content: Annotated[str, typer.Option(help="The content as JSON.")],
+                     channel: ChannelOption = "email", purpose: PurposeOption = "marketing",
+                     send_at: Annotated[str | None, typer.Option(help="ISO time; default now.")] = None,
+                     rate: Annotated[int | None, typer.Option(min=1, help="Messages per minute.")] = None,
+                     as_json: JsonOption = False) -> None:
+    """Schedule a broadcast; the worker fans it out and delivers it under the contact policies."""
+    from datetime import datetime
+
+    from siyu import clock
+    from siyu.db.engine import write
+    from siyu.messaging import broadcasts
+    from siyu.workspaces import store
+
+    kind, why = _enums(channel, purpose)
+    try:
+        body = json.loads(content)
+        when = datetime.fromisoformat(send_at) if send_at else None
+    except ValueError as error:
+        raise fail(f"--content must be JSON and --send-at an ISO time: {error}") from None
+    if when is not None and when.tzinfo is None:
+        raise fail("--send-at needs a time zone, e.g. 2026-11-11T20:00:00+08:00.")
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        found = broadcasts.create(conn, ws.id, name=name, segment_id=segment, channel=kind, purpose=why, content=body,
+                                  send_at=when, rate_per_minute=rate, created_by="cli", now=clock.now())
+    if as_json:
+        _print(found)
+    else:
+        out.print(_broadcast_line(found))
+
+
+@broadcasts_app.command("list")
+@handles_errors
+def broadcast_list(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
+    """Broadcasts, newest first, with their figures."""
+    from siyu.db.engine import read
+    from siyu.messaging import broadcast_store, broadcasts
+    from siyu.workspaces import store
+
+    with read(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        found = [broadcasts.describe(conn, ws.id, b["id"]) for b in broadcast_store.listing(conn, ws.id)]
+    if as_json:
+        _print(found)
+        return
+    for item in found:
+        out.print(_broadcast_line(item))
+
+
+@broadcasts_app.command("cancel")
+@handles_errors
+def broadcast_cancel(workspace: WorkspaceOption, broadcast: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Cancel a broadcast: its messages not yet claimed are stopped."""
+    from siyu import clock
+    from siyu.db.engine import write
+    from siyu.messaging import broadcasts
+    from siyu.workspaces import store
+
+    with write(runtime().engine) as conn:
+        ws = store.get_workspace(conn, workspace)
+        out.print(_broadcast_line(broadcasts.cancel(conn, ws.id, broadcast, clock.now())))

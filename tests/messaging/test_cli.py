@@ -44,3 +44,27 @@ def test_send_check_deliver_and_list(runtime: Runtime, database_url: str, worksp
             assert refused.returncode == 2 and "Traceback" not in refused.stderr, (bad, refused.stderr)
     finally:
         hook.stop()
+
+
+def test_broadcasts_from_the_cli(runtime: Runtime, database_url: str, workspace: Any, client: Any) -> None:
+    client.post("/v1/identify", auth=(workspace.write_key, ""), json={"userId": "cli-2", "traits": {"city": "上海"}})
+    segment = client.post("/api/segments", headers=workspace.bearer(), json={
+        "name": "上海", "definition": {"trait": "city", "op": "eq", "value": "上海"}}).json()
+    ws = ["--workspace", workspace.name]
+    created = siyu(database_url, "broadcasts", "create", *ws, "双11", "--segment", str(segment["id"]),
+                   "--channel", "webhook", "--content", '{"campaign": "1111"}', "--send-at",
+                   "2030-11-11T20:00:00+08:00", "--rate", "100", "--json")
+    assert created.returncode == 0, created.stderr
+    broadcast = json.loads(created.stdout)
+    assert (broadcast["status"], broadcast["rate_per_minute"]) == ("scheduled", 100)
+    listed = siyu(database_url, "broadcasts", "list", *ws)
+    assert "双11" in listed.stdout and "scheduled" in listed.stdout
+    cancelled = siyu(database_url, "broadcasts", "cancel", *ws, str(broadcast["id"]))
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout, cancelled.stderr
+    for bad in (["--content", "{nope"], ["--content", "{}", "--send-at", "2030-11-11T20:00:00"],
+                ["--content", '{"a": 1}', "--segment", "99999"]):
+        args = ["broadcasts", "create", *ws, "x", "--channel", "webhook", *bad]
+        if "--segment" not in bad:
+            args += ["--segment", str(segment["id"])]
+        refused = siyu(database_url, *args)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, (bad, refused.stderr)

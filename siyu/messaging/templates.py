@@ -1,0 +1,433 @@
+"""Rendering message templates: sandboxed Jinja2 in, a channel's payload and its warnings out.
+
+Why it is safe to run operator-written templates: the environment is Jinja's
+``ImmutableSandboxedEnvironment`` (no dunder or private attribute access, no mutating methods,
+``range`` capped), string/list repetition and powers are bounded, every field's output is capped,
+and only data is exposed (plain mappings, ``link()``, ``now``). A missing variable is a
+``_Missing`` value: it renders empty, takes ``| default(...)``, compares false and absorbs
+arithmetic, so a template never fails because one person lacks a trait. What does fail, with
+``messaging.invalid_template`` naming the field, line and reason: syntax errors, unknown filters,
+refused sandbox access and errors the template itself causes (``1 / 0``).
+
+Variables: ``profile`` (:func:`profile_context`), ``event``, ``coupon``, ``link(url, **utm)``,
+``unsubscribe_url``, ``now`` (workspace time zone) and ``locale`` (``zh``/``en``); filters ``money``,
+``date`` and ``datetime`` format with Babel in the person's language. HTML is escaped only in the
+e-mail ``html`` field. Channel shapes and limits live in :mod:`siyu.messaging.template_models`;
+the rules behind them, with sources, in ``docs/messaging-rules.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, meta, nodes, pass_context
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.runtime import Context, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from siyu import clock
+from siyu.messaging.models import Channel
+from siyu.messaging.template_models import (
+    BABEL_LOCALES,
+    LANGUAGES,
+    InvalidTemplate,
+    MessageTemplate,
+    RenderContext,
+    RenderedMessage,
+    TemplateWarning,
+    WarningCode,
+    check_shape,
+    is_variants,
+    shape_payload,
+)
+
+MAX_FIELD_CHARS = 100_000  # a rendered field longer than any channel accepts is a runaway loop
+MAX_REPEAT = 10_000  # 'ab' * n and [x] * n may build at most this many items
+MAX_EXPONENT = 100
+PROFILE_KEYS = ("id", "traits", "identities", "tags", "rollups")
+EVENT_KEYS = ("name", "properties", "timestamp")
+VARIABLES = frozenset({"profile", "event", "coupon", "link", "unsubscribe_url", "now", "locale"})
+_SETTINGS = "_siyu"
+
+
+class _Missing(ChainableUndefined):
+    """A value the context lacks: chains (``a.b.c``), calls, arithmetic and comparisons stay missing or
+    false instead of raising, so one person's missing trait never stops their message."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Missing:  # type: ignore[override]
+        if self._undefined_exception is SecurityError:  # a refused method (list.append): say so
+            self._fail_with_undefined_error()
+        return self
+
+    def _absorb(self, *args: Any) -> _Missing:
+        return self
+
+    def _false(self, other: Any) -> bool:
+        return False
+
+    # Undefined types these as raising (-> Never); here they absorb instead.
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _absorb  # type: ignore[assignment]
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _absorb  # type: ignore[assignment]
+    __pow__ = __rpow__ = __neg__ = __pos__ = _absorb  # type: ignore[assignment]
+    __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent above {MAX_EXPONENT} is not allowed")
+        if operator == "*":
+            for items, times in ((left, right), (right, left)):
+                if isinstance(items, str | list | tuple) and isinstance(times, int) and len(items) * times > MAX_REPEAT:
+                    raise SecurityError(f"repeating a value into more than {MAX_REPEAT} items is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What the filters need to know about the send (read through the template context)."""
+
+    language: str
+    timezone: ZoneInfo
+
+
+def _finalize(value: Any) -> Any:
+    # None (a JSON null trait), functions ('a'.format) and internals never reach a customer as text.
+    return "" if value is None or callable(value) or isinstance(value, _Settings) else value
+
+
+def _settings(context: Context) -> _Settings:
+    found = context.get(_SETTINGS)
+    return found if isinstance(found, _Settings) else _Settings("zh", ZoneInfo("Asia/Shanghai"))
+
+
+def _absent(value: Any) -> bool:
+    return value is None or isinstance(value, Undefined)
+
+
+@pass_context
+def _money(context: Context, value: Any, currency: str = "CNY") -> str:
+    """``{{ 89.9 | money }}`` → ``¥89.90`` (zh), ``CN¥89.90`` (en): Babel's currency format."""
+    if _absent(value):
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return format_currency(amount, str(currency), locale=BABEL_LOCALES[_settings(context).language])
+
+
+def _moment(value: Any, zone: ZoneInfo) -> datetime | date | None:
+    """A datetime (shown in the workspace zone; naive means UTC, as everywhere in siyu), a date, an
+    ISO-8601 string or Unix seconds; ``None`` when it is none of those."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, zone)
+        except (OverflowError, OSError, ValueError):  # garbage data prints as it is, the message still goes
+            return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return date.fromisoformat(text) if len(text) == 10 else _moment(datetime.fromisoformat(text), zone)
+        except ValueError:
+            return None
+    return None
+
+
+@pass_context
+def _date(context: Context, value: Any, format: str = "medium") -> str:
+    """``{{ event.timestamp | date('long') }}`` → ``2024年6月18日`` / ``June 18, 2024``."""
+    settings = _settings(context)
+    moment = None if _absent(value) else _moment(value, settings.timezone)
+    if moment is None:
+        return "" if _absent(value) else str(value)
+    return format_date(moment, format, locale=BABEL_LOCALES[settings.language])
+
+
+@pass_context
+def _datetime(context: Context, value: Any, format: str = "medium") -> str:
+    settings = _settings(context)
+    moment = None if _absent(value) else _moment(value, settings.timezone)
+    if moment is None:
+        return "" if _absent(value) else str(value)
+    if not isinstance(moment, datetime):
+        return format_date(moment, format, locale=BABEL_LOCALES[settings.language])
+    return format_datetime(moment, format, tzinfo=settings.timezone, locale=BABEL_LOCALES[settings.language])
+
+
+def _environment(autoescape: bool) -> _Sandbox:
+    env = _Sandbox(undefined=_Missing, autoescape=autoescape, finalize=_finalize, keep_trailing_newline=True)
+    env.filters.update(money=_money, date=_date, datetime=_datetime)
+    env.globals = {name: env.globals[name] for name in ("range", "dict", "namespace")}
+    return env
+
+
+_TEXT = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str, html: bool) -> Template:
+    return (_HTML if html else _TEXT).from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(source: str) -> nodes.Template:
+    return _TEXT.parse(source)
+
+
+# --- Context -------------------------------------------------------------------------------------
+
+def profile_context(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``profile`` variable from a profile detail (``profiles.read_store.profile_detail``).
+
+    ``identities`` maps each type to its most recently seen value, under the full type
+    (``identities["wechat_openid:wx123"]``) and its kind (``identities.wechat_openid``); ``tags`` are
+    tag names; ``rollups`` are the profile's rollups (``order_count``, ``total_spend``,
+    ``last_order_at``, …), named as in ``GET /api/profiles/{id}``.
+    """
+    def seen(identity: Mapping[str, Any]) -> float:
+        at = identity.get("last_seen_at")
+        return at.timestamp() if isinstance(at, datetime) else 0.0
+
+    identities: dict[str, str] = {}
+    for identity in sorted(detail.get("identities") or [], key=seen):
+        identities[str(identity["type"])] = identity["value"]
+        identities[str(identity["type"]).partition(":")[0]] = identity["value"]
+    return {"id": detail.get("id"), "traits": dict(detail.get("traits") or {}), "identities": identities,
+            "tags": [tag["name"] if isinstance(tag, Mapping) else tag for tag in detail.get("tags") or []],
+            "rollups": dict(detail.get("rollups") or {})}
+
+
+def choose_language(traits: Mapping[str, Any], default_language: str | None = None) -> str:
+    """The person's ``locale`` trait (``en-US``, ``zh_CN``, …), else the workspace default, else zh."""
+    for candidate in (traits.get("locale"), traits.get("language"), default_language):
+        if isinstance(candidate, str):
+            language = candidate.strip().lower().replace("_", "-").partition("-")[0]
+            if language in LANGUAGES:
+                return language
+    return "zh"
+
+
+def append_utm(url: str, utm: Mapping[str, str]) -> str:
+    """The default link maker: ``url`` with the UTM parameters it does not already carry."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {key for key, _ in query}
+    query += [(key, value) for key, value in utm.items() if key not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class _LinkMakerFailed(Exception):
+    """The caller's link maker raised: its error is the caller's, not the template's."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _link(context: RenderContext) -> Callable[..., str]:
+    maker = context.link_maker or append_utm
+
+    def link(url: Any, **utm: Any) -> str:
+        merged = {**context.utm, **utm}
+        params = {key if key.startswith("utm_") else f"utm_{key}": str(value)
+                  for key, value in merged.items() if not _absent(value) and str(value)}
+        try:
+            return maker(str(url), params)
+        except Exception as error:  # re-raised unchanged by _render_string
+            raise _LinkMakerFailed(error) from error
+
+    return link
+
+
+def _variables(context: RenderContext, language: str) -> dict[str, Any]:
+    zone = ZoneInfo(context.timezone)
+    found: dict[str, Any] = {
+        "profile": context.profile, "now": (context.now or clock.now()).astimezone(zone), "locale": language,
+        "link": _link(context), _SETTINGS: _Settings(language, zone)}
+    for name, value in (("event", context.event), ("coupon", context.coupon),
+                        ("unsubscribe_url", context.unsubscribe_url)):
+        if value is not None:
+            found[name] = value
+    return found
+
+
+# --- Walking content -----------------------------------------------------------------------------
+
+def _pick(variants: Mapping[str, str], language: str, default_language: str) -> str:
+    for candidate in (language, default_language, "zh", *LANGUAGES):
+        if candidate in variants:
+            return variants[candidate]
+    raise AssertionError("variants are never empty")
+
+
+def _sources(value: Any, path: str) -> Iterator[tuple[str, str, str | None]]:
+    """Every template string in a content tree: (field path, source, language of the variant)."""
+    if isinstance(value, str):
+        yield path, value, None
+    elif is_variants(value):
+        for language, text in value.items():
+            yield f"{path}.{language}", text, language
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _sources(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _sources(item, f"{path}[{index}]")
+
+
+def _is_html(channel: Channel, field: str) -> bool:
+    return channel is Channel.EMAIL and (field == "html" or field.startswith("html."))
+
+
+def _template_line(error: BaseException) -> int | None:
+    line, trace = None, error.__traceback__
+    while trace is not None:  # Jinja rewrites template frames to '<template>' with template line numbers
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
+def _compile_or_raise(field: str, source: str, html: bool) -> Template:
+    try:
+        return _compiled(source, html)
+    except TemplateSyntaxError as error:
+        raise InvalidTemplate(field, error.message or str(error), line=error.lineno) from None
+
+
+def _render_string(field: str, source: str, html: bool, variables: Mapping[str, Any]) -> str:
+    if "{" not in source:
+        return source
+    template = _compile_or_raise(field, source, html)
+    try:
+        text = template.render(variables)
+    except _LinkMakerFailed as failure:
+        raise failure.original from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
+        raise InvalidTemplate(field, f"{type(error).__name__}: {error}", line=_template_line(error)) from None
+    if len(text) > MAX_FIELD_CHARS:
+        raise InvalidTemplate(field, f"it renders {len(text)} characters, over the {MAX_FIELD_CHARS} limit")
+    return text
+
+
+def _render_tree(value: Any, path: str, render: Callable[[str, str], str], pick: Callable[[Any], str]) -> Any:
+    if isinstance(value, str):
+        return render(path, value)
+    if is_variants(value):
+        return render(path, pick(value))
+    if isinstance(value, Mapping):
+        return {key: _render_tree(item, f"{path}.{key}" if path else str(key), render, pick)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render_tree(item, f"{path}[{index}]", render, pick) for index, item in enumerate(value)]
+    return value
+
+
+# --- Public API ----------------------------------------------------------------------------------
+
+def validate_template(template: MessageTemplate) -> None:
+    """Raise :class:`InvalidTemplate` unless the content has the channel's shape and every field compiles."""
+    check_shape(template.channel, template.content)
+    for field, source, _ in _sources(template.content, ""):
+        _compile_or_raise(field, source, _is_html(template.channel, field))
+
+
+def render(template: MessageTemplate, context: RenderContext) -> RenderedMessage:
+    """The payload for one person: their language's variant of every field, rendered and checked
+    against the channel's limits (see :class:`~siyu.messaging.template_models.TemplateWarning`)."""
+    check_shape(template.channel, template.content)
+    language = choose_language(context.profile.get("traits") or {}, context.default_language)
+    variables = _variables(context, language)
+    content = _render_tree(
+        template.content, "",
+        lambda field, source: _render_string(field, source, _is_html(template.channel, field), variables),
+        lambda variants: _pick(variants, language, choose_language({}, context.default_language)))
+    payload, warnings, text = shape_payload(template, content, context, language)
+    return RenderedMessage(template.channel, language, payload, tuple(warnings), text)
+
+
+def preview(template: MessageTemplate, context: RenderContext) -> RenderedMessage:
+    """:func:`render`, plus warnings about variables: names no context provides (typos) and values this
+    person or event lacks (they render as their default, or empty)."""
+    rendered = render(template, context)
+    variables = _variables(context, rendered.language)
+    found: list[TemplateWarning] = []
+    for field, source, language in _sources(template.content, ""):
+        if "{" in source:
+            found.extend(_variable_warnings(field, _parsed(source), variables,
+                                            check_values=language in (None, rendered.language)))
+    unique = list(dict.fromkeys(found))
+    return replace(rendered, warnings=(*unique, *rendered.warnings))
+
+
+# --- Variable analysis (preview) -----------------------------------------------------------------
+
+def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            parts.append(node.arg.value)
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            parts.append(node.name)
+            return tuple(reversed(parts))
+        else:
+            return None
+
+
+def _chains(ast: nodes.Template) -> list[tuple[str, ...]]:
+    """Dotted paths the template reads (``profile.traits.name``), longest only."""
+    found = {chain for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Name))
+             if (chain := _chain(node)) is not None}
+    return sorted(c for c in found if not any(o != c and o[:len(c)] == c for o in found))
+
+
+_UNSET = object()
+
+
+def _resolve(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif not part.startswith("_") and not isinstance(value, Mapping) and hasattr(value, part):
+            value = getattr(value, part)
+        else:
+            return _UNSET
+    return value
+
+
+def _variable_warnings(field: str, ast: nodes.Template, variables: Mapping[str, Any], *,
+                       check_values: bool) -> Iterator[TemplateWarning]:
+    for name in sorted(meta.find_undeclared_variables(ast) - VARIABLES - set(_TEXT.globals)):
+        yield TemplateWarning(WarningCode.UNKNOWN_VARIABLE, field,
+                              f"'{name}' is not a template variable (known: {', '.join(sorted(VARIABLES))}).")
+    for chain in _chains(ast):
+        root, known = chain[0], {"profile": PROFILE_KEYS, "event": EVENT_KEYS}.get(chain[0])
+        if known is not None and len(chain) > 1 and chain[1] not in known and \
+                _resolve(variables.get(root), chain[1:2]) is _UNSET:
+            yield TemplateWarning(WarningCode.UNKNOWN_VARIABLE, field,
+                                  f"{root} has no '{chain[1]}' (it has {', '.join(known)}).")
+        elif check_values and root in ("profile", "event", "coupon", "unsubscribe_url") and \
+                _resolve(variables.get(root, _UNSET), chain[1:]) is _UNSET:
+            yield TemplateWarning(WarningCode.MISSING_VALUE, field,
+                                  f"{'.'.join(chain)} is not set for this send: it renders as its default, or empty.")

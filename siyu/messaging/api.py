@@ -27,10 +27,21 @@ class MessageIn(BaseModel):
     profile_id: ProfileId
     channel: Channel
     purpose: Purpose = Purpose.MARKETING
-    content: dict[str, Any] = Field(description="email: {subject, text?, html?}; webhook: any JSON object")
+    content: dict[str, Any] | None = Field(None, description="email: {subject, text?, html?}; webhook: any JSON "
+                                           "object. Sent as it is.")
+    template: dict[str, Any] | None = Field(None, description="The same shape with Jinja2 strings ({{ profile.traits"
+                                            ".name | default('亲爱的顾客') }}), rendered for the person at send time; "
+                                            "fields may be {\"zh\": …, \"en\": …}. Give content or template.")
     idempotency_key: str | None = Field(None, min_length=1, max_length=outbox.MAX_KEY,
                                         description="The same key again returns the first message, sends nothing")
     send_at: datetime | None = Field(None, description="Not before this time (default: now)")
+
+
+class PreviewIn(BaseModel):
+    profile_id: ProfileId
+    channel: Channel
+    purpose: Purpose = Purpose.MARKETING
+    template: dict[str, Any]
 
 
 class CheckIn(BaseModel):
@@ -78,7 +89,7 @@ def queue_message(request: Request, caller: Sender, body: MessageIn) -> Any:
     with write(runtime_of(request).engine) as conn:
         message, created = outbox.queue(conn, caller.workspace_id, profile_id=body.profile_id, channel=body.channel,
                                         purpose=body.purpose, content=body.content, now=clock.now(),
-                                        key=body.idempotency_key, send_at=body.send_at)
+                                        key=body.idempotency_key, send_at=body.send_at, template=body.template)
     out = _out(message)
     return out if created else JSONResponse(out.model_dump(mode="json"), status_code=200)
 
@@ -90,6 +101,18 @@ def check_message(request: Request, caller: Reader, body: CheckIn) -> CheckOut:
                                         purpose=body.purpose, now=clock.now())
     return CheckOut(action=verdict.action, reason=verdict.reason, detail=verdict.detail, until=verdict.until,
                     address=address)
+
+
+@router.post("/preview", summary="A template rendered for a real person, with warnings (nothing queued)")
+def preview_message(request: Request, caller: Reader, body: PreviewIn) -> dict[str, Any]:
+    from siyu.messaging.render import preview_for
+
+    outbox.as_template(body.channel, body.purpose, body.template)
+    with read(runtime_of(request).engine) as conn:
+        rendered = preview_for(conn, caller.workspace_id, body.profile_id, body.channel, body.purpose, body.template)
+    return {"language": rendered.language, "payload": rendered.payload, "sendable": rendered.sendable,
+            "warnings": [{"code": w.code.value, "field": w.field, "message": w.message, "blocking": w.blocking}
+                         for w in rendered.warnings]}
 
 
 @router.get("", response_model=list[MessageOut], summary="A person's messages, newest first (the message log)")

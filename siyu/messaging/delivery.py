@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,6 +32,7 @@ from siyu.db.engine import read, write
 from siyu.messaging import policies, store
 from siyu.messaging.channels import adapter_for
 from siyu.messaging.models import Message, Status
+from siyu.messaging.outbox import TEMPLATE_KEY
 from siyu.workspaces import store as workspace_store
 
 log = logging.getLogger("siyu.messaging")
@@ -97,13 +98,41 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                                      reason=verdict.reason, detail=verdict.detail, lease_until=None, sent_at=None)
                 report.count("deferred", verdict.reason)
             else:
+                if TEMPLATE_KEY in message.payload and not _rendered(conn, message, now, report, unsubscribe_url):
+                    continue
                 store.update_message(conn, message, now, status=Status.CLAIMED, recipient=facts.address,
-                                     lease_until=now + LEASE, sent_at=now, reason=None, detail=None)
+                                     lease_until=now + LEASE, sent_at=now, reason=None, detail=None,
+                                     payload=message.payload)
                 message.recipient = facts.address
                 to_send.append((message, workspace))
     for message, workspace in to_send:
         _send(engine, adapters, workspace, message, report, unsubscribe_url)
     return report
+
+
+def _rendered(conn: Any, message: Message, now: datetime, report: DeliveryReport,
+              unsubscribe_url: Callable[[Message], str | None] | None) -> bool:
+    """Render the message's template for its person now; the rendered payload replaces the template
+    (the log shows what was sent). A render the platform would refuse stops the message."""
+    from siyu.messaging.render import render_for
+    from siyu.messaging.template_models import InvalidTemplate
+
+    try:
+        rendered = render_for(conn, message.workspace_id, message.profile_id, message.channel, message.purpose,
+                              message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None)
+    except InvalidTemplate as error:
+        store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
+                             detail=error.message[:500], lease_until=None, sent_at=None)
+        report.count("failed", error.code)
+        return False
+    if not rendered.sendable:
+        blocking = "; ".join(f"{w.field}: {w.message}" for w in rendered.warnings if w.blocking)
+        store.update_message(conn, message, now, status=Status.STOPPED, reason="template.blocked",
+                             detail=blocking[:500], lease_until=None, sent_at=None)
+        report.count("stopped", "template.blocked")
+        return False
+    message.payload = rendered.payload
+    return True
 
 
 def _idempotent(adapters: AdapterLookup, workspace: Any, message: Message) -> bool:

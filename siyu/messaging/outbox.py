@@ -21,6 +21,7 @@ from siyu.workspaces import store as workspace_store
 
 AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK)  # channels with an adapter today
 MAX_KEY = 150
+TEMPLATE_KEY = "$template"  # a payload holding a template, rendered for the person when it is sent
 
 
 class MessagingError(SiyuError):
@@ -45,14 +46,31 @@ def validate_content(channel: Channel, content: Any) -> dict[str, Any]:
     return content
 
 
+def as_template(channel: Channel, purpose: Purpose, template: Any) -> dict[str, Any]:
+    """A template payload, checked now (a template that doesn't compile is refused with the field,
+    line and reason); it is rendered for the person at send time, with their latest profile."""
+    from siyu.messaging.template_models import MessageTemplate
+    from siyu.messaging.templates import validate_template
+
+    if channel not in AVAILABLE:
+        validate_content(channel, {})  # the same refusal as for plain content
+    if not isinstance(template, dict) or not template:
+        raise MessagingError("'template' must be a non-empty object.", details={"field": "template"})
+    validate_template(MessageTemplate(channel, template, purpose))
+    return {TEMPLATE_KEY: template}
+
+
 def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
-          content: dict[str, Any], now: datetime, source: str = "api", key: str | None = None,
-          send_at: datetime | None = None) -> tuple[Message, bool]:
-    """Queue once per ``key``: the same key again returns the first message (and ``False``)."""
+          content: dict[str, Any] | None, now: datetime, source: str = "api", key: str | None = None,
+          send_at: datetime | None = None, template: dict[str, Any] | None = None) -> tuple[Message, bool]:
+    """Queue once per ``key``: the same key again returns the first message (and ``False``).
+    Either ``content`` (sent as it is) or ``template`` (rendered for the person when sent)."""
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise MessagingError(f"'idempotency_key' must be 1-{MAX_KEY} characters.",
                              details={"field": "idempotency_key"})
-    payload = validate_content(channel, content)
+    if (content is None) == (template is None):
+        raise MessagingError("Give either 'content' or 'template'.", details={"field": "content"})
+    payload = as_template(channel, purpose, template) if template is not None else validate_content(channel, content)
     live = resolve_profile_id(conn, workspace_id, profile_id)
     return store.enqueue(conn, workspace_id, profile_id=live, channel=channel, purpose=purpose, source=source,
                          key=f"{source}:{key or uuid.uuid4()}", payload=payload,

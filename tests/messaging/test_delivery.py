@@ -209,3 +209,29 @@ def test_bad_requests_are_refused_with_codes(runtime: Runtime, client: Any, work
     with read(runtime.engine) as conn:
         assert conn.execute(messages.select().where(messages.c.workspace_id == workspace.id)).all() == []
     assert Status.QUEUED.final is False
+
+
+def test_a_template_is_rendered_for_the_person_when_sent(runtime: Runtime, client: Any, workspace: Any,
+                                                         smtp: tuple[SmtpSink, int]) -> None:
+    sink, port = smtp
+    configure(runtime, workspace.id, smtp_port=port)
+    profile = person(client, workspace)
+    template = {"subject": {"zh": "{{ profile.traits.name | default('亲爱的顾客') }}，您的订单已发货",
+                            "en": "Your order has shipped"},
+                "text": "订单 {{ profile.rollups.order_count }} 笔，合计 {{ profile.rollups.total_spend | money }}"}
+    preview = client.post("/api/messages/preview", headers=workspace.bearer(), json={
+        "profile_id": profile, "channel": "email", "purpose": "transactional", "template": template})
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["payload"]["subject"] == "亲爱的顾客，您的订单已发货" and preview.json()["sendable"]
+    queued = queue(client, workspace, profile, content=None, template=template)
+    assert queued.status_code == 202, queued.text
+    client.post("/v1/identify", auth=(workspace.write_key, ""), json={"userId": "u1", "traits": {"name": "李娜"}})
+    assert deliver(runtime, workspace).sent == 1
+    assert str(sink.received[0]["Subject"]) == "李娜，您的订单已发货"  # the profile as it is at send time
+    assert "¥0.00" in sink.received[0].get_body(("plain",)).get_content()
+    [entry] = log(client, workspace, profile)
+    assert entry["payload"]["subject"] == "李娜，您的订单已发货"  # the log shows what was sent
+    broken = queue(client, workspace, profile, content=None, template={"subject": "{{ oops", "text": "x"})
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "messaging.invalid_template"
+    both = queue(client, workspace, profile, template=template)
+    assert both.status_code == 422 and both.json()["error"]["code"] == "messaging.invalid"

@@ -33,6 +33,16 @@ TERMS = {
     "mini_program": "Mini program", "referral": "Referral", "unknown": "Unknown", "sms": "SMS",
     "email": "E-mail", "webhook": "Webhook", "marketing": "Marketing", "transactional": "Transactional",
     "granted": "Granted", "revoked": "Revoked",
+    # messages: channels, statuses and the contact policy's reasons (siyu.messaging)
+    "wechat_template": "WeChat template message", "wechat_subscribe": "WeChat subscribe message",
+    "wechat_cs": "WeChat customer-service message", "queued": "Queued", "claimed": "Claimed", "sending": "Sending",
+    "sent": "Sent", "stopped": "Stopped", "failed": "Failed", "dead": "Dead letter", "uncertain": "Uncertain",
+    "policy.unsubscribed": "Unsubscribed", "policy.no_consent": "No marketing consent",
+    "policy.no_address": "No address on this channel", "policy.unfollowed": "Unfollowed the official account",
+    "policy.outside_window": "Outside the 48-hour window", "policy.window_quota": "Window quota used up",
+    "policy.wecom_daily_limit": "WeCom daily limit", "policy.frequency_cap": "Frequency cap",
+    "policy.cooldown": "Cooldown", "policy.quiet_hours": "Quiet hours", "broadcast.cancelled": "Broadcast cancelled",
+    "delivery.interrupted": "Interrupted mid-send", "template.blocked": "Template refused by the platform rules",
 }
 
 

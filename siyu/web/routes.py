@@ -11,6 +11,7 @@ from siyu import clock
 from siyu.analytics.store import home_figures
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read
+from siyu.messaging import store as message_store
 from siyu.profiles import read_store, tag_store
 from siyu.profiles.cursors import decode_cursor, encode_cursor
 from siyu.profiles.errors import ProfileError, ProfileNotFound
@@ -23,6 +24,7 @@ router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 PAGE_SIZE = 50
 TIMELINE_SIZE = 100
+MESSAGE_LOG_SIZE = 50  # the latest messages on the profile page
 MAX_ID = 2**62
 
 
@@ -79,6 +81,8 @@ def profile_page(request: Request, profile_id: Annotated[int, Path(ge=1, le=MAX_
         with read(runtime_of(request).engine) as conn:
             detail = read_store.profile_detail(conn, workspace_id, profile_id)
             timeline, more = read_store.profile_events(conn, workspace_id, detail["id"], limit=TIMELINE_SIZE)
+            sent = message_store.of_profile(conn, workspace_id, detail["id"], limit=MESSAGE_LOG_SIZE)
     except ProfileNotFound:
         return _page(request, "not_found.html", console, status=404)
-    return _page(request, "profile.html", console, profile=detail, timeline=timeline, more_events=more is not None)
+    return _page(request, "profile.html", console, profile=detail, timeline=timeline, more_events=more is not None,
+                 messages=sent)

@@ -8,7 +8,9 @@ else" on all engines alike.
 
 Event conditions are set-based — ``profiles.id IN (SELECT profile_id … GROUP BY … HAVING …)`` —
 which is what a batch over a million profiles needs; when only a few profiles are evaluated (real
-time, after an event) ``profile_ids`` narrows every subquery to them so the cost is per person.
+time, after an event) ``profile_ids`` narrows every subquery to them so the cost is per person;
+they may be a list or a one-column SELECT of ids (the worker passes a single JSON / array
+parameter, so that fifty definitions over a thousand people do not bind fifty thousand values).
 A comparison that holds for a person with no matching events at all ("ordered fewer than 2
 times", "spent under 100", "last order not within 90 days") also admits people absent from the
 subquery, as an operator would expect.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, assert_never
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ClauseElement
 
 from siyu.db.tables import consents, events, identities, profile_scores, profile_tags, profiles, segment_members, tags
@@ -58,7 +60,7 @@ REVENUE = "revenue"
 class Context:
     workspace_id: int
     now: datetime
-    profile_ids: Sequence[int] | None = None  # evaluate only these (real time); None = everyone
+    profile_ids: Sequence[int] | Select[Any] | None = None  # evaluate only these (real time); None = everyone
 
 
 def live(workspace_id: int) -> list[ColumnElement[bool]]:
@@ -67,10 +69,14 @@ def live(workspace_id: int) -> list[ColumnElement[bool]]:
 
 
 def live_profiles(ctx: Context) -> list[ColumnElement[bool]]:
-    clauses = live(ctx.workspace_id)
-    if ctx.profile_ids is not None:
-        clauses.append(profiles.c.id.in_(list(ctx.profile_ids)))
-    return clauses
+    if ctx.profile_ids is None:
+        return live(ctx.workspace_id)
+    # A few people: look them up by primary key. ``workspace_id + 0`` is the same test written as an
+    # expression, which SQLite's planner cannot serve from an index: without ANALYZE statistics it
+    # guesses that ``workspace_id = ?`` on an index selects a handful of rows and walks the whole
+    # workspace through it instead (measured: 5 ms per statement at 20k profiles, growing with them).
+    return [(profiles.c.workspace_id + 0) == ctx.workspace_id, profiles.c.merged_into.is_(None),
+            profiles.c.erased_at.is_(None), profiles.c.id.in_(_ids(ctx))]
 
 
 def members_query(node: Node, ctx: Context):  # noqa: ANN201 - a Select of profile ids
@@ -136,7 +142,11 @@ def _score(column: Any, comparison: Comparison, ctx: Context) -> ColumnElement[b
 
 
 def _narrow(query: Any, column: Any, ctx: Context) -> Any:
-    return query if ctx.profile_ids is None else query.where(column.in_(list(ctx.profile_ids)))
+    return query if ctx.profile_ids is None else query.where(column.in_(_ids(ctx)))
+
+
+def _ids(ctx: Context) -> Any:
+    return ctx.profile_ids if isinstance(ctx.profile_ids, Select) else list(ctx.profile_ids or ())
 
 
 # --- comparisons -------------------------------------------------------------------------------

@@ -11,16 +11,21 @@ dependency order (referenced first), and saving a definition that would make a c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
-from siyu.segments import store
-from siyu.segments.dump import dump, referenced_events, referenced_segments
+from siyu.segments import realtime_store, store
+from siyu.segments.dump import dump, referenced_segments
 from siyu.segments.errors import InvalidDefinition, SegmentError
-from siyu.segments.models import All, Any_, EventCondition, Node, Not, SegmentCondition
+from siyu.segments.facets import Change, Facet, Reads, may_change, reads
+from siyu.segments.models import Node
 from siyu.segments.parse import parse
 
 SAMPLE_SIZE = 20
@@ -101,8 +106,20 @@ def live_count(conn: Connection, workspace_id: int, segment: dict[str, Any], now
     return store.count(conn, workspace_id, parse(segment["definition"]), now)
 
 
+@lru_cache(maxsize=4096)
+def _stored_tree(canonical: str) -> tuple[Node, Reads]:
+    """A stored definition parsed once per process: the worker reads every definition on every pass,
+    and trees are immutable (relative dates stay relative until compiled)."""
+    tree = parse(orjson.loads(canonical))
+    return tree, reads(tree)
+
+
+def _tree_of(raw: Any) -> tuple[Node, Reads]:
+    return _stored_tree(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode())
+
+
 def _dependency_order(definitions: list[tuple[int, str, Any]]) -> list[tuple[int, str, Node]]:
-    trees = {s_id: (name, parse(raw)) for s_id, name, raw in definitions}
+    trees = {s_id: (name, _tree_of(raw)[0]) for s_id, name, raw in definitions}
     ordered: list[tuple[int, str, Node]] = []
     placed: set[int] = set()
 
@@ -123,47 +140,114 @@ def refresh(conn: Connection, workspace_id: int, now: datetime, timezone: str,
             segment_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
     """Time-driven refresh: catches conditions that become true with no event ("no order for 90 days")."""
     wanted = set(segment_ids) if segment_ids is not None else None
+    ordered = [(s_id, name, tree) for s_id, name, tree in _dependency_order(
+        store.active_definitions(conn, workspace_id)) if wanted is None or s_id in wanted]
+    store.lock_segments(conn, workspace_id, [s_id for s_id, _, _ in ordered])
     changes = {}
-    for s_id, name, tree in _dependency_order(store.active_definitions(conn, workspace_id)):
-        if wanted is None or s_id in wanted:
-            entered, exited = store.apply_membership(conn, workspace_id, (s_id, name), tree, now, timezone)
-            changes[s_id] = (len(entered), len(exited))
+    for s_id, name, tree in ordered:
+        entered, exited = store.apply_membership(conn, workspace_id, (s_id, name), tree, now, timezone)
+        changes[s_id] = (len(entered), len(exited))
     return changes
+
+
+def evaluate_changes(conn: Connection, workspace_id: int, changes: Mapping[int, Change], now: datetime,
+                     timezone: str) -> dict[int, tuple[int, int]]:
+    """Real time: bring the stored membership of these people up to date in the segments that what
+    changed about them can affect (:mod:`siyu.segments.facets`); returns (entered, exited) counts
+    of the segments that moved.
+
+    Segments are visited by depth of reference (a segment after those it tests membership of), so a
+    person who entered or left one is re-evaluated in its dependants. At each depth the segments
+    that need the same people are answered by one statement
+    (:func:`realtime_store.members_among`) and compared with one read of the stored membership;
+    the moves of a depth are written together, before the next depth reads them.
+    """
+    if not changes:
+        return {}
+    definitions = store.active_definitions(conn, workspace_id)
+    read = {s_id: _tree_of(raw)[1] for s_id, _, raw in definitions}
+    plans = [_Planned(s_id, name, tree, read[s_id]) for s_id, name, tree in _dependency_order(definitions)]
+    pending = dict(changes)
+    store.lock_segments(conn, workspace_id, _may_move(plans, pending))
+    moved: dict[int, tuple[int, int]] = {}
+    for depth in _depths(plans):
+        decided: dict[tuple[int, str], tuple[list[int], list[int]]] = {}
+        for group, people in _grouped(depth, pending):
+            selected = realtime_store.members_among(conn, workspace_id, {p.id: p.tree for p in group}, people, now)
+            stored = realtime_store.stored_members(conn, workspace_id, [p.id for p in group], people)
+            for plan in group:
+                entering, leaving = selected[plan.id] - stored[plan.id], stored[plan.id] - selected[plan.id]
+                if entering or leaving:
+                    decided[(plan.id, plan.name)] = (sorted(entering), sorted(leaving))
+        # Written before the next depth is evaluated: its definitions read these memberships.
+        for s_id, (entered, exited) in realtime_store.move_members(conn, workspace_id, decided, now,
+                                                                   timezone).items():
+            moved[s_id] = (len(entered), len(exited))
+            for person in (*entered, *exited):
+                pending[person] = pending[person] | Change(segments=frozenset({s_id}))
+    return moved
+
+
+@dataclass(frozen=True)
+class _Planned:
+    id: int
+    name: str
+    tree: Node
+    reads: Reads
+
+
+def _depths(plans: list[_Planned]) -> list[list[_Planned]]:
+    """Segments grouped by depth of reference: 0 tests no other segment, n tests one of depth n - 1.
+    ``plans`` is in dependency order, so every referenced segment's depth is known when needed."""
+    depth: dict[int, int] = {}
+    for plan in plans:
+        depth[plan.id] = 1 + max((depth[ref] for ref in plan.reads.segments if ref in depth), default=-1)
+    levels: list[list[_Planned]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for plan in plans:
+        levels[depth[plan.id]].append(plan)
+    return levels
+
+
+def _grouped(plans: list[_Planned], changes: Mapping[int, Change]) -> list[tuple[list[_Planned], list[int]]]:
+    """The segments to evaluate, grouped by the people they must be evaluated for.
+
+    People share a handful of distinct changes (an order, a page view, an identify…), so the
+    decision is taken once per distinct change, not once per person and segment.
+    """
+    sharing: dict[Change, list[int]] = defaultdict(list)
+    for person, change in changes.items():
+        sharing[change].append(person)
+    distinct = list(sharing)
+    groups: dict[tuple[int, ...], list[_Planned]] = defaultdict(list)
+    for plan in plans:
+        signature = tuple(i for i, change in enumerate(distinct) if may_change(plan.reads, change))
+        if signature:
+            groups[signature].append(plan)
+    return [(group, sorted(p for i in signature for p in sharing[distinct[i]])) for signature, group in groups.items()]
+
+
+def _may_move(plans: list[_Planned], changes: Mapping[int, Change]) -> list[int]:
+    """Segments this pass may write: those some change can affect, and every segment that tests
+    membership of one of them (its members may move because the other's did)."""
+    anything = Change()
+    for change in set(changes.values()):
+        anything = anything | change
+    found: set[int] = set()
+    for plan in plans:  # dependency order: a referenced segment is decided before its dependants
+        if plan.reads.segments & found or may_change(plan.reads, anything):
+            found.add(plan.id)
+    return sorted(found)
 
 
 def evaluate_profiles(conn: Connection, workspace_id: int, profile_ids: Sequence[int], event_names: set[str],
                       now: datetime, timezone: str, *, profile_changed: bool = True) -> dict[int, tuple[int, int]]:
-    """Real time: re-evaluate, for just these people, the segments their new events can change.
-
-    A segment that reads only events (no traits, tags, rollups…) and none of ``event_names``
-    cannot change and is skipped; ``profile_changed=False`` says the events changed no profile
-    state. Dependants of a segment that changed are evaluated after it (dependency order).
-    """
-    if not profile_ids:
-        return {}
-    changes: dict[int, tuple[int, int]] = {}
-    moved: set[int] = set()
-    for s_id, name, tree in _dependency_order(store.active_definitions(conn, workspace_id)):
-        reads_events = referenced_events(tree)
-        if not (reads_events & event_names or (profile_changed and reads_profile_state(tree))
-                or referenced_segments(tree) & moved):
-            continue
-        entered, exited = store.apply_membership(conn, workspace_id, (s_id, name), tree, now, timezone,
-                                                 profile_ids=profile_ids)
-        if entered or exited:
-            changes[s_id] = (len(entered), len(exited))
-            moved.add(s_id)
-    return changes
+    """Re-evaluate these people as if they had new events of ``event_names`` and, unless
+    ``profile_changed`` is false, any change to their profile state (the coarse form of
+    :func:`evaluate_changes`, for callers that know no more than that)."""
+    change = Change(frozenset(Facet) if profile_changed else frozenset(), frozenset(event_names))
+    return evaluate_changes(conn, workspace_id, {p: change for p in profile_ids}, now, timezone)
 
 
 def reads_profile_state(tree: Node) -> bool:
     """Anything but event conditions and segment membership reads state an event can change."""
-    match tree:
-        case All(nodes) | Any_(nodes):
-            return any(reads_profile_state(n) for n in nodes)
-        case Not(inner):
-            return reads_profile_state(inner)
-        case EventCondition() | SegmentCondition():
-            return False
-        case _:
-            return True
+    return bool(reads(tree).facets)

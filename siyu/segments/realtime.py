@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from siyu.db.types import to_millis
-from siyu.segments import membership, scoring, store, tag_rules
+from siyu.segments import membership, realtime_store, scoring, store, tag_rules
+from siyu.segments.facets import EVERYTHING, Change, LogEntry, change_of
 from siyu.segments.membership import REALTIME_CURSOR
 from siyu.segments.store import ENTERED, EXITED
 
@@ -40,18 +41,46 @@ class Progress:
 
 def process_new_events(conn: Connection, workspace_id: int, now: datetime, timezone: str,
                        limit: int = BATCH) -> Progress:
-    """Re-evaluate the people behind the next ``limit`` events of the log, once each."""
+    """Re-evaluate the people behind the next ``limit`` entries of the log, once each, in the segments
+    their entries can change (see :mod:`siyu.segments.facets` for which those are)."""
     position = store.claim_cursor(conn, workspace_id, REALTIME, now)
-    rows = store.events_after(conn, workspace_id, position, limit)
-    if not rows:
+    entries = realtime_store.log_entries_after(conn, workspace_id, position, limit)
+    if not entries:
         return Progress(0, 0, {}, position)
-    people = {pid for _, pid, name in rows if pid is not None and name not in (ENTERED, EXITED)}
-    names = {name for _, _, name in rows} - {ENTERED, EXITED}
-    changes = membership.evaluate_profiles(conn, workspace_id, sorted(people), names, now, timezone)
-    tag_rules.apply_all(conn, workspace_id, now, sorted(people), names)  # their tag events are picked up next
-    last = rows[-1][0]
+    theirs = [e for e in entries if e.profile_id is not None and e.name not in (ENTERED, EXITED)]
+    changes = changes_since(conn, workspace_id, theirs, position)
+    moved = membership.evaluate_changes(conn, workspace_id, changes, now, timezone)
+    people = sorted({e.profile_id for e in theirs if e.profile_id is not None})
+    names = {e.name for e in entries} - {ENTERED, EXITED}
+    tag_rules.apply_all(conn, workspace_id, now, people, names)  # their tag events are picked up next
+    last = entries[-1].id
     store.advance_cursor(conn, workspace_id, REALTIME, last, now)
-    return Progress(len(rows), len(people), changes, last)
+    return Progress(len(entries), len(people), moved, last)
+
+
+def changes_since(conn: Connection, workspace_id: int, entries: list[LogEntry], position: int) -> dict[int, Change]:
+    """What may have changed about each person behind ``entries`` (the log past ``position``).
+
+    The entries say most of it; two things they do not say are read from the database: people new
+    to the log past ``position`` (never evaluated, so every segment may take them) and merges
+    these entries caused (the survivor gained another person's events, tags, consent and ids;
+    the merged-away id must leave every segment). Segments' own Entered / Exited entries are left
+    out by the caller: dependants are re-evaluated in the pass that moved them.
+    """
+    changes: dict[int, Change] = {}
+    for entry in entries:
+        assert entry.profile_id is not None
+        changes[entry.profile_id] = changes.get(entry.profile_id, Change()) | change_of(entry)
+    people = sorted(changes)
+    if not people:
+        return changes
+    for person in set(people) - realtime_store.people_seen_before(conn, workspace_id, people, position):
+        changes[person] = EVERYTHING
+    survivors, merged_away = realtime_store.merges_caused_by(conn, workspace_id, people,
+                                                             {e.message_id for e in entries})
+    for person in survivors | merged_away:
+        changes[person] = EVERYTHING
+    return changes
 
 
 def _when_due(conn: Connection, workspace_id: int, name: str, now: datetime, every: timedelta,

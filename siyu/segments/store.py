@@ -2,19 +2,20 @@
 
 Membership is refreshed set-based: one ``INSERT … SELECT`` adds the people the definition now
 selects and one ``DELETE`` removes those it no longer selects, each ``RETURNING`` who moved, so a
-refresh of a million-person segment never pulls the whole set into Python. The same statements
-narrowed to a few profile ids are the real-time path. Both run in the caller's transaction with
-the events they write: a membership change and its event are committed together or not at all.
+refresh of a million-person segment never pulls the whole set into Python. Real time, a few
+people at a time, has its own statements in :mod:`siyu.segments.realtime_store` and shares the
+bookkeeping here. Both run in the caller's transaction with the events they write: a membership
+change and its event are committed together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from siyu.db.dialect import upsert
@@ -112,8 +113,9 @@ def size_history(conn: Connection, workspace_id: int, segment_id: int) -> list[d
 
 
 def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, str], tree: Node, now: datetime,
-                     timezone: str, profile_ids: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
-    """Bring stored membership in line with the definition — for everyone, or for ``profile_ids``.
+                     timezone: str) -> tuple[list[int], list[int]]:
+    """Bring the stored membership of everyone in line with the definition (saving, changing and the
+    scheduled refresh; real time has its own statements, :mod:`siyu.segments.realtime_store`).
 
     Returns (entered, exited) and writes one event per change plus today's size. The caller holds
     the write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the segment row is locked
@@ -123,64 +125,88 @@ def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, st
     if conn.dialect.name == "postgresql":
         conn.execute(select(segments.c.id).where(segments.c.workspace_id == workspace_id,
                                                  segments.c.id == segment_id).with_for_update())
-    ctx = Context(workspace_id, now, profile_ids)
-    selected = members_query(tree, ctx).subquery()
+    selected = members_query(tree, Context(workspace_id, now)).subquery()
     current = select(segment_members.c.profile_id).where(segment_members.c.workspace_id == workspace_id,
                                                          segment_members.c.segment_id == segment_id)
-    if profile_ids is not None:
-        current = current.where(segment_members.c.profile_id.in_(list(profile_ids)))
     entered = list(conn.execute(insert(segment_members).from_select(
         ["workspace_id", "segment_id", "profile_id", "entered_at"],
         select(workspace_id, segment_id, selected.c.id, to_millis(now)).where(selected.c.id.not_in(current)))
         .returning(segment_members.c.profile_id)).scalars())
-    gone = delete(segment_members).where(
+    exited = list(conn.execute(delete(segment_members).where(
         segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id,
-        segment_members.c.profile_id.not_in(select(selected.c.id)))
-    if profile_ids is not None:
-        gone = gone.where(segment_members.c.profile_id.in_(list(profile_ids)))
-    exited = list(conn.execute(gone.returning(segment_members.c.profile_id)).scalars())
-    if profile_ids is not None and not entered and not exited:
-        return entered, exited  # real time, nothing moved: no bookkeeping writes
-    _write_events(conn, workspace_id, segment_id, name, entered, exited, now)
-    _record_size(conn, workspace_id, segment_id, now, timezone, len(entered), len(exited),
-                 refreshed=profile_ids is None)
+        segment_members.c.profile_id.not_in(select(selected.c.id))).returning(segment_members.c.profile_id)).scalars())
+    _write_events(conn, workspace_id, [(segment_id, name, entered, exited)], now)
+    size = conn.execute(select(func.count()).select_from(segment_members).where(
+        segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)).scalar_one()
+    conn.execute(update(segments).where(segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
+                 .values(size=size, refreshed_at=now))
+    _record_history(conn, workspace_id, {segment_id: (size, len(entered), len(exited))}, now, timezone)
     return entered, exited
 
 
-def _write_events(conn: Connection, workspace_id: int, segment_id: int, name: str, entered: list[int],
-                  exited: list[int], now: datetime) -> None:
-    """System events for journeys; message ids are deterministic so a replayed change is one event."""
-    if not entered and not exited:
+def record_moves(conn: Connection, workspace_id: int, moves: Mapping[tuple[int, str], tuple[list[int], list[int]]],
+                 now: datetime, timezone: str) -> None:
+    """The bookkeeping of people entering and leaving segments a few at a time (real time): one
+    Segment Entered / Exited event per move, each size adjusted by its difference — a count over a
+    large segment for every event would cost more than the evaluation itself — and today's line of
+    each size history, all in four statements whatever the number of segments."""
+    moved = {key: value for key, value in moves.items() if value[0] or value[1]}
+    if not moved:
         return
-    lock_identity_graph(conn, workspace_id)  # appends to the log keep id order (siyu.ingest.store)
+    _write_events(conn, workspace_id, [(s_id, name, entered, exited) for (s_id, name), (entered, exited)
+                                       in moved.items()], now)
+    deltas = {s_id: len(entered) - len(exited) for (s_id, _), (entered, exited) in moved.items()}
+    sizes: dict[int, int] = dict(conn.execute(update(segments).where(segments.c.workspace_id == workspace_id,
+                                                     segments.c.id.in_(list(deltas)))
+                              .values(size=segments.c.size + case(deltas, value=segments.c.id, else_=0))
+                              .returning(segments.c.id, segments.c.size)).all())
+    _record_history(conn, workspace_id, {s_id: (sizes[s_id], len(entered), len(exited))
+                                         for (s_id, _), (entered, exited) in moved.items()}, now, timezone)
+
+
+def lock_segments(conn: Connection, workspace_id: int, segment_ids: Sequence[int]) -> None:
+    """Lock segment rows before changing their members (PostgreSQL; on SQLite the caller's
+    ``BEGIN IMMEDIATE`` already excludes other writers).
+
+    Deadlock argument: every transaction that holds more than one segment lock takes them here,
+    all at once and in ascending id order (the refresh locks every active segment, real time the
+    ones it may change); the others (saving or changing one segment) hold one. So no two
+    transactions can each hold a lock the other waits for.
+    """
+    if conn.dialect.name != "postgresql" or not segment_ids:
+        return
+    conn.execute(select(segments.c.id).where(segments.c.workspace_id == workspace_id,
+                                             segments.c.id.in_(sorted(segment_ids)))
+                 .order_by(segments.c.id).with_for_update())
+
+
+def _write_events(conn: Connection, workspace_id: int, moves: list[tuple[int, str, list[int], list[int]]],
+                  now: datetime) -> None:
+    """System events for journeys; message ids are deterministic so a replayed change is one event."""
     stamp = to_millis(now)
     rows = [{"workspace_id": workspace_id, "profile_id": pid, "message_id": f"seg-{segment_id}-{kind}-{pid}-{stamp}",
              "type": "track", "name": event, "timestamp": now, "received_at": now, "source": SOURCE,
              "properties": {"segment_id": segment_id, "segment_name": name}}
+            for segment_id, name, entered, exited in moves
             for pids, kind, event in ((entered, "in", ENTERED), (exited, "out", EXITED)) for pid in pids]
+    if not rows:
+        return
+    lock_identity_graph(conn, workspace_id)  # appends to the log keep id order (siyu.ingest.store)
     for start in range(0, len(rows), 5_000):
         conn.execute(insert(events), rows[start:start + 5_000])
 
 
-def _record_size(conn: Connection, workspace_id: int, segment_id: int, now: datetime, timezone: str,
-                 entered: int, exited: int, *, refreshed: bool) -> None:
-    """A full refresh recounts; a real-time change adjusts the stored size by its delta (a count over a
-    large segment for every event would cost more than the evaluation itself)."""
-    where = (segments.c.workspace_id == workspace_id, segments.c.id == segment_id)
-    if refreshed:
-        size = conn.execute(select(func.count()).select_from(segment_members).where(
-            segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)).scalar_one()
-        conn.execute(update(segments).where(*where).values(size=size, refreshed_at=now))
-    else:
-        size = conn.execute(update(segments).where(*where).values(size=segments.c.size + entered - exited)
-                            .returning(segments.c.size)).scalar_one()
+def _record_history(conn: Connection, workspace_id: int, changes: Mapping[int, tuple[int, int, int]],
+                    now: datetime, timezone: str) -> None:
+    """Today's (size, entered, exited) per segment, entered and exited adding up over the day."""
     day = now.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
-    statement = upsert(conn, segment_sizes).values(workspace_id=workspace_id, segment_id=segment_id, day=day,
-                                                   size=size, entered=entered, exited=exited)
+    statement = upsert(conn, segment_sizes).values([
+        {"workspace_id": workspace_id, "segment_id": s_id, "day": day, "size": size, "entered": entered,
+         "exited": exited} for s_id, (size, entered, exited) in sorted(changes.items())])
     conn.execute(statement.on_conflict_do_update(
         index_elements=["workspace_id", "segment_id", "day"],
-        set_={"size": size, "entered": segment_sizes.c.entered + entered,
-              "exited": segment_sizes.c.exited + exited}))
+        set_={"size": statement.excluded.size, "entered": segment_sizes.c.entered + statement.excluded.entered,
+              "exited": segment_sizes.c.exited + statement.excluded.exited}))
 
 
 def claim_cursor(conn: Connection, workspace_id: int, name: str, now: datetime, initial: int = 0) -> int:
@@ -202,13 +228,6 @@ def advance_cursor(conn: Connection, workspace_id: int, name: str, position: int
 def last_event_id(conn: Connection, workspace_id: int) -> int:
     return conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
         events.c.workspace_id == workspace_id)).scalar_one()
-
-
-def events_after(conn: Connection, workspace_id: int, position: int, limit: int) -> list[tuple[int, int | None, str]]:
-    """(id, profile_id, name) of log entries past the cursor, skipping the segments' own events."""
-    rows = conn.execute(select(events.c.id, events.c.profile_id, events.c.name).where(
-        events.c.workspace_id == workspace_id, events.c.id > position).order_by(events.c.id).limit(limit))
-    return [(r.id, r.profile_id, r.name) for r in rows]
 
 
 def workspaces_with_segments(conn: Connection) -> list[int]:

@@ -4,7 +4,11 @@
 
     {"channels": {"email": {"host": "smtp.example.com", "port": 587, "sender": "hi@brand.cn",
                             "sender_name": "完美日记", "username": "…", "password": "…", "starttls": true},
-                  "webhook": {"url": "https://brand.example/siyu", "secret": "…"}}}
+                  "webhook": {"url": "https://brand.example/siyu", "secret": "…"},
+                  "sms": {"provider": "aliyun", "access_key_id": "LTAI…", "access_key_secret": "…"},
+                  "wechat": {"appid": "wx…", "secret": "…"}}}
+
+One ``wechat`` section serves every ``wechat_*`` channel: they are APIs of one official account.
 
 A channel with no settings refuses its messages with ``channels.not_configured`` (a permanent
 failure, recorded on the message) rather than dropping them silently.
@@ -16,15 +20,20 @@ from typing import Any
 
 from siyu.channels.base import Adapter, ChannelError
 from siyu.channels.email import EmailChannel
+from siyu.channels.sms import sms_channel
 from siyu.channels.webhook import WebhookChannel
+from siyu.channels.wechat import CUSTOMER_SERVICE, TEMPLATE, WeChatChannel
 from siyu.messaging.models import Channel, Message
+
+WECHAT_KINDS = {Channel.WECHAT_TEMPLATE: TEMPLATE, Channel.WECHAT_CS: CUSTOMER_SERVICE}
 
 
 def adapter_for(workspace: Any, message: Message) -> Adapter:
-    config = ((workspace.settings or {}).get("channels") or {}).get(message.channel.value)
+    section = "wechat" if message.channel.value.startswith("wechat") else message.channel.value
+    config = ((workspace.settings or {}).get("channels") or {}).get(section)
     if not config:
         raise ChannelError("channels.not_configured", f"The {message.channel.value} channel is not set up in this "
-                           "workspace (settings.channels).", retryable=False)
+                           f"workspace (settings.channels.{section}).", retryable=False)
     try:
         if message.channel is Channel.EMAIL:
             return EmailChannel(host=str(config["host"]), port=int(config.get("port", 25)),
@@ -33,8 +42,12 @@ def adapter_for(workspace: Any, message: Message) -> Adapter:
                                 starttls=bool(config.get("starttls", False)))
         if message.channel is Channel.WEBHOOK:
             return WebhookChannel(url=str(config["url"]), secret=str(config["secret"]))
+        if message.channel is Channel.SMS:
+            return sms_channel(config)
+        if message.channel in WECHAT_KINDS:
+            return WeChatChannel.from_settings(WECHAT_KINDS[message.channel], config)
     except (KeyError, TypeError, ValueError) as error:
-        raise ChannelError("channels.bad_settings", f"settings.channels.{message.channel.value}: {error}",
+        raise ChannelError("channels.bad_settings", f"settings.channels.{section}: {error}",
                            retryable=False) from None
     raise ChannelError("channels.not_available", f"Sending by {message.channel.value} is not available yet.",
                        retryable=False)

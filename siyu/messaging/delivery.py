@@ -171,7 +171,11 @@ def _send(engine: Engine, adapters: AdapterLookup, workspace: Any, message: Mess
 def _failed(engine: Engine, message: Message, error: ChannelError, report: DeliveryReport) -> None:
     now = clock.now()
     with write(engine) as conn:
-        if not error.retryable:
+        if error.code.endswith(".uncertain"):  # may have reached the provider (a read timeout): never again
+            store.update_message(conn, message, now, status=Status.UNCERTAIN, reason=error.code,
+                                 detail=error.detail[:500], lease_until=None)
+            report.count("uncertain", error.code)
+        elif not error.retryable:
             store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                                  detail=error.detail[:500], lease_until=None, sent_at=None)
             report.count("failed", error.code)

@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from siyu.channels import sms, wechat
 from siyu.errors import SiyuError
 from siyu.messaging import policies, store
 from siyu.messaging.models import Channel, Message, Purpose, Verdict
 from siyu.profiles.read_store import resolve_profile_id
 from siyu.workspaces import store as workspace_store
 
-AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK)  # channels with an adapter today
+AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK, Channel.SMS, Channel.WECHAT_TEMPLATE,  # channels with an adapter
+             Channel.WECHAT_CS)
 MAX_KEY = 150
 TEMPLATE_KEY = "$template"  # a payload holding a template, rendered for the person when it is sent
 
@@ -43,6 +45,15 @@ def validate_content(channel: Channel, content: Any) -> dict[str, Any]:
             raise MessagingError("An e-mail needs 'text' or 'html'.", details={"field": "content.text"})
         if len(content["subject"]) > 998:
             raise MessagingError("The subject is longer than 998 characters.", details={"field": "content.subject"})
+    problem = None
+    if channel is Channel.SMS:
+        problem = sms.payload_problem(content)
+    elif channel is Channel.WECHAT_TEMPLATE:
+        problem = wechat.payload_problem(wechat.TEMPLATE, content)
+    elif channel is Channel.WECHAT_CS:
+        problem = wechat.payload_problem(wechat.CUSTOMER_SERVICE, content)
+    if problem is not None:
+        raise MessagingError(f"content.{problem[0]}: {problem[1]}.", details={"field": f"content.{problem[0]}"})
     return content
 
 

@@ -134,7 +134,7 @@ def test_refusals(runtime: Runtime, client: Any, workspace: Any, other_workspace
     assert create(client, workspace, 999999).status_code == 404
     assert create(client, other_workspace, segment_id).status_code == 404  # not their segment
     assert create(client, workspace, segment_id, rate_per_minute=0).status_code == 400
-    assert create(client, workspace, segment_id, channel="sms").json()["error"]["code"] == \
+    assert create(client, workspace, segment_id, channel="wecom").json()["error"]["code"] == \
         "messaging.channel_unavailable"
     broadcast = create(client, workspace, segment_id).json()
     too_many = client.post(f"/api/broadcasts/{broadcast['id']}/test", headers=workspace.bearer(),

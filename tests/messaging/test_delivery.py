@@ -191,7 +191,7 @@ def test_bad_requests_are_refused_with_codes(runtime: Runtime, client: Any, work
                                              ) -> None:
     profile = person(client, workspace)
     cases = [
-        ({"channel": "sms", "content": {"x": 1}}, 422, "messaging.channel_unavailable"),
+        ({"channel": "wecom", "content": {"x": 1}}, 422, "messaging.channel_unavailable"),
         ({"content": {"text": "no subject"}}, 422, "messaging.invalid"),
         ({"channel": "pigeon"}, 400, "request.invalid"),
         ({"profile_id": 999999}, 404, None),
@@ -235,3 +235,26 @@ def test_a_template_is_rendered_for_the_person_when_sent(runtime: Runtime, clien
     assert broken.status_code == 422 and broken.json()["error"]["code"] == "messaging.invalid_template"
     both = queue(client, workspace, profile, template=template)
     assert both.status_code == 422 and both.json()["error"]["code"] == "messaging.invalid"
+
+
+def test_a_send_that_may_have_reached_the_provider_is_uncertain_not_failed(runtime: Runtime, client: Any,
+                                                                          workspace: Any) -> None:
+    from siyu.channels.base import ChannelError
+
+    class TimesOut:
+        idempotent = False
+        calls = 0
+
+        def send(self, _delivery: Any) -> str | None:
+            TimesOut.calls += 1
+            raise ChannelError("sms.uncertain", "read timeout after the request was sent", retryable=False)
+
+    configure(runtime, workspace.id)
+    profile = person(client, workspace)
+    message = queue(client, workspace, profile, channel="webhook", content={"n": 1}).json()
+    report = delivery.deliver_due(runtime.engine, workspace_id=workspace.id, adapters=lambda _w, _m: TimesOut())
+    assert report.uncertain == 1 and TimesOut.calls == 1
+    clock.advance(timedelta(hours=1))
+    delivery.deliver_due(runtime.engine, workspace_id=workspace.id, adapters=lambda _w, _m: TimesOut())
+    final = client.get(f"/api/messages/{message['id']}", headers=workspace.bearer()).json()
+    assert (final["status"], final["reason"], TimesOut.calls) == ("uncertain", "sms.uncertain", 1)

@@ -1,0 +1,246 @@
+"""WeChat official account: template messages (模板消息, ``/cgi-bin/message/template/send``) and
+customer-service messages (客服消息, ``/cgi-bin/message/custom/send``) through ``wechatpy``.
+
+Settings: one ``settings.channels.wechat = {"appid", "secret", "base_url"?}`` serves both
+``wechat_template`` and ``wechat_cs``: they are two APIs of one account with one secret and one
+access token, so two copies could only drift apart. The recipient is ``"<appid>:<openid>"`` (an
+openid is only valid for the app that issued it); an openid of another app fails the message as
+``wechat.other_app`` instead of being sent to an account that does not know it.
+
+Access tokens. WeChat limits ``/cgi-bin/token`` to 2,000 fetches a day per account, and every fetch
+there makes the previous token invalid five minutes later — workers that each fetch their own would
+knock each other's tokens out, and knock out the token of any other system the brand runs on the
+same account. siyu uses the stable token instead (``POST /cgi-bin/stable_token``, normal mode):
+"access_token 有效期内重复调用该接口不会更新 access_token", it is isolated from ``/cgi-bin/token``
+("完全隔离，互不影响"), and allows 10,000 calls a minute and 500,000 a day. WeChat itself is then the
+store shared by every worker and every machine, so the cache here is per process: one fetch per
+process per token lifetime (7,200 s, renewed 5 minutes early because in normal mode WeChat hands out
+the next token in the last 5 minutes). A 40001 / 42001 / 40014 answer drops the cached token (only
+if no other thread replaced it already), fetches again and retries the send once — safe, since the
+refused call sent nothing. A database row holding the token would add a table and a lock for no
+gain over this, and would still be invalidated by anyone calling ``/cgi-bin/token``.
+
+Errcodes are translated where they change what siyu does, the raw code kept in the detail:
+43004 (the person unfollowed) → ``wechat.unfollowed``; 45015 / 45047 (outside the 48-hour
+customer-service window or past its message quota) → ``wechat.outside_window``; 45009 (daily API
+quota), 45011 (per-minute frequency) and -1 (system busy) are retried; credential errors
+(bad appid or secret, server IP not whitelisted) → ``wechat.credentials``; anything else
+→ ``wechat.rejected``. A call that may have reached WeChat without an answer fails as
+``wechat.uncertain`` and is not retried: neither API is idempotent (a template message's
+``client_msg_id`` — siyu derives it from the delivery key — dedupes only for 10 minutes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import requests
+from urllib3.exceptions import NewConnectionError
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from siyu.channels.base import ChannelError, Delivery
+
+TEMPLATE, CUSTOMER_SERVICE = "template", "cs"
+ENDPOINTS = {TEMPLATE: "message/template/send", CUSTOMER_SERVICE: "message/custom/send"}
+DEFAULT_BASE_URL = "https://api.weixin.qq.com"
+# Required fields of each customer-service message type (the same as the template engine's check).
+CS_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("content",), "image": ("media_id",), "link": ("title", "description", "url", "thumb_url"),
+    "news": ("articles",), "miniprogrampage": ("title", "pagepath", "thumb_media_id")}
+
+STALE_TOKEN = frozenset({40001, 40014, 42001})  # invalid / not latest, malformed, expired
+CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41004, 40243})  # appid, secret, IP whitelist, frozen secret
+RETRYABLE = {-1: "wechat.busy", 45009: "wechat.quota", 45011: "wechat.rate_limited"}
+PERMANENT = {43004: "wechat.unfollowed", 45015: "wechat.outside_window", 45047: "wechat.outside_window",
+             40003: "wechat.invalid_openid"}
+REFRESH_EARLY = 300  # seconds: stable_token hands out the next token in the last 5 minutes
+
+
+def wechat_error(errcode: int, errmsg: str) -> ChannelError:
+    detail = f"errcode {errcode}: {errmsg}"[:500]
+    if errcode in RETRYABLE:
+        return ChannelError(RETRYABLE[errcode], detail, retryable=True)
+    if errcode in CREDENTIAL_ERRORS:
+        return ChannelError("wechat.credentials", detail, retryable=False)
+    return ChannelError(PERMANENT.get(errcode, "wechat.rejected"), detail, retryable=False)
+
+
+def payload_problem(kind: str, payload: Any) -> tuple[str, str] | None:
+    """``(field, what is wrong)`` when ``payload`` can't be sent as this kind of message, else None."""
+    if not isinstance(payload, dict):
+        return "content", "must be an object"
+    if kind == TEMPLATE:
+        if not isinstance(payload.get("template_id"), str) or not payload["template_id"].strip():
+            return "template_id", "a template message needs the account's 'template_id'"
+        data = payload.get("data")
+        if not isinstance(data, dict) or not data or not all(
+                isinstance(item, dict) and isinstance(item.get("value"), str) for item in data.values()):
+            return "data", "must map each key of the template (thing1, …) to {\"value\": text}"
+        mini = payload.get("miniprogram")
+        if mini is not None and not (isinstance(mini, dict) and all(
+                isinstance(mini.get(key), str) for key in ("appid", "pagepath"))):
+            return "miniprogram", "needs 'appid' and 'pagepath'"
+        return None
+    msgtype = payload.get("msgtype")
+    if msgtype not in CS_FIELDS:
+        return "msgtype", f"must be one of {', '.join(CS_FIELDS)}"
+    block = payload.get(msgtype)
+    if not isinstance(block, dict):
+        return msgtype, "must be an object"
+    if msgtype == "news":
+        articles = block.get("articles")
+        if not (isinstance(articles, list) and len(articles) == 1 and isinstance(articles[0], dict)
+                and all(isinstance(articles[0].get(key), str) for key in ("title", "url"))):
+            return "news.articles", "must hold exactly one article with 'title' and 'url'"
+        return None
+    for key in CS_FIELDS[msgtype]:
+        if not isinstance(block.get(key), str) or not block[key].strip():
+            return f"{msgtype}.{key}", "is required"
+    return None
+
+
+class TokenCache:
+    """Access tokens of this process, per (API base URL, appid); one fetch at a time per account."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def token(self, key: tuple[str, str], fetch: Callable[[], tuple[str, int]]) -> str:
+        with self._lock(key):  # threads of one process wait for the one fetch instead of each fetching
+            cached = self._tokens.get(key)
+            if cached is not None and cached[1] > self.clock():
+                return cached[0]
+            token, expires_in = fetch()
+            self._tokens[key] = (token, self.clock() + expires_in - REFRESH_EARLY)
+            return token
+
+    def discard(self, key: tuple[str, str], token: str) -> None:
+        """Forget ``token`` after WeChat refused it — unless another thread has replaced it already."""
+        with self._lock(key):
+            if self._tokens.get(key, ("",))[0] == token:
+                del self._tokens[key]
+
+
+TOKENS = TokenCache()
+
+
+class _StaleToken(Exception):
+    pass
+
+
+class _Client(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client with a token handed in. Its own ``fetch_access_token`` would call
+    ``/cgi-bin/token`` at a hard-coded api.weixin.qq.com (ignoring ``API_BASE_URL``), so it must
+    never run: tokens come from :data:`TOKENS`."""
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        raise RuntimeError("siyu hands wechatpy its access token; it must not fetch one itself")
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached WeChat (no connection was made)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+@dataclass
+class WeChatChannel:
+    kind: str  # TEMPLATE or CUSTOMER_SERVICE
+    appid: str
+    secret: str
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 10.0
+    tokens: TokenCache = field(default_factory=lambda: TOKENS)
+    idempotent: bool = False  # see the module docstring
+
+    @classmethod
+    def from_settings(cls, kind: str, config: Mapping[str, Any]) -> WeChatChannel:
+        base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        if not base_url.startswith(("https://", "http://")):
+            raise ValueError("base_url must be an http(s) URL")
+        return cls(kind=kind, appid=str(config["appid"]), secret=str(config["secret"]), base_url=base_url)
+
+    def send(self, delivery: Delivery) -> str | None:
+        problem = payload_problem(self.kind, delivery.payload)
+        if problem is not None:
+            raise ChannelError("wechat.bad_payload", f"{problem[0]}: {problem[1]}", retryable=False)
+        body = {"touser": self.openid(delivery.recipient), **delivery.payload}
+        if self.kind == TEMPLATE:  # letters, digits and "_" like WeChat's example (MSG_000001)
+            body.setdefault("client_msg_id", "siyu_" + delivery.key.replace(":", "_"))
+        token = self.access_token()
+        try:
+            return self._post(token, body)
+        except _StaleToken:
+            self.tokens.discard((self.base_url, self.appid), token)
+        try:
+            return self._post(self.access_token(), body)
+        except _StaleToken as error:
+            raise ChannelError("wechat.token", f"A fresh access token was refused too: {error}",
+                               retryable=True) from None
+
+    def openid(self, recipient: str) -> str:
+        app, colon, openid = recipient.partition(":")
+        if not colon:
+            return recipient  # an openid recorded without its app: taken as this account's
+        if app != self.appid:
+            raise ChannelError("wechat.other_app", f"The person's openid belongs to {app}, not to the account set up "
+                               f"in settings.channels.wechat ({self.appid}).", retryable=False)
+        return openid
+
+    def access_token(self) -> str:
+        return self.tokens.token((self.base_url, self.appid), self._fetch_token)
+
+    def _fetch_token(self) -> tuple[str, int]:
+        try:
+            response = httpx.post(f"{self.base_url}/cgi-bin/stable_token", timeout=self.timeout, json={
+                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": False})
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as error:  # nothing reached a person: try again later
+            raise ChannelError("wechat.unreachable", f"stable_token: {type(error).__name__}: {error}",
+                               retryable=True) from None
+        if response.status_code != 200 or not isinstance(answer, dict):
+            raise ChannelError("wechat.unreachable", f"stable_token: HTTP {response.status_code}", retryable=True)
+        if answer.get("errcode"):
+            detail = f"stable_token errcode {answer['errcode']}: {answer.get('errmsg', '')}"[:500]
+            if int(answer["errcode"]) in CREDENTIAL_ERRORS:
+                raise ChannelError("wechat.credentials", detail, retryable=False)
+            raise ChannelError("wechat.token", detail, retryable=True)
+        return str(answer["access_token"]), int(answer.get("expires_in", 7200))
+
+    def _post(self, token: str, body: dict[str, Any]) -> str | None:
+        client = _Client(self.appid, self.secret, access_token=token, timeout=self.timeout, auto_retry=False)
+        client.API_BASE_URL = f"{self.base_url}/cgi-bin/"
+        try:
+            answer = client.post(ENDPOINTS[self.kind], data=body)
+        except WeChatClientException as error:
+            if error.errcode in STALE_TOKEN:
+                raise _StaleToken(f"errcode {error.errcode}: {error.errmsg}") from None
+            if error.errcode is None:  # an HTTP error status, not a WeChat answer
+                status = error.response.status_code if error.response is not None else 0
+                raise ChannelError("wechat.unavailable", f"HTTP {status}", retryable=status >= 500 or status == 429
+                                   ) from None
+            raise wechat_error(int(error.errcode), str(error.errmsg)) from None
+        except requests.RequestException as error:
+            if _never_sent(error):
+                raise ChannelError("wechat.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
+            raise ChannelError("wechat.uncertain", f"{type(error).__name__}: {error} — the message may have been "
+                               "sent; not sent again.", retryable=False) from None
+        if not isinstance(answer, dict):  # wechatpy hands back the raw response when it isn't JSON
+            raise ChannelError("wechat.uncertain", "The answer was not WeChat's JSON; the message may have been "
+                               "sent; not sent again.", retryable=False)
+        return None if answer.get("msgid") is None else str(answer["msgid"])

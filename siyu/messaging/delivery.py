@@ -87,7 +87,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
             store.lock_person(conn, message.workspace_id, message.profile_id)
             settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
             facts = store.facts(conn, message.workspace_id, message.profile_id, message.channel, now,
-                                excluding=message.id)
+                                excluding=message.id, scope=store.sending_scope(workspace.settings, message.channel))
             verdict = policies.decide(message.channel, message.purpose, facts, settings, now)
             if verdict.action == "stop":
                 store.update_message(conn, message, now, status=Status.STOPPED, reason=verdict.reason,

@@ -94,5 +94,6 @@ def check(conn: Connection, workspace_id: int, *, profile_id: int, channel: Chan
     workspace = workspace_store.get_workspace(conn, workspace_id)
     live = resolve_profile_id(conn, workspace_id, profile_id)
     settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
-    facts = store.facts(conn, workspace_id, live, channel, now)
+    facts = store.facts(conn, workspace_id, live, channel, now,
+                        scope=store.sending_scope(workspace.settings, channel))
     return policies.decide(channel, purpose, facts, settings, now), facts.address

@@ -87,8 +87,9 @@ def update_message(conn: Connection, message: Message, now: datetime, **values: 
 
 
 def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, now: datetime,
-          excluding: int | None = None) -> Facts:
-    """What the policy reads; ``excluding`` leaves the message being decided out of the history."""
+          excluding: int | None = None, scope: str | None = None) -> Facts:
+    """What the policy reads; ``excluding`` leaves the message being decided out of the history;
+    ``scope`` is the app or corp the channel sends from (its openids come first)."""
     consent = {(r.channel, r.purpose): r.status for r in conn.execute(
         select(consents.c.channel, consents.c.purpose, consents.c.status).where(
             consents.c.workspace_id == workspace_id, consents.c.profile_id == profile_id))}
@@ -108,7 +109,7 @@ def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel
         last_message = conn.execute(select(func.max(events.c.timestamp)).where(
             events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
             events.c.name.in_(USER_MESSAGE_EVENTS))).scalar_one()
-    return Facts(consents=consent, address=address(conn, workspace_id, profile_id, channel),
+    return Facts(consents=consent, address=address(conn, workspace_id, profile_id, channel, scope),
                  wechat_followed=followed, last_user_message_at=last_message, history=history)
 
 
@@ -119,18 +120,30 @@ _ADDRESS_TYPES: dict[Channel, str] = {
 }
 
 
-def address(conn: Connection, workspace_id: int, profile_id: int, channel: Channel) -> str | None:
+def address(conn: Connection, workspace_id: int, profile_id: int, channel: Channel,
+            scope: str | None = None) -> str | None:
     """Where the channel reaches the person: their e-mail, phone, openid (``type:scope`` kept so the
-    sender knows the app), external user id; a webhook addresses the profile itself."""
+    sender knows the app), external user id; a webhook addresses the profile itself. An openid is
+    per app: with ``scope`` (the account's appid) only that app's openid will do."""
     if channel is Channel.WEBHOOK:
         return str(profile_id)
     kind = _ADDRESS_TYPES[channel]
+    wanted = identities.c.type == f"{kind}:{scope}" if scope else or_(identities.c.type == kind,
+                                                                      identities.c.type.like(f"{kind}:%"))
     rows: Sequence[Any] = conn.execute(select(identities.c.type, identities.c.value).where(
-        identities.c.workspace_id == workspace_id, identities.c.profile_id == profile_id,
-        or_(identities.c.type == kind, identities.c.type.like(f"{kind}:%"))).order_by(
+        identities.c.workspace_id == workspace_id, identities.c.profile_id == profile_id, wanted).order_by(
         identities.c.last_seen_at.desc(), identities.c.type)).all()
     if not rows:
         return None
     if ":" in rows[0].type:
         return f"{rows[0].type.split(':', 1)[1]}:{rows[0].value}"
     return rows[0].value
+
+
+def sending_scope(settings: dict[str, Any] | None, channel: Channel) -> str | None:
+    """The app a WeChat channel sends from (``settings.channels.wechat.appid``), if set up."""
+    if not channel.value.startswith("wechat"):
+        return None
+    wechat = ((settings or {}).get("channels") or {}).get("wechat") or {}
+    appid = wechat.get("appid") if isinstance(wechat, dict) else None
+    return str(appid) if appid else None

@@ -258,3 +258,17 @@ def test_a_send_that_may_have_reached_the_provider_is_uncertain_not_failed(runti
     delivery.deliver_due(runtime.engine, workspace_id=workspace.id, adapters=lambda _w, _m: TimesOut())
     final = client.get(f"/api/messages/{message['id']}", headers=workspace.bearer()).json()
     assert (final["status"], final["reason"], TimesOut.calls) == ("uncertain", "sms.uncertain", 1)
+
+
+def test_wechat_messages_go_to_the_openid_of_the_account_that_sends(runtime: Runtime, client: Any,
+                                                                    workspace: Any) -> None:
+    with write(runtime.engine) as conn:
+        workspace_store.update_workspace_settings(conn, workspace.id, {
+            "channels": {"wechat": {"appid": "wxOA", "secret": "s"}}, "messaging": {"quiet_start": None}})
+    client.post("/v1/identify", auth=(workspace.write_key, ""), json={"userId": "w1", "context": {"externalIds": [
+        {"type": "wechat_openid:wxMini", "id": "o-mini"}, {"type": "wechat_openid:wxOA", "id": "o-oa"}]}})
+    profile = client.get("/api/profiles/lookup", params={"type": "user_id", "value": "w1"},
+                         headers=workspace.bearer()).json()["id"]
+    checked = client.post("/api/messages/check", headers=workspace.bearer(), json={
+        "profile_id": profile, "channel": "wechat_template", "purpose": "transactional"})
+    assert checked.json()["address"] == "wxOA:o-oa"  # not the mini program's openid

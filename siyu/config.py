@@ -36,6 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIYU_ANALYTICS_SNAPSHOT_SECONDS", "60", "How often profile-level tables are copied to the mirror."),
     Setting("SIYU_ANALYTICS_MEMORY_LIMIT", "1GB", "DuckDB memory limit of one analytics engine."),
     Setting("SIYU_SEGMENT_REFRESH_MINUTES", "15", "How often `siyu worker` re-evaluates every segment (minutes)."),
+    Setting("SIYU_PUBLIC_URL", "http://127.0.0.1:8000", "Address people reach siyu at, for links in messages "
+            "(unsubscribe links); the HTTPS address of the reverse proxy in production."),
 )
 
 
@@ -66,6 +68,7 @@ class Config:
     analytics_snapshot_seconds: float = 60.0
     analytics_memory_limit: str = "1GB"
     segment_refresh_minutes: float = 15.0
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,4 +95,5 @@ def load_config() -> Config:
         analytics_snapshot_seconds=float(_env("SIYU_ANALYTICS_SNAPSHOT_SECONDS") or 60),
         analytics_memory_limit=_env("SIYU_ANALYTICS_MEMORY_LIMIT") or "1GB",
         segment_refresh_minutes=float(_env("SIYU_SEGMENT_REFRESH_MINUTES") or 15),
+        public_url=(_env("SIYU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )

@@ -69,9 +69,12 @@ def _deliver(rt: Runtime, result: PassResult) -> None:
     from siyu.messaging.broadcasts import fan_out_due
     from siyu.messaging.delivery import CLAIM, deliver_due
 
+    from siyu.messaging.unsubscribe import links
+
     fan_out_due(rt.engine)
+    unsubscribe_url = links(rt)
     while True:
-        report = deliver_due(rt.engine)
+        report = deliver_due(rt.engine, unsubscribe_url=unsubscribe_url)
         handled = 0
         for what in ("sent", "stopped", "deferred", "retried", "failed", "uncertain"):
             count = getattr(report, what)

@@ -66,9 +66,11 @@ def _reports(app: FastAPI) -> None:
 def _messages(app: FastAPI) -> None:
     from siyu.messaging.api import router
     from siyu.messaging.broadcasts_api import router as broadcasts_router
+    from siyu.messaging.unsubscribe_api import router as unsubscribe_router
 
     app.include_router(router)
     app.include_router(broadcasts_router)
+    app.include_router(unsubscribe_router)
 
 
 def _console(app: FastAPI) -> None:

@@ -68,7 +68,6 @@ def _deliver(rt: Runtime, result: PassResult) -> None:
     (each round is its own transactions)."""
     from siyu.messaging.broadcasts import fan_out_due
     from siyu.messaging.delivery import CLAIM, deliver_due
-
     from siyu.messaging.unsubscribe import links
 
     fan_out_due(rt.engine)

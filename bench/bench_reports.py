@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +64,7 @@ WEIGHTS = [0.50, 0.25, 0.12, 0.06, 0.05, 0.02]
 CHANNELS = ["wechat", "wecom", "douyin", "xiaohongshu", "tmall_card", "store", "staff_link", "official_account"]
 FUNNEL = ["Page Viewed", "Product Viewed", "Product Added", "Order Completed"]
 RETENTION_FROM, FUNNEL_FROM = date(2026, 1, 5), date(2026, 3, 1)  # 12 Monday weeks; the last month
+ACTIVITY_FROM, CHANNELS_FROM = date(2026, 3, 2), date(2026, 1, 1)  # the last 30 days; the last quarter
 
 
 def generate(directory: MirrorDirectory, events: int, people: int, days: int, seed: int) -> Manifest:
@@ -90,6 +92,12 @@ def generate(directory: MirrorDirectory, events: int, people: int, days: int, se
         )
         properties = np.where(name_index == 1, skus[rng.integers(0, 500, size=rows)], "{}")
         ids = np.arange(next_id, next_id + rows, dtype=np.int64)
+        # Rows in a part are ordered by (name, timestamp, id), as the mirror writes every part spanning row groups.
+        name_rank = np.argsort(np.argsort(np.array(NAMES, dtype=object)))  # a name's place in sorted order
+        order = np.lexsort((ids, timestamp, name_rank[name_index]))
+        person, timestamp, names, revenue, channel, properties, ids = (
+            column[order] for column in (person, timestamp, names, revenue, channel, properties, ids)
+        )
         batch = pa.RecordBatch.from_pydict(
             {
                 "id": ids,
@@ -120,12 +128,52 @@ def generate(directory: MirrorDirectory, events: int, people: int, days: int, se
     return manifest
 
 
+def build_aggregates(directory: MirrorDirectory, manifest: Manifest, memory_limit: str) -> float:
+    """The mirror's aggregates of every part, by the code a rebuild (or a time-zone change) runs; seconds taken."""
+    from siyu.analytics import mirror_aggregates
+
+    started = time.perf_counter()
+    mirror_aggregates.build_all(directory, manifest, ZONE, _ms(END) + DAY, memory_limit)
+    manifest.generation += 1
+    directory.write_manifest(manifest)
+    return time.perf_counter() - started
+
+
+DAY = 86_400_000
+SHANGHAI_MS = 28_800_000  # Shanghai has one offset, +08:00, over the data: no CASE in the floors
+
+
 def _ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=ZONE).timestamp() * 1000)
 
 
-def siyu_retention(directory: MirrorDirectory, memory_limit: str) -> object:
+def _day(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _engine(directory: MirrorDirectory, memory_limit: str) -> Any:
     from siyu.analytics.engine import AnalyticsEngine
+
+    engine = AnalyticsEngine(directory, memory_limit=memory_limit)
+    engine.execute("SET enable_progress_bar = false")  # as run_report does
+    assert engine.aggregates_ready(ZONE), "the generated mirror's aggregates should be complete"
+    return engine
+
+
+def _floor(sql: str, memory_limit: str) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    connection = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
+    connection.execute("SET enable_progress_bar = false")
+    rows = connection.sql(sql).fetchall()
+    connection.close()
+    return rows
+
+
+# --- retention: weekly cohorts by first channel, 12 weeks ----------------------------------------------
+
+
+def siyu_retention(directory: MirrorDirectory, memory_limit: str) -> object:
     from siyu.analytics.reports.models import parse_retention
     from siyu.analytics.reports.retention import build_retention
     from siyu.analytics.reports.retention_store import retention_counts
@@ -133,10 +181,9 @@ def siyu_retention(directory: MirrorDirectory, memory_limit: str) -> object:
     query = parse_retention(
         start=RETENTION_FROM.isoformat(), end=END.isoformat(), period="week", event=None, breakdown="channel", today=END
     )
-    engine = AnalyticsEngine(directory, memory_limit=memory_limit)
-    engine.execute("SET enable_progress_bar = false")  # as run_report does
+    engine = _engine(directory, memory_limit)
     try:
-        report = build_retention(query, retention_counts(engine, WORKSPACE, query, ZONE), ZONE, _ms(END) + 86_400_000)
+        report = build_retention(query, retention_counts(engine, WORKSPACE, query, ZONE), ZONE, _ms(END) + DAY)
     finally:
         engine.close()
     return sorted(
@@ -145,27 +192,7 @@ def siyu_retention(directory: MirrorDirectory, memory_limit: str) -> object:
     )
 
 
-def floor_retention(directory: MirrorDirectory, memory_limit: str, files: list[str]) -> object:
-    import duckdb
-
-    start, end = _ms(RETENTION_FROM), _ms(END) + 86_400_000
-    week = "((timestamp + 28800000) // 86400000 + 3) // 7"  # Shanghai has one offset, +08:00: no CASE
-    sql = f"""
-        WITH cohort AS (
-            SELECT profile_id, ((min(timestamp) + 28800000) // 86400000 + 3) // 7 AS c,
-                   coalesce(arg_min(channel, [timestamp, id]) FILTER (WHERE channel IS NOT NULL), 'unknown') AS ch
-            FROM read_parquet({files}) GROUP BY profile_id HAVING min(timestamp) >= {start} AND min(timestamp) < {end}),
-        weeks AS (SELECT DISTINCT profile_id, {week} AS w FROM read_parquet({files})
-                  WHERE timestamp >= {start} AND timestamp < {end}),
-        offsets AS (SELECT c, ch, profile_id, w - c AS n FROM cohort JOIN weeks USING (profile_id))
-        SELECT 'people', c, ch, 0, count(*) FROM cohort GROUP BY ALL
-        UNION ALL SELECT 'on', c, ch, n, count(*) FROM offsets GROUP BY ALL
-        UNION ALL SELECT 'last', c, ch, m, count(*)
-        FROM (SELECT c, ch, max(n) AS m FROM offsets GROUP BY c, ch, profile_id) GROUP BY ALL"""
-    connection = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
-    connection.execute("SET enable_progress_bar = false")
-    rows = connection.sql(sql).fetchall()
-    connection.close()
+def _retention_answer(rows: list[tuple[Any, ...]]) -> object:
     people: dict[Any, int] = {}
     on: dict[Any, int] = {}
     last: dict[Any, int] = {}
@@ -173,7 +200,7 @@ def floor_retention(directory: MirrorDirectory, memory_limit: str, files: list[s
         {"people": people, "on": on, "last": last}[kind][
             (cohort, channel) if kind == "people" else (cohort, channel, n)
         ] = count
-    final_week = ((_ms(END) + 28_800_000) // 86_400_000 + 3) // 7
+    final_week = ((_ms(END) + SHANGHAI_MS) // DAY + 3) // 7
     answer = []
     for (cohort, channel), size in people.items():
         weeks = range(final_week - cohort + 1)
@@ -183,8 +210,51 @@ def floor_retention(directory: MirrorDirectory, memory_limit: str, files: list[s
     return sorted(answer)
 
 
+_RETENTION_TAIL = """
+        offsets AS (SELECT c, ch, profile_id, w - c AS n FROM cohort JOIN weeks USING (profile_id) WHERE w >= c)
+        SELECT 'people', c, ch, 0, count(*) FROM cohort GROUP BY ALL
+        UNION ALL SELECT 'on', c, ch, n, count(*) FROM offsets GROUP BY ALL
+        UNION ALL SELECT 'last', c, ch, m, count(*)
+        FROM (SELECT c, ch, max(n) AS m FROM offsets GROUP BY c, ch, profile_id) GROUP BY ALL"""
+
+
+def floor_retention(memory_limit: str, files: dict[str, list[str]]) -> object:
+    events = f"read_parquet({files['events']})"
+    start, end = _ms(RETENTION_FROM), _ms(END) + DAY
+    sql = (
+        f"""
+        WITH cohort AS (
+            SELECT profile_id, ((min(timestamp) + {SHANGHAI_MS}) // {DAY} + 3) // 7 AS c,
+                   coalesce(arg_min(channel, [timestamp, id]) FILTER (WHERE channel IS NOT NULL), 'unknown') AS ch
+            FROM {events} GROUP BY profile_id HAVING min(timestamp) >= {start} AND min(timestamp) < {end}),
+        weeks AS (SELECT DISTINCT profile_id, ((timestamp + {SHANGHAI_MS}) // {DAY} + 3) // 7 AS w FROM {events}
+                  WHERE timestamp >= {start} AND timestamp < {end}),"""
+        + _RETENTION_TAIL
+    )
+    return _retention_answer(_floor(sql, memory_limit))
+
+
+def floor_retention_aggregates(memory_limit: str, files: dict[str, list[str]]) -> object:
+    start, end = _ms(RETENTION_FROM), _ms(END) + DAY
+    key = "CAST(channel_ms AS HUGEINT) * 9223372036854775808 + channel_id"
+    sql = (
+        f"""
+        WITH cohort AS (
+            SELECT profile_id, ((min(first_ms) + {SHANGHAI_MS}) // {DAY} + 3) // 7 AS c,
+                   coalesce(arg_min(channel, {key}) FILTER (WHERE channel IS NOT NULL), 'unknown') AS ch
+            FROM read_parquet({files["first_touch"]}) GROUP BY profile_id
+            HAVING min(first_ms) >= {start} AND min(first_ms) < {end}),
+        weeks AS (SELECT DISTINCT profile_id, (day + 3) // 7 AS w FROM read_parquet({files["person_days"]})
+                  WHERE day >= {_day(RETENTION_FROM)} AND day < {_day(END) + 1}),"""
+        + _RETENTION_TAIL
+    )
+    return _retention_answer(_floor(sql, memory_limit))
+
+
+# --- funnel: 4 steps, 7-day window, one month -----------------------------------------------------------
+
+
 def siyu_funnel(directory: MirrorDirectory, memory_limit: str) -> object:
-    from siyu.analytics.engine import AnalyticsEngine
     from siyu.analytics.reports.funnel import build_funnel
     from siyu.analytics.reports.funnel_store import funnel_counts
     from siyu.analytics.reports.models import parse_funnel
@@ -192,8 +262,7 @@ def siyu_funnel(directory: MirrorDirectory, memory_limit: str) -> object:
     query = parse_funnel(
         start=FUNNEL_FROM.isoformat(), end=END.isoformat(), steps=FUNNEL, window="7d", breakdown=None, today=END
     )
-    engine = AnalyticsEngine(directory, memory_limit=memory_limit)
-    engine.execute("SET enable_progress_bar = false")  # as run_report does
+    engine = _engine(directory, memory_limit)
     try:
         report = build_funnel(query, funnel_counts(engine, WORKSPACE, query, ZONE))
     finally:
@@ -201,31 +270,217 @@ def siyu_funnel(directory: MirrorDirectory, memory_limit: str) -> object:
     return list(report.total.people)
 
 
-def floor_funnel(directory: MirrorDirectory, memory_limit: str, files: list[str]) -> object:
-    import duckdb
-
-    start, end, window = _ms(FUNNEL_FROM), _ms(END) + 86_400_000, 7 * 86_400_000
+def floor_funnel(memory_limit: str, files: dict[str, list[str]]) -> object:
+    start, end, window = _ms(FUNNEL_FROM), _ms(END) + DAY, 7 * DAY
     names = ", ".join(f"'{n}'" for n in FUNNEL)
+    # (timestamp, id) as one HUGEINT that orders like the pair, as siyu does: lists compare several times slower.
     steps = [
-        f"""s1 AS (SELECT profile_id, min([timestamp, id]) AS at, min(timestamp) AS t0 FROM e
+        f"""s1 AS (SELECT profile_id, min(k) AS k, min(timestamp) AS t0 FROM e
                         WHERE name = '{FUNNEL[0]}' AND timestamp < {end} GROUP BY profile_id)"""
     ]
     for k in range(2, len(FUNNEL) + 1):
-        steps.append(f"""s{k} AS (SELECT p.profile_id, min([e.timestamp, e.id]) AS at, any_value(p.t0) AS t0
+        steps.append(f"""s{k} AS (SELECT p.profile_id, min(e.k) AS k, any_value(p.t0) AS t0
                          FROM s{k - 1} p JOIN e ON e.profile_id = p.profile_id
-                         WHERE e.name = '{FUNNEL[k - 1]}' AND [e.timestamp, e.id] > p.at
+                         WHERE e.name = '{FUNNEL[k - 1]}' AND e.k > p.k
                            AND e.timestamp < p.t0 + {window} GROUP BY p.profile_id)""")
     counts = ", ".join(f"(SELECT count(*) FROM s{k})" for k in range(1, len(FUNNEL) + 1))
     sql = f"""
-        WITH e AS MATERIALIZED (SELECT profile_id, id, timestamp, name FROM read_parquet({files})
+        WITH e AS MATERIALIZED (SELECT profile_id, CAST(timestamp AS HUGEINT) * 9223372036854775808 + id AS k,
+                                       timestamp, name FROM read_parquet({files["events"]})
                                 WHERE name IN ({names}) AND timestamp >= {start} AND timestamp < {end + window}),
         {", ".join(steps)}
         SELECT {counts}"""
-    connection = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
-    connection.execute("SET enable_progress_bar = false")
-    row = connection.execute(sql).fetchall()[0]
-    connection.close()
-    return list(row)
+    return list(_floor(sql, memory_limit)[0])
+
+
+# --- activity: DAU, rolling WAU and MAU for each day of the last 30 ---------------------------------------
+
+
+def siyu_activity(directory: MirrorDirectory, memory_limit: str) -> object:
+    from siyu.analytics.reports.activity import build_activity
+    from siyu.analytics.reports.activity_store import active_day_changes
+    from siyu.analytics.reports.models import parse_activity
+
+    query = parse_activity(start=ACTIVITY_FROM.isoformat(), end=END.isoformat(), event=None, today=END)
+    engine = _engine(directory, memory_limit)
+    try:
+        report = build_activity(query, active_day_changes(engine, WORKSPACE, query, ZONE))
+    finally:
+        engine.close()
+    return [(d.day.isoformat(), d.dau, d.wau, d.mau) for d in report.days]
+
+
+def _activity_answer(days_sql: str, memory_limit: str) -> object:
+    """Each person-day opens the part of each window the person's previous active day did not (see activity.py)."""
+    sql = f"""
+        WITH d AS ({days_sql}),
+        o AS (SELECT day, lag(day) OVER (PARTITION BY profile_id ORDER BY day) AS previous FROM d),
+        w(name, width) AS (VALUES ('dau', 1), ('wau', 7), ('mau', 30))
+        SELECT name, greatest(day, coalesce(previous + width, day)), count(*) FROM o, w GROUP BY ALL
+        UNION ALL SELECT name, day + width, -count(*) FROM o, w GROUP BY ALL"""
+    changes: dict[str, dict[int, int]] = {"dau": {}, "wau": {}, "mau": {}}
+    for name, day, delta in _floor(sql, memory_limit):
+        changes[name][day] = changes[name].get(day, 0) + delta
+    first, last = _day(ACTIVITY_FROM), _day(END)
+    series = {}
+    for name, points in changes.items():
+        running = sum(v for k, v in points.items() if k < first)
+        series[name] = []
+        for day in range(first, last + 1):
+            running += points.get(day, 0)
+            series[name].append(running)
+    return [
+        (
+            (date(1970, 1, 1) + timedelta(days=first + i)).isoformat(),
+            series["dau"][i],
+            series["wau"][i],
+            series["mau"][i],
+        )
+        for i in range(last - first + 1)
+    ]
+
+
+def floor_activity(memory_limit: str, files: dict[str, list[str]]) -> object:
+    lookback = ACTIVITY_FROM - timedelta(days=29)
+    days = f"""SELECT DISTINCT profile_id, (timestamp + {SHANGHAI_MS}) // {DAY} AS day
+               FROM read_parquet({files["events"]})
+               WHERE timestamp >= {_ms(lookback)} AND timestamp < {_ms(END) + DAY}"""
+    return _activity_answer(days, memory_limit)
+
+
+def floor_activity_aggregates(memory_limit: str, files: dict[str, list[str]]) -> object:
+    lookback = ACTIVITY_FROM - timedelta(days=29)
+    days = f"""SELECT DISTINCT profile_id, day FROM read_parquet({files["person_days"]})
+               WHERE day >= {_day(lookback)} AND day < {_day(END) + 1}"""
+    return _activity_answer(days, memory_limit)
+
+
+# --- channels: new customers of a quarter by first channel; AARRR: the last month -------------------------
+
+
+def _channel_figures(directory: MirrorDirectory, memory_limit: str, first: date) -> Any:
+    from siyu.analytics.reports.channel_store import new_customer_figures
+    from siyu.analytics.reports.models import DateRange
+
+    engine = _engine(directory, memory_limit)
+    try:
+        now = datetime.fromtimestamp((_ms(END) + DAY) / 1000, ZONE)
+        return engine, new_customer_figures(engine, WORKSPACE, DateRange(first, END), ZONE, now)
+    except BaseException:
+        engine.close()
+        raise
+
+
+def siyu_channels(directory: MirrorDirectory, memory_limit: str) -> object:
+    from siyu.analytics.reports.channels import build_channels
+    from siyu.analytics.reports.models import parse_channels
+
+    query = parse_channels(start=CHANNELS_FROM.isoformat(), end=END.isoformat(), today=END)
+    engine, (figures, total, _) = _channel_figures(directory, memory_limit, CHANNELS_FROM)
+    engine.close()
+    report = build_channels(query, figures, total, {})
+    return sorted(
+        (r.channel, r.new_customers, r.matured_30d, r.returned_30d, r.buyers_90d, round(r.revenue_90d, 2))
+        for r in (*report.rows, report.total)
+    )
+
+
+def _channels_sql(files: dict[str, list[str]], first: date, aggregates: bool) -> str:
+    """(channel or 'all', new, matured, returned, buyers, revenue, activated) for people first seen from ``first``."""
+    start, end, today = _ms(first), _ms(END) + DAY, _day(END) + 1
+    events = f"read_parquet({files['events']})"
+    if aggregates:
+        key = "CAST(channel_ms AS HUGEINT) * 9223372036854775808 + channel_id"
+        people = f"""SELECT profile_id, min(first_ms) AS f,
+                            arg_min(channel, {key}) FILTER (WHERE channel IS NOT NULL) AS ch
+                     FROM read_parquet({files["first_touch"]}) GROUP BY profile_id
+                     HAVING min(first_ms) >= {start} AND min(first_ms) < {end}"""
+        returned = f"""SELECT DISTINCT t.profile_id
+                       FROM t JOIN read_parquet({files["person_days"]}) d USING (profile_id)
+                       WHERE t.fd + 30 < {today} AND d.day BETWEEN t.fd + 1 AND t.fd + 30
+                         AND d.day > {_day(first)} AND d.day < {today + 30}"""
+    else:
+        people = f"""SELECT profile_id, min(timestamp) AS f,
+                            arg_min(channel, [timestamp, id]) FILTER (WHERE channel IS NOT NULL) AS ch
+                     FROM {events} GROUP BY profile_id HAVING min(timestamp) >= {start} AND min(timestamp) < {end}"""
+        returned = f"""SELECT DISTINCT t.profile_id FROM t JOIN {events} e USING (profile_id)
+                       WHERE t.fd + 30 < {today} AND e.timestamp >= {start} AND e.timestamp < {end + 31 * DAY}
+                         AND (e.timestamp + {SHANGHAI_MS}) // {DAY} BETWEEN t.fd + 1 AND t.fd + 30"""
+    return f"""
+        WITH p AS ({people}),
+        t AS (SELECT profile_id, f, (f + {SHANGHAI_MS}) // {DAY} AS fd, coalesce(ch, 'unknown') AS ch FROM p),
+        r AS ({returned}),
+        b AS (SELECT t.profile_id, sum(coalesce(e.revenue, 0)) AS revenue,
+                     min(e.timestamp) < any_value(t.f) + {7 * DAY} AS a
+              FROM t JOIN {events} e USING (profile_id)
+              WHERE e.name = 'Order Completed' AND e.timestamp >= {start} AND e.timestamp < {end + 90 * DAY}
+                AND e.timestamp >= t.f AND e.timestamp < t.f + {90 * DAY}
+              GROUP BY t.profile_id)
+        SELECT coalesce(t.ch, 'all'), count(*), count(*) FILTER (WHERE fd + 30 < {today}), count(r.profile_id),
+               count(b.profile_id), round(coalesce(sum(b.revenue), 0), 2), count(*) FILTER (WHERE b.a)
+        FROM t LEFT JOIN r USING (profile_id) LEFT JOIN b USING (profile_id)
+        GROUP BY ROLLUP (t.ch)"""
+
+
+def floor_channels(memory_limit: str, files: dict[str, list[str]]) -> object:
+    return sorted(tuple(row[:6]) for row in _floor(_channels_sql(files, CHANNELS_FROM, False), memory_limit))
+
+
+def floor_channels_aggregates(memory_limit: str, files: dict[str, list[str]]) -> object:
+    return sorted(tuple(row[:6]) for row in _floor(_channels_sql(files, CHANNELS_FROM, True), memory_limit))
+
+
+def siyu_aarrr(directory: MirrorDirectory, memory_limit: str) -> object:
+    from siyu.analytics.reports.aarrr import build_overview
+    from siyu.analytics.reports.aarrr_store import referral_figures
+    from siyu.analytics.reports.calendar import Period
+    from siyu.analytics.reports.models import parse_overview
+    from siyu.analytics.reports.revenue_store import revenue_by_period
+
+    query = parse_overview(start=FUNNEL_FROM.isoformat(), end=END.isoformat(), today=END)
+    engine, (figures, total, activated) = _channel_figures(directory, memory_limit, FUNNEL_FROM)
+    try:
+        _, revenue = revenue_by_period(engine, WORKSPACE, query.range, Period.MONTH, ZONE)
+        referrals = referral_figures(engine, WORKSPACE, query.range, ZONE)
+    finally:
+        engine.close()
+    report = build_overview(query, figures, total, activated, revenue, referrals)
+    return [(s.stage, s.measure, s.value) for s in report.stages]
+
+
+def _aarrr_floor(memory_limit: str, files: dict[str, list[str]], aggregates: bool) -> object:
+    start, end = _ms(FUNNEL_FROM), _ms(END) + DAY
+    channels = {row[0]: row for row in _floor(_channels_sql(files, FUNNEL_FROM, aggregates), memory_limit)}
+    _, new, matured, returned, _, _, activated = channels["all"]
+    ((amount, orders, buyers, invites, inviters),) = _floor(
+        f"""SELECT coalesce(sum(revenue) FILTER (WHERE name = 'Order Completed'), 0),
+                   count(*) FILTER (WHERE name = 'Order Completed'),
+                   count(DISTINCT profile_id) FILTER (WHERE name = 'Order Completed'),
+                   count(*) FILTER (WHERE name = 'Invite Accepted'),
+                   count(DISTINCT profile_id) FILTER (WHERE name = 'Invite Accepted')
+            FROM read_parquet({files["events"]})
+            WHERE name IN ('Order Completed', 'Invite Accepted') AND timestamp >= {start} AND timestamp < {end}""",
+        memory_limit,
+    )
+    return [
+        ("acquisition", "new_customers", new),
+        ("activation", "first_order_within_7_days", activated),
+        ("retention", "returned_within_30_days", returned),
+        ("revenue", "revenue", round(amount, 2)),
+        ("revenue", "orders", orders),
+        ("revenue", "buyers", buyers),
+        ("revenue", "average_order_value", round(amount / orders, 2) if orders else 0.0),
+        ("referral", "invites_accepted", invites),
+        ("referral", "inviting_customers", inviters),
+    ]
+
+
+def floor_aarrr(memory_limit: str, files: dict[str, list[str]]) -> object:
+    return _aarrr_floor(memory_limit, files, False)
+
+
+def floor_aarrr_aggregates(memory_limit: str, files: dict[str, list[str]]) -> object:
+    return _aarrr_floor(memory_limit, files, True)
 
 
 def _peak_rss_mb() -> float:
@@ -237,23 +492,35 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-QUESTIONS = {"siyu retention": siyu_retention, "siyu funnel": siyu_funnel}
-FLOORS = {"floor retention": floor_retention, "floor funnel": floor_funnel}
+# label, siyu, floor over raw events, floor over the aggregate files (None: the report reads no aggregate)
+REPORTS = {
+    "retention": (
+        "retention, weekly, by channel (12 weeks)",
+        siyu_retention,
+        floor_retention,
+        floor_retention_aggregates,
+    ),
+    "funnel": ("funnel, 4 steps, 7-day window (1 month)", siyu_funnel, floor_funnel, None),
+    "activity": ("activity, DAU/WAU/MAU (30 days)", siyu_activity, floor_activity, floor_activity_aggregates),
+    "channels": ("channels (new customers of 1 quarter)", siyu_channels, floor_channels, floor_channels_aggregates),
+    "aarrr": ("AARRR overview (1 month)", siyu_aarrr, floor_aarrr, floor_aarrr_aggregates),
+}
 
 
-def _child(question: str, root: str, memory_limit: str, files: list[str], queue: multiprocessing.Queue) -> None:
+def _child(report: str, variant: str, root: str, memory_limit: str, files: dict, queue: multiprocessing.Queue) -> None:
     import duckdb  # noqa: F401 - imports are not what is measured
+    import duckdb_engine  # noqa: F401 - imported by the first engine a process opens
 
     import siyu.analytics.engine  # noqa: F401
     import siyu.analytics.reports.run  # noqa: F401
 
-    directory = MirrorDirectory(Path(root), WORKSPACE)
+    _, ours, raw, aggregated = REPORTS[report]
     started = time.perf_counter()
     try:
-        if question in QUESTIONS:
-            answer = QUESTIONS[question](directory, memory_limit)
+        if variant == "siyu":
+            answer = ours(MirrorDirectory(Path(root), WORKSPACE), memory_limit)
         else:
-            answer = FLOORS[question](directory, memory_limit, files)
+            answer = (raw if variant == "raw" else aggregated)(memory_limit, files)
     except BaseException:  # noqa: BLE001 - sent to the parent, which stops with it
         queue.put(("error", traceback.format_exc()))
         raise
@@ -261,21 +528,27 @@ def _child(question: str, root: str, memory_limit: str, files: list[str], queue:
     queue.put((seconds, _peak_rss_mb(), answer))
 
 
-def measure(question: str, root: Path, memory_limit: str, files: list[str], runs: int) -> tuple[float, float, object]:
+def measure(
+    report: str, variant: str, root: Path, memory_limit: str, files: dict, runs: int
+) -> tuple[float, float, object]:
     context = multiprocessing.get_context("spawn")
     times, peaks, answer = [], [], None
     for _ in range(runs):
         queue = context.Queue()
-        child = context.Process(target=_child, args=(question, str(root), memory_limit, files, queue))
+        child = context.Process(target=_child, args=(report, variant, str(root), memory_limit, files, queue))
         child.start()
         result = queue.get()
         child.join()
         if result[0] == "error":
-            raise SystemExit(f"{question} failed:\n{result[1]}")
+            raise SystemExit(f"{variant} {report} failed:\n{result[1]}")
         seconds, peak_mb, answer = result
         times.append(seconds)
         peaks.append(peak_mb)
     return statistics.median(times), max(peaks), answer
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -286,6 +559,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory-limit", default="1GB", help="SIYU_ANALYTICS_MEMORY_LIMIT of the engine and the floor")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--only", nargs="*", choices=sorted(REPORTS), help="measure only these reports")
     arguments = parser.parse_args()
     people = arguments.people or max(arguments.events // 40, 1)
     root = Path(tempfile.mkdtemp(prefix="siyu-bench-reports-"))
@@ -298,26 +572,46 @@ def main() -> None:
             f"generated {arguments.events:,} events of {people:,} people over {arguments.days} days: "
             f"{len(manifest.parts)} parts, {size / 1e6:,.0f} MB of Parquet, {time.perf_counter() - started:.1f} s"
         )
-        files = [str(directory.file(p.file)) for p in manifest.parts]
-        print(f"memory limit {arguments.memory_limit}, 2 threads, median of {arguments.runs} runs")
-        print(f"{'question':<42} {'siyu s':>8} {'floor s':>8} {'ratio':>6} {'siyu RSS':>9} {'floor RSS':>9}")
-        for label, name in (
-            ("retention, weekly, by channel (12 weeks)", "retention"),
-            ("funnel, 4 steps, 7-day window (1 month)", "funnel"),
-        ):
-            ours, our_peak, our_answer = measure(f"siyu {name}", root, arguments.memory_limit, files, arguments.runs)
-            floor, floor_peak, floor_answer = measure(
-                f"floor {name}", root, arguments.memory_limit, files, arguments.runs
-            )
+        seconds = build_aggregates(directory, manifest, arguments.memory_limit)
+        aggregates = manifest.aggregates
+        assert aggregates is not None
+        print(
+            f"aggregates built in {seconds:.1f} s: person_days {sum(e.rows for e in aggregates.person_days):,} rows, "
+            f"first_touch {sum(e.rows for e in aggregates.first_touch):,} rows, {aggregates.bytes() / 1e6:,.1f} MB"
+        )
+        files = {
+            "events": [str(directory.file(p.file)) for p in manifest.parts],
+            "person_days": [str(directory.file(e.file)) for e in aggregates.person_days],
+            "first_touch": [str(directory.file(e.file)) for e in aggregates.first_touch],
+        }
+        print(
+            f"memory limit {arguments.memory_limit}, 2 threads, median of {arguments.runs} runs; "
+            "load average 1/5/15 min"
+        )
+        print(
+            f"{'question':<42} {'siyu s':>7} {'floor s':>8} {'ratio':>6} {'agg. floor':>11} {'ratio':>6} "
+            f"{'siyu RSS':>9} {'floor RSS':>9}  load"
+        )
+        for name in arguments.only or REPORTS:
+            label, _, _, aggregated = REPORTS[name]
+            ours, our_peak, our_answer = measure(name, "siyu", root, arguments.memory_limit, files, arguments.runs)
+            floor, floor_peak, floor_answer = measure(name, "raw", root, arguments.memory_limit, files, arguments.runs)
             if our_answer != floor_answer:
                 raise SystemExit(f"{name}: siyu and the floor disagree:\n{our_answer!r:.2000}\n{floor_answer!r:.2000}")
+            agg_text = f"{'-':>11} {'-':>6}"
+            if aggregated is not None:
+                agg, _, agg_answer = measure(name, "aggregates", root, arguments.memory_limit, files, arguments.runs)
+                if agg_answer != our_answer:
+                    raise SystemExit(
+                        f"{name}: the aggregate floor disagrees:\n{our_answer!r:.2000}\n{agg_answer!r:.2000}"
+                    )
+                agg_text = f"{agg:>10.2f}s {ours / agg:>6.2f}"
             print(
-                f"{label:<42} {ours:>8.2f} {floor:>8.2f} {ours / floor:>6.2f} {our_peak:>7.0f} MB {floor_peak:>7.0f} MB"
+                f"{label:<42} {ours:>7.2f} {floor:>8.2f} {ours / floor:>6.2f} {agg_text} "
+                f"{our_peak:>6.0f} MB {floor_peak:>6.0f} MB  {_load()}"
             )
             if name == "funnel":
                 print(f"  funnel people per step: {our_answer}")
-            else:
-                print(f"  retention rows (cohort x channel): {len(our_answer)}, agree with the floor")  # type: ignore[arg-type]
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -17,6 +17,12 @@ as NULL, exactly as erasure left them in the operational store. Compaction and e
 same expression into the files (:func:`resolved_events_sql`), so a rebuilt mirror and an
 incrementally synced one answer alike.
 
+Two more views read the mirror's pre-aggregated tables (:mod:`siyu.analytics.mirror_aggregates`),
+resolved through the same profile map: ``person_days`` (a person's events per local day and
+event name) and ``first_touch`` (their first event of their own and first channel). Reports use
+them only when :meth:`AnalyticsEngine.aggregates_ready` says they summarise exactly the events the
+``events`` view holds, in the report's time zone; otherwise they read ``events``.
+
 Columns of the operational ``events`` table that are not mirrored: ``message_id``, ``sent_at``,
 ``traits`` and ``context``. Two are added: ``revenue`` (``properties.total``, else
 ``properties.revenue``, as rollups count an order) and ``channel`` (:func:`siyu.profiles.rollups.channel_of`).
@@ -34,6 +40,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -52,13 +59,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
-from siyu.analytics.mirror_files import EVENT_SCHEMA, FileEntry, Manifest, MirrorDirectory, arrow_type
+from siyu.analytics import mirror_aggregates
+from siyu.analytics.mirror_files import FileEntry, Manifest, MirrorDirectory, arrow_type
+from siyu.analytics.mirror_rewrite import THREADS
 from siyu.analytics.mirror_store import SNAPSHOT_TABLES, is_json
+from siyu.analytics.mirror_views import (
+    DUCK_TYPES,
+    empty,
+    first_touch_sql,
+    person_days_sql,
+    quote,
+    resolved_events_sql,
+)
 from siyu.db.types import JSONType, Timestamp
 from siyu.runtime import Runtime
-
-THREADS = 2
-_DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "string": "VARCHAR", "double": "DOUBLE", "bool": "BOOLEAN"}
 
 # The engine's ``events`` view for reports that use the extracted columns; for everything else
 # ``siyu.db.tables.events`` compiles against the view as it is.
@@ -81,73 +95,38 @@ mirror_events = Table(
 )
 
 
-def _quote(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
-
-
-def _empty(columns: list[tuple[str, str]]) -> str:
-    return "SELECT " + ", ".join(f'CAST(NULL AS {t}) AS "{n}"' for n, t in columns) + " WHERE false"
-
-
-def _event_columns() -> list[tuple[str, str]]:
-    return [(f.name, _DUCK_TYPES[str(f.type)]) for f in EVENT_SCHEMA]
-
-
-def resolved_events_sql(
-    directory: MirrorDirectory, parts: list[FileEntry], profile_map: FileEntry | None, *, json_properties: bool
-) -> str:
-    """SELECT of the given parts with merges resolved and erased people's fields scrubbed.
-
-    The view uses it with ``json_properties`` (``properties`` typed JSON); compaction and erasure
-    write its result back to Parquet with ``properties`` as text.
-    """
-    if not parts:
-        return _empty([(n, "JSON" if n == "properties" and json_properties else t) for n, t in _event_columns()])
-    files = "[" + ", ".join(_quote(str(directory.file(p.file))) for p in parts) + "]"
-    source = f"read_parquet({files})"
-    if profile_map is None:
-        mapping = (
-            "(SELECT CAST(NULL AS BIGINT) AS profile_id, CAST(NULL AS BIGINT) AS canonical_id, "
-            "CAST(NULL AS BOOLEAN) AS erased WHERE false)"
-        )
-    else:
-        mapping = f"read_parquet({_quote(str(directory.file(profile_map.file)))})"
-    scrubbed = {"anonymous_id", "user_id", "properties", "revenue", "channel"}
-    select_list = []
-    for name, _ in _event_columns():
-        column = f'e."{name}"'
-        if name == "profile_id":
-            column = "coalesce(m.canonical_id, e.profile_id)"
-        elif name in scrubbed:
-            column = f"CASE WHEN m.erased THEN NULL ELSE {column} END"
-        if name == "properties" and json_properties:
-            column = f"CAST({column} AS JSON)"
-        select_list.append(f'{column} AS "{name}"')
-    return f"SELECT {', '.join(select_list)} FROM {source} AS e LEFT JOIN {mapping} AS m ON m.profile_id = e.profile_id"
-
-
 def _table_sql(directory: MirrorDirectory, table: Table, names: list[str], entry: FileEntry | None) -> str:
     columns = []
     for name in names:
-        duck = _DUCK_TYPES[str(arrow_type(table.c[name]))]
+        duck = DUCK_TYPES[str(arrow_type(table.c[name]))]
         if duck == "VARCHAR" and is_json(table.c[name]):
             duck = "JSON"
         columns.append((name, duck))
     if entry is None:
-        return _empty(columns)
+        return empty(columns)
     select_list = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' if t == "JSON" else f'"{n}"' for n, t in columns)
-    return f"SELECT {select_list} FROM read_parquet({_quote(str(directory.file(entry.file)))})"
+    return f"SELECT {select_list} FROM read_parquet({quote(str(directory.file(entry.file)))})"
 
 
 class AnalyticsEngine:
     """One workspace's mirror as a SQL database: Core statements in, SQLAlchemy results out."""
 
-    def __init__(self, directory: MirrorDirectory, *, memory_limit: str = "1GB", threads: int = THREADS) -> None:
+    def __init__(
+        self,
+        directory: MirrorDirectory,
+        *,
+        memory_limit: str = "1GB",
+        threads: int = THREADS,
+        use_aggregates: bool = True,
+    ) -> None:
+        """``use_aggregates=False``: reports read raw events only (the reference the aggregates are tested against)."""
         import duckdb_engine  # noqa: F401 - registers the "duckdb" SQLAlchemy dialect
 
         self.directory = directory
+        self.use_aggregates = use_aggregates
         # Its own spill directory: engines in other processes may share the analytics root.
         self.spill = directory.path.parent / "duckdb-spill" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.spill.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the last directory only
         # One DuckDB connection for the engine's life: StaticPool, since every new connection to
         # ":memory:" would be a different, empty database.
         self.sql_engine: Engine = create_engine(
@@ -168,8 +147,16 @@ class AnalyticsEngine:
         manifest = self.directory.read_manifest() or Manifest(workspace_id=self.directory.workspace_id)
         if not force and self.manifest is not None and manifest.generation == self.manifest.generation:
             return False
+        aggregates = manifest.aggregates
+        workspace_id = self.directory.workspace_id
         views = {
-            "events": resolved_events_sql(self.directory, manifest.parts, manifest.profile_map, json_properties=True)
+            "events": resolved_events_sql(self.directory, manifest.parts, manifest.profile_map, json_properties=True),
+            "person_days": person_days_sql(
+                self.directory, aggregates.person_days if aggregates else [], manifest.profile_map, workspace_id
+            ),
+            "first_touch": first_touch_sql(
+                self.directory, aggregates.first_touch if aggregates else [], manifest.profile_map, workspace_id
+            ),
         }
         for name, (table, wanted) in SNAPSHOT_TABLES.items():
             views[name] = _table_sql(
@@ -180,6 +167,14 @@ class AnalyticsEngine:
                 conn.exec_driver_sql(f'CREATE OR REPLACE VIEW "{name}" AS {body}')
         self.manifest = manifest
         return True
+
+    def aggregates_ready(self, zone: ZoneInfo) -> bool:
+        """True when ``person_days`` and ``first_touch`` summarise every event of ``events``, cut in ``zone``."""
+        return (
+            self.use_aggregates
+            and self.manifest is not None
+            and mirror_aggregates.complete(self.manifest, zone.key)
+        )
 
     def execute(self, statement: Executable | str, parameters: dict[str, Any] | None = None) -> Result[Any]:
         """Run a Core statement (or SQL text) and return its buffered result."""
@@ -198,10 +193,12 @@ class AnalyticsEngine:
 
 
 @contextmanager
-def open_engine(runtime: Runtime, workspace_id: int) -> Iterator[AnalyticsEngine]:
+def open_engine(runtime: Runtime, workspace_id: int, *, use_aggregates: bool = True) -> Iterator[AnalyticsEngine]:
     """An engine over the workspace's mirror as it is now (empty views before the first sync)."""
     directory = MirrorDirectory(runtime.config.analytics_path, workspace_id)
-    engine = AnalyticsEngine(directory, memory_limit=runtime.config.analytics_memory_limit)
+    engine = AnalyticsEngine(
+        directory, memory_limit=runtime.config.analytics_memory_limit, use_aggregates=use_aggregates
+    )
     try:
         yield engine
     finally:

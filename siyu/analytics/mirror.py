@@ -1,8 +1,10 @@
 """The columnar mirror of the event log: sync, rebuild, status, and the background sync loop.
 
-What it is. Per workspace, Parquet files (zstd, dictionary-encoded) holding every event once, a
-profile map (merged-away profile -> survivor, erased flag) and snapshots of the profile-level
-tables segments need, listed by a manifest (:mod:`siyu.analytics.mirror_files`). DuckDB reads
+What it is. Per workspace, Parquet files (zstd, dictionary-encoded) holding every event once
+(each part ordered by time: :mod:`siyu.analytics.mirror_rewrite`), the pre-aggregated tables
+derived from them (:mod:`siyu.analytics.mirror_aggregates`), a profile map (merged-away profile ->
+survivor, erased flag) and snapshots of the profile-level tables segments need, listed by a
+manifest (:mod:`siyu.analytics.mirror_files`). DuckDB reads
 them through :mod:`siyu.analytics.engine`. Nothing lives only here: ``siyu analytics rebuild``
 recreates it from the operational store at any time.
 
@@ -30,6 +32,10 @@ when a merge or an erasure was recorded since the last one (and at least every s
 and the ``events`` view resolves through it; compaction writes the resolved rows back. A new
 erasure additionally rewrites, at once, the parts that hold the person's events, so their data
 leaves the mirror's files within one sync rather than at the next compaction.
+
+The aggregates move with the parts: the sync that appends parts summarises them in the same
+manifest switch, in the workspace's time zone as the store has it now (a different one rebuilds
+them), and the sync that scrubs an erased person's parts scrubs their aggregate rows too.
 """
 
 from __future__ import annotations
@@ -40,9 +46,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from siyu import clock
-from siyu.analytics import mirror_rewrite, mirror_store
+from siyu.analytics import mirror_aggregates, mirror_rewrite, mirror_store
 from siyu.analytics.mirror_files import (
     FileEntry,
     Manifest,
@@ -57,6 +64,7 @@ from siyu.analytics.mirror_store import SNAPSHOT_TABLES, EventRow
 from siyu.db.engine import read
 from siyu.db.types import to_millis
 from siyu.runtime import Runtime
+from siyu.workspaces import store as workspace_store
 
 GAP_GRACE = timedelta(minutes=2)
 GAP_WINDOW_IDS = 1_000_000  # only the newest ids can still be in flight; older ones are settled
@@ -139,6 +147,7 @@ def _sync_locked(
     # it were scrubbed by the erasure itself; an erasure that commits in between is new next time.
     map_rewritten, scrubbed, erasures = _refresh_profile_map(runtime, directory, manifest, now_ms, force_map)
     with read(runtime.engine) as conn:
+        zone = ZoneInfo(workspace_store.get_workspace(conn, manifest.workspace_id).timezone)
         upper = max(mirror_store.highest_event_id(conn), manifest.watermark)
         grace_ms = int(GAP_GRACE.total_seconds() * 1000)
         pending = [g for g in manifest.gaps if now_ms - g[2] < grace_ms]
@@ -149,15 +158,18 @@ def _sync_locked(
         gaps = _subtract(pending, sorted(committed)) + _find_gaps(conn, manifest.watermark, upper, now_ms)
         refill = mirror_store.events_in_ranges(conn, manifest.workspace_id, ranges)
         fresh = mirror_store.events_after(conn, manifest.workspace_id, manifest.watermark, upper)
-        parts, appended, seen = _append(directory, _chain(iter([refill]), fresh), gaps, now_ms)
+        parts, appended, seen = _append(directory, _chain(iter([refill]), fresh), gaps, now_ms, memory_limit)
     changed = bool(parts) or manifest.watermark != upper or gaps != manifest.gaps
     manifest.gaps = _subtract(gaps, seen)
     manifest.parts.extend(parts)
     manifest.watermark = upper
+    # The aggregates follow the parts in the same manifest switch, so readers never see one without the other.
+    aggregated = mirror_aggregates.follow(directory, manifest, parts, zone, now_ms, memory_limit)
     # A new erasure also refreshes the profile snapshots at once: they hold the person's traits.
     snapshotted = _refresh_tables(runtime, directory, manifest, now_ms, True if erasures else snapshot_tables)
     compacted = mirror_rewrite.compact(directory, manifest, now_ms, memory_limit, after_parts=compact_after_parts)
-    changed = changed or map_rewritten or snapshotted or compacted or bool(scrubbed)
+    compacted = mirror_aggregates.compact(directory, manifest, now_ms, memory_limit) or compacted
+    changed = changed or map_rewritten or snapshotted or compacted or bool(scrubbed) or aggregated
     if changed:
         manifest.generation += 1
     manifest.synced_at = now_ms
@@ -206,9 +218,9 @@ def _subtract(gaps: list[list[int]], ids: Sequence[int]) -> list[list[int]]:
 
 
 def _append(
-    directory: MirrorDirectory, rows: Iterator[list[EventRow]], gaps: list[list[int]], now_ms: int
+    directory: MirrorDirectory, rows: Iterator[list[EventRow]], gaps: list[list[int]], now_ms: int, memory_limit: str
 ) -> tuple[list[FileEntry], int, list[int]]:
-    """Write rows (in id order) into parts of at most PART_ROWS rows.
+    """Write rows (read in id order) into parts of at most PART_ROWS rows, each then ordered by time.
 
     Returns the parts, the row count and the ids that fell inside ``gaps`` (only those are kept:
     a rebuild streams tens of millions of ids).
@@ -234,7 +246,7 @@ def _append(
 
     parts = []
     while (part := write_event_part(directory, limited(), now_ms)) is not None:
-        parts.append(part)
+        parts.append(mirror_rewrite.sort_new_part(directory, part, memory_limit))
         if part.rows < PART_ROWS:
             break
     return parts, total, sorted(in_gaps)
@@ -284,7 +296,9 @@ def _refresh_profile_map(
         manifest.retire([manifest.profile_map.file], now_ms)
     manifest.profile_map = write_profile_map(directory, mapping, now_ms)
     newly_erased = {pid for pid, (_, erased) in mapping.items() if erased and not previous.get(pid, (0, False))[1]}
-    scrubbed = mirror_rewrite.scrub(directory, manifest, newly_erased, now_ms, runtime.config.analytics_memory_limit)
+    memory_limit = runtime.config.analytics_memory_limit
+    scrubbed = mirror_rewrite.scrub(directory, manifest, newly_erased, now_ms, memory_limit)
+    mirror_aggregates.scrub(directory, manifest, newly_erased, now_ms, memory_limit)
     return True, scrubbed, len(newly_erased)
 
 
@@ -317,7 +331,9 @@ def status(runtime: Runtime, workspace_id: int) -> dict[str, Any]:
     directory = mirror_directory(runtime, workspace_id)
     manifest = directory.read_manifest()
     watermark = manifest.watermark if manifest else 0
+    aggregates = manifest.aggregates if manifest else None
     with read(runtime.engine) as conn:
+        timezone = workspace_store.get_workspace(conn, workspace_id).timezone
         highest = mirror_store.highest_event_id(conn)
         pending = mirror_store.pending_event_count(conn, workspace_id, watermark)
         store_events = mirror_store.workspace_event_count(conn, workspace_id)
@@ -340,10 +356,27 @@ def status(runtime: Runtime, workspace_id: int) -> dict[str, Any]:
         "rows": sum(p.rows for p in manifest.parts) if manifest else 0,
         "store_events": store_events,
         "event_bytes": event_bytes,
+        "aggregate_bytes": aggregates.bytes() if aggregates else 0,
+        "aggregates": _aggregates_status(manifest, timezone) if manifest else None,
         "bytes": directory.size_bytes(manifest) if manifest else 0,
         "store_event_bytes": store_bytes,
-        "size_ratio": round(event_bytes / store_bytes, 4) if store_bytes else None,
+        # What the event log costs in the mirror: its parts and the aggregates derived from them.
+        "size_ratio": round((event_bytes + (aggregates.bytes() if aggregates else 0)) / store_bytes, 4)
+        if store_bytes
+        else None,
         "synced_at": manifest.synced_at if manifest else None,
         "seconds_since_sync": round((now_ms - manifest.synced_at) / 1000, 1) if manifest else None,
         "tables": {name: entry.rows for name, entry in manifest.tables.items()} if manifest else {},
+    }
+
+
+def _aggregates_status(manifest: Manifest, timezone: str) -> dict[str, Any]:
+    """Whether reports can read the aggregates now, and their files' rows."""
+    aggregates = manifest.aggregates
+    return {
+        "complete": mirror_aggregates.complete(manifest, timezone),
+        "events": aggregates.events if aggregates else 0,
+        "person_days_rows": sum(e.rows for e in aggregates.person_days) if aggregates else 0,
+        "first_touch_rows": sum(e.rows for e in aggregates.first_touch) if aggregates else 0,
+        "files": len(aggregates.files()) if aggregates else 0,
     }

@@ -32,6 +32,15 @@ def _print(data: Any, as_json: bool, lines: list[str]) -> None:
         out.print(line)
 
 
+def _aggregates_line(data: dict[str, Any]) -> str:
+    figures = data["aggregates"]
+    state = "complete" if figures["complete"] else "rebuilt at the next sync; reports read raw events until then"
+    return (
+        f"{state}: {figures['person_days_rows']} person-day rows, {figures['first_touch_rows']} first-touch rows "
+        f"in {figures['files']} files ({data['aggregate_bytes']} bytes)"
+    )
+
+
 @analytics_app.command("sync")
 @handles_errors
 def analytics_sync(
@@ -98,7 +107,9 @@ def analytics_status(workspace: WorkspaceOption, as_json: JsonOption = False) ->
             f"watermark        {data['watermark']} (lag {data['lag_ids']} ids, "
             f"{data['pending_events']} events pending, {data['pending_gaps']} ids in gaps)",
             f"events           {data['rows']} mirrored / {data['store_events']} in the store",
-            f"parts            {data['parts']} ({data['event_bytes']} bytes; {ratio} of the event table)",
+            f"parts            {data['parts']} ({data['event_bytes']} bytes)",
+            f"aggregates       {_aggregates_line(data)}",
+            f"size             parts and aggregates are {ratio} of the operational event table",
             f"all files        {data['bytes']} bytes under {data['directory']}",
             f"last sync        {data['seconds_since_sync']} s ago",
         ]

@@ -5,7 +5,7 @@ Layout under ``SIYU_ANALYTICS_DIR`` (default ``<data dir>/analytics``)::
     workspace-<id>/
       manifest.json     the only truth: live event parts, snapshots, watermark, pending gaps
       .lock             flock'ed by the one process syncing this workspace
-      files/            immutable Parquet files (event parts, profile map, table snapshots)
+      files/            immutable Parquet files (event parts, aggregates, profile map, table snapshots)
       tmp/              files being written; anything here when a sync starts is a crash's leftover
 
 Concurrency argument. Writers: every change happens inside :func:`mirror_lock`, an exclusive
@@ -83,6 +83,33 @@ class FileEntry:
 
 
 @dataclass
+class Aggregates:
+    """The pre-aggregated tables (see :mod:`siyu.analytics.mirror_aggregates`) and what they were built for."""
+
+    basis: str  # time zone, system events, format: built for exactly this
+    events: int = 0  # event rows the files summarise: equal to the parts' rows when complete
+    days_run_forward: bool = True  # False if the zone turned a clock back across midnight near an event
+    person_days: list[FileEntry] = field(default_factory=list)
+    first_touch: list[FileEntry] = field(default_factory=list)
+
+    def files(self) -> set[str]:
+        return {e.file for e in self.person_days} | {e.file for e in self.first_touch}
+
+    def bytes(self) -> int:
+        return sum(e.bytes for e in self.person_days) + sum(e.bytes for e in self.first_touch)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Aggregates:
+        return cls(
+            basis=data["basis"],
+            events=data.get("events", 0),
+            days_run_forward=data.get("days_run_forward", True),
+            person_days=[FileEntry(**e) for e in data.get("person_days", [])],
+            first_touch=[FileEntry(**e) for e in data.get("first_touch", [])],
+        )
+
+
+@dataclass
 class Manifest:
     workspace_id: int
     watermark: int = 0  # every event id <= watermark is mirrored, in another workspace, or a pending gap
@@ -95,12 +122,18 @@ class Manifest:
     generation: int = 0
     synced_at: int = 0
     version: int = MANIFEST_VERSION
+    aggregates: Aggregates | None = None  # absent in manifests written before they existed: built on next sync
 
     def live_files(self) -> set[str]:
         named = {p.file for p in self.parts} | {t.file for t in self.tables.values()}
         if self.profile_map:
             named.add(self.profile_map.file)
+        if self.aggregates:
+            named |= self.aggregates.files()
         return named
+
+    def event_rows(self) -> int:
+        return sum(p.rows for p in self.parts)
 
     def retire(self, files: Sequence[str], at_ms: int) -> None:
         self.retired.extend([f, at_ms] for f in files)
@@ -111,6 +144,7 @@ class Manifest:
         data["parts"] = [FileEntry(**p) for p in data.get("parts", [])]
         data["tables"] = {k: FileEntry(**v) for k, v in data.get("tables", {}).items()}
         data["profile_map"] = FileEntry(**data["profile_map"]) if data.get("profile_map") else None
+        data["aggregates"] = Aggregates.from_json(data["aggregates"]) if data.get("aggregates") else None
         return cls(**data)
 
 
@@ -201,6 +235,7 @@ class MirrorDirectory:
             sum(p.bytes for p in manifest.parts)
             + sum(t.bytes for t in manifest.tables.values())
             + (manifest.profile_map.bytes if manifest.profile_map else 0)
+            + (manifest.aggregates.bytes() if manifest.aggregates else 0)
         )
 
 

@@ -38,6 +38,8 @@ def test_sync_status_and_rebuild_from_the_command_line(runtime: Runtime, workspa
     assert mirror_ids(runtime, workspace.id) == store_ids(runtime, workspace.id)
     readable = cli(runtime, "analytics", "status", "--workspace", workspace.name)
     assert readable.exit_code == 0 and "4 mirrored / 4 in the store" in readable.output
+    assert "aggregates       complete" in readable.output
+    assert figures["aggregates"]["complete"] and figures["aggregates"]["events"] == 4
 
 
 def test_sync_without_a_workspace_syncs_every_workspace(runtime: Runtime, workspace) -> None:

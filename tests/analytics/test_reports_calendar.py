@@ -10,12 +10,16 @@ import duckdb
 import pytest
 
 from siyu.analytics.reports.calendar import (
+    BLOCK_MS,
     DAY_MS,
     Period,
     day_number,
+    days_run_forward,
+    floor_div_sql,
     local_day,
     local_day_sql,
     midnight_ms,
+    offset_blocks,
     period_index,
     period_index_sql,
     period_label,
@@ -72,3 +76,38 @@ def test_weeks_start_on_monday_and_months_are_calendar_months() -> None:
     assert period_index(day_number(date(2024, 1, 31)), Period.MONTH) + 1 == period_index(
         day_number(date(2024, 2, 1)), Period.MONTH
     )
+
+
+ZONES = [SHANGHAI, NEW_YORK, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Europe/London"), ZoneInfo("America/St_Johns")]
+
+
+@pytest.mark.parametrize("zone", ZONES, ids=str)
+def test_offset_blocks_give_every_instant_its_local_day_around_each_transition(zone: ZoneInfo) -> None:
+    # From 1950 (instants before 1970 included: imported history can predate it) to 2030.
+    start, end = ms("1950-01-01T00:00:00+00:00"), ms("2030-01-01T00:00:00+00:00")
+    rng = random.Random(4)
+    instants = [rng.randrange(start, end) for _ in range(2000)]
+    instants += [since + delta for since, _ in utc_offsets(zone, start, end)[1:] for delta in (-1001, -1, 0, 1, 999)]
+    table = {block: rest for block, *rest in offset_blocks(zone, {t // BLOCK_MS for t in instants})}
+    for instant in instants:
+        switch, before, after = table[instant // BLOCK_MS]
+        assert (instant + (before if instant < switch else after)) // DAY_MS == local_day(instant, zone), instant
+
+
+def test_floor_division_in_duckdb_rounds_down_as_python_does() -> None:
+    values = [-DAY_MS - 1, -DAY_MS, -1, 0, 1, DAY_MS - 1, DAY_MS, 1_710_000_000_123, -2_000_000_000_000]
+    rows = duckdb.sql(f"SELECT x, {floor_div_sql('x', DAY_MS)} FROM unnest({values}::BIGINT[]) AS u(x)").fetchall()
+    assert {x: got for x, got in rows} == {x: x // DAY_MS for x in values}
+
+
+def test_days_run_forward_except_where_a_clock_went_back_across_midnight() -> None:
+    def blocks(first: str, last: str) -> range:
+        return range(ms(first) // BLOCK_MS, ms(last) // BLOCK_MS)
+
+    assert days_run_forward(NEW_YORK, blocks("2024-01-01T00:00:00+00:00", "2025-01-01T00:00:00+00:00"))
+    assert days_run_forward(SHANGHAI, blocks("1985-01-01T00:00:00+00:00", "1993-01-01T00:00:00+00:00"))
+    st_johns = ZoneInfo("America/St_Johns")  # changed at 00:01 local until 2011
+    assert not days_run_forward(st_johns, blocks("2005-10-29T12:00:00+00:00", "2005-10-30T12:00:00+00:00"))
+    assert days_run_forward(st_johns, blocks("2015-01-01T00:00:00+00:00", "2016-01-01T00:00:00+00:00"))
+    # An instant just after the change, in the block after it, is enough to notice it.
+    assert not days_run_forward(st_johns, [ms("2005-10-30T12:30:00+00:00") // BLOCK_MS])

@@ -7,10 +7,15 @@ transitions inside it (none at all for Asia/Shanghai). Days are numbered from 19
 start on Monday (ISO 8601, and the Chinese calendar week); months are calendar months. DuckDB's
 ``//`` truncates toward zero, Python's floors: the two agree because reports only accept dates
 from 1970 on, where every local millisecond count is positive.
+
+The mirror's pre-aggregated tables store each event's local day once, for any instant the log
+holds (imported history may predate 1970): :func:`offset_blocks` gives the offset per 12-hour block
+of time, and :func:`floor_div_sql` floors in DuckDB as Python does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import assert_never
@@ -19,6 +24,7 @@ from zoneinfo import ZoneInfo
 EPOCH = date(1970, 1, 1)
 DAY_MS = 86_400_000
 _SCAN_STEP_MS = 12 * 3_600_000  # no real zone has two offset changes within 12 hours
+BLOCK_MS = _SCAN_STEP_MS
 
 
 class Period(StrEnum):
@@ -131,3 +137,58 @@ def local_day_sql(column: str, zone: ZoneInfo, start_ms: int, end_ms: int) -> st
 def local_day(at_ms: int, zone: ZoneInfo) -> int:
     """The Python twin of :func:`local_day_sql`."""
     return (at_ms + _offset_ms(zone, at_ms)) // DAY_MS
+
+
+def _transition_second(zone: ZoneInfo, low: int, high: int) -> int:
+    """The first whole second in ``(low, high]`` with ``high``'s offset, given one change in between."""
+    before = _offset_ms(zone, low * 1000)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset_ms(zone, middle * 1000) == before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def offset_blocks(zone: ZoneInfo, blocks: Iterable[int]) -> list[tuple[int, int, int, int]]:
+    """``(block, switch_ms, before_ms, after_ms)`` for each 12-hour block ``[block, block + 1) * BLOCK_MS``.
+
+    Inside a block the zone's UTC offset is ``before_ms`` for instants before ``switch_ms`` and
+    ``after_ms`` from it on; a block without a change has ``switch_ms`` at its end and equal
+    offsets. So an instant's local day is ``floor((t + (t < switch ? before : after)) / DAY_MS)``,
+    the same as :func:`local_day`, for any instant — the mirror's aggregates compute it once per
+    event with this table joined on ``floor(t / BLOCK_MS)``. Transitions fall on whole seconds and
+    at most one per block (as :func:`utc_offsets` assumes).
+    """
+    rows = []
+    for block in blocks:
+        start = block * BLOCK_MS
+        end = start + BLOCK_MS
+        before, after = _offset_ms(zone, start), _offset_ms(zone, end - 1000)
+        switch = end if before == after else _transition_second(zone, start // 1000, end // 1000 - 1) * 1000
+        rows.append((block, switch, before, after))
+    return rows
+
+
+def floor_div_sql(numerator: str, denominator: int) -> str:
+    """DuckDB integer division rounding down, as Python's ``//`` (DuckDB's own truncates toward zero)."""
+    return f"(({numerator}) // {denominator} - CASE WHEN ({numerator}) % {denominator} < 0 THEN 1 ELSE 0 END)"
+
+
+def days_run_forward(zone: ZoneInfo, blocks: Iterable[int]) -> bool:
+    """True when, around these 12-hour blocks, no instant falls on an earlier local day than the instant before it.
+
+    A clock turned back across midnight breaks it — Newfoundland changed at 00:01 until 2011, so
+    the hour after its autumn change was the previous day again. Where days run forward, an instant
+    is at or after ``midnight_ms(d)`` exactly when its local day is ``d`` or later, so a range of
+    whole days selects the same events by timestamp or by day; the mirror's aggregates rely on it.
+    Each block is checked with the one before it: a change can move instants up to a few hours.
+    """
+    wanted = set(blocks)
+    for block, switch, _, _ in offset_blocks(zone, wanted | {b - 1 for b in wanted}):
+        start = block * BLOCK_MS
+        for at in (start, switch) if switch < start + BLOCK_MS else (start,):
+            if local_day(at - 1, zone) > local_day(at, zone):
+                return False
+    return True

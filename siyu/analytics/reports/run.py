@@ -2,7 +2,9 @@
 
 Every run syncs first (a few milliseconds when nothing is new), so a report includes every event
 committed before it started — late ones with old timestamps too: the mirror follows the log by
-insertion id, and reports filter on ``timestamp``.
+insertion id, and reports filter on ``timestamp``. The same sync brings the mirror's aggregates up
+to the same events, so reports that read them (retention, activity, channels, AARRR, repurchase,
+a funnel by channel) answer as over raw events.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class ReportContext:
     workspace_id: int
     timezone: str
     now: datetime
+    # False: read raw events only, never the mirror's aggregates — the reference they are tested against.
+    use_aggregates: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,7 +95,7 @@ def run_report(context: ReportContext, query: Query) -> Report:
             spend = spend_store.spend_by_channel(conn, context.workspace_id, months_of(query.range))
     sync(context.runtime, context.workspace_id)
     now_ms = to_millis(context.now)
-    with open_engine(context.runtime, context.workspace_id) as engine:
+    with open_engine(context.runtime, context.workspace_id, use_aggregates=context.use_aggregates) as engine:
         # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt `--json` output.
         engine.execute("SET enable_progress_bar = false")
         match query:

@@ -45,10 +45,8 @@ from siyu.messaging.template_models import (
     RenderedMessage,
     TemplateWarning,
     WarningCode,
-    check_shape,
-    is_variants,
-    shape_payload,
 )
+from siyu.messaging.template_payloads import check_shape, is_variants, shape_payload
 
 MAX_FIELD_CHARS = 100_000  # a rendered field longer than any channel accepts is a runaway loop
 MAX_REPEAT = 10_000  # 'ab' * n and [x] * n may build at most this many items

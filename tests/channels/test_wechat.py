@@ -65,7 +65,7 @@ def test_payload_checks_name_the_field() -> None:
 
 
 def test_the_required_fields_agree_with_the_template_engine() -> None:
-    from siyu.messaging.template_models import CS_BLOCKS
+    from siyu.messaging.template_payloads import CS_BLOCKS
 
     assert CS_FIELDS == CS_BLOCKS
 

@@ -57,6 +57,7 @@ class MessageOut(BaseModel):
     purpose: Purpose
     source: str
     status: str
+    final: bool = Field(description="false while it may still change (queued, claimed, sending)")
     reason: str | None
     detail: str | None
     recipient: str | None
@@ -77,7 +78,8 @@ class CheckOut(BaseModel):
 
 def _out(message: Message) -> MessageOut:
     return MessageOut(id=message.id, profile_id=message.profile_id, channel=message.channel, purpose=message.purpose,
-                      source=message.source, status=message.status.value, reason=message.reason,
+                      source=message.source, status=message.status.value, final=message.status.final,
+                      reason=message.reason,
                       detail=message.detail, recipient=message.recipient, attempts=message.attempts,
                       due_at=message.due_at, created_at=message.created_at, sent_at=message.sent_at,
                       payload=message.payload)

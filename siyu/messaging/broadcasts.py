@@ -25,6 +25,7 @@ from siyu.messaging import outbox
 from siyu.messaging.models import Channel, Purpose
 from siyu.messaging.outbox import MessagingError
 from siyu.segments import store as segment_store
+from siyu.workspaces import store as workspace_store
 
 CHUNK = 1000
 PREVIEW_SAMPLE = 200
@@ -68,9 +69,10 @@ def preview(conn: Connection, workspace_id: int, *, segment_id: int, channel: Ch
     """Audience size and the policy's verdicts on a sample (the first members by id)."""
     segment = segment_store.get_segment(conn, workspace_id, segment_id)
     sample = store.next_members(conn, workspace_id, segment_id, 0, PREVIEW_SAMPLE)
+    workspace = workspace_store.get_workspace(conn, workspace_id)
     verdicts: dict[str, int] = {}
-    for profile_id in sample:
-        verdict, _ = outbox.check(conn, workspace_id, profile_id=profile_id, channel=channel, purpose=purpose, now=now)
+    for profile_id in sample:  # members are live profiles: no merge to follow
+        verdict, _ = outbox.decide_now(conn, workspace, profile_id, channel, purpose, now)
         key = verdict.action if verdict.action == "send" else f"{verdict.action}:{verdict.reason}"
         verdicts[key] = verdicts.get(key, 0) + 1
     return {"segment_id": segment_id, "audience": segment.get("size", len(sample)), "sample": len(sample),

@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 
 from siyu import clock
 from siyu.channels.base import Adapter, ChannelError, Delivery
-from siyu.db.engine import read, write
-from siyu.messaging import policies, store
+from siyu.db.engine import write
+from siyu.messaging import store
 from siyu.messaging.channels import adapter_for
 from siyu.messaging.models import Message, Status
-from siyu.messaging.outbox import TEMPLATE_KEY
+from siyu.messaging.outbox import TEMPLATE_KEY, decide_now
 from siyu.workspaces import store as workspace_store
 
 log = logging.getLogger("siyu.messaging")
@@ -70,7 +70,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
     now = clock.now()
     with write(engine) as conn:
         claimed = store.claim_due(conn, now, limit, workspace_id)
-        workspaces = {m.workspace_id: workspace_store.get_workspace(conn, m.workspace_id) for m in claimed}
+        workspaces = {ws: workspace_store.get_workspace(conn, ws) for ws in {m.workspace_id for m in claimed}}
         to_send: list[tuple[Message, Any]] = []
         for message in sorted(claimed, key=lambda m: (m.workspace_id, m.profile_id, m.id)):
             workspace = workspaces[message.workspace_id]
@@ -85,10 +85,8 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                 continue
             # queued and due, or claimed by a worker that died before handing it over: decide (again)
             store.lock_person(conn, message.workspace_id, message.profile_id)
-            settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
-            facts = store.facts(conn, message.workspace_id, message.profile_id, message.channel, now,
-                                excluding=message.id, scope=store.sending_scope(workspace.settings, message.channel))
-            verdict = policies.decide(message.channel, message.purpose, facts, settings, now)
+            verdict, facts = decide_now(conn, workspace, message.profile_id, message.channel, message.purpose, now,
+                                        excluding=message.id)
             if verdict.action == "stop":
                 store.update_message(conn, message, now, status=Status.STOPPED, reason=verdict.reason,
                                      detail=verdict.detail, lease_until=None, sent_at=None)
@@ -98,7 +96,8 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                                      reason=verdict.reason, detail=verdict.detail, lease_until=None, sent_at=None)
                 report.count("deferred", verdict.reason)
             else:
-                if TEMPLATE_KEY in message.payload and not _rendered(conn, message, now, report, unsubscribe_url):
+                if TEMPLATE_KEY in message.payload and not _rendered(conn, workspace, message, now, report,
+                                                                     unsubscribe_url):
                     continue
                 store.update_message(conn, message, now, status=Status.CLAIMED, recipient=facts.address,
                                      lease_until=now + LEASE, sent_at=now, reason=None, detail=None,
@@ -110,7 +109,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
     return report
 
 
-def _rendered(conn: Any, message: Message, now: datetime, report: DeliveryReport,
+def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report: DeliveryReport,
               unsubscribe_url: Callable[[Message], str | None] | None) -> bool:
     """Render the message's template for its person now; the rendered payload replaces the template
     (the log shows what was sent). A render the platform would refuse stops the message."""
@@ -118,7 +117,7 @@ def _rendered(conn: Any, message: Message, now: datetime, report: DeliveryReport
     from siyu.messaging.template_models import InvalidTemplate
 
     try:
-        rendered = render_for(conn, message.workspace_id, message.profile_id, message.channel, message.purpose,
+        rendered = render_for(conn, workspace, message.profile_id, message.channel, message.purpose,
                               message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None)
     except InvalidTemplate as error:
         store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
@@ -189,14 +188,3 @@ def _failed(engine: Engine, message: Message, error: ChannelError, report: Deliv
                                  detail=error.detail[:500], lease_until=None, sent_at=None)
             report.count("retried", error.code)
 
-
-def pending(engine: Engine) -> int:
-    """Messages still to be worked on (queued, claimed or sending), for tests and status pages."""
-    from sqlalchemy import func, select
-
-    from siyu.db.tables import messages
-
-    with read(engine) as conn:
-        # tenancy: cross-workspace (a worker-wide count)
-        return conn.execute(select(func.count()).select_from(messages).where(
-            messages.c.status.in_([Status.QUEUED.value, Status.CLAIMED.value, Status.SENDING.value]))).scalar_one()

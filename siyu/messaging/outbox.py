@@ -16,9 +16,10 @@ from sqlalchemy import Connection
 from siyu.channels import sms, wechat
 from siyu.errors import SiyuError
 from siyu.messaging import policies, store
-from siyu.messaging.models import Channel, Message, Purpose, Verdict
+from siyu.messaging.models import Channel, Facts, Message, Purpose, Verdict
 from siyu.profiles.read_store import resolve_profile_id
 from siyu.workspaces import store as workspace_store
+from siyu.workspaces.models import Workspace
 
 AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK, Channel.SMS, Channel.WECHAT_TEMPLATE,  # channels with an adapter
              Channel.WECHAT_CS)
@@ -88,12 +89,20 @@ def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Chan
                          due_at=max(send_at, now) if send_at else now, now=now)
 
 
+def decide_now(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
+               now: datetime, *, excluding: int | None = None) -> tuple[Verdict, Facts]:
+    """The contact policy's verdict for a live profile, and the facts it read: the one place that
+    gathers the policy's inputs (the delivery worker, :func:`check` and broadcast previews)."""
+    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
+    facts = store.facts(conn, workspace.id, profile_id, channel, now, excluding=excluding,
+                        scope=store.sending_scope(workspace.settings, channel))
+    return policies.decide(channel, purpose, facts, settings, now), facts
+
+
 def check(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
           now: datetime) -> tuple[Verdict, str | None]:
     """What the contact policy would decide right now, and the address it would use."""
     workspace = workspace_store.get_workspace(conn, workspace_id)
-    live = resolve_profile_id(conn, workspace_id, profile_id)
-    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
-    facts = store.facts(conn, workspace_id, live, channel, now,
-                        scope=store.sending_scope(workspace.settings, channel))
-    return policies.decide(channel, purpose, facts, settings, now), facts.address
+    verdict, facts = decide_now(conn, workspace, resolve_profile_id(conn, workspace_id, profile_id), channel,
+                                purpose, now)
+    return verdict, facts.address

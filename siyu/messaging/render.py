@@ -12,22 +12,23 @@ from siyu.messaging.template_models import MessageTemplate, RenderContext, Rende
 from siyu.messaging.templates import preview, profile_context, render
 from siyu.profiles.read_store import profile_detail
 from siyu.workspaces import store as workspace_store
+from siyu.workspaces.models import Workspace
 
 
-def _context(conn: Connection, workspace_id: int, profile_id: int, unsubscribe_url: str | None) -> RenderContext:
-    workspace = workspace_store.get_workspace(conn, workspace_id)
+def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None) -> RenderContext:
     language = str((workspace.settings or {}).get("language") or "zh")
-    return RenderContext(profile=profile_context(profile_detail(conn, workspace_id, profile_id)),
+    return RenderContext(profile=profile_context(profile_detail(conn, workspace.id, profile_id)),
                          unsubscribe_url=unsubscribe_url, timezone=workspace.timezone, default_language=language,
                          now=clock.now())
 
 
-def render_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,
+def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
                template: dict[str, Any], unsubscribe_url: str | None = None) -> RenderedMessage:
-    return render(MessageTemplate(channel, template, purpose), _context(conn, workspace_id, profile_id,
+    return render(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id,
                                                                         unsubscribe_url))
 
 
 def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,
                 template: dict[str, Any]) -> RenderedMessage:
-    return preview(MessageTemplate(channel, template, purpose), _context(conn, workspace_id, profile_id, None))
+    workspace = workspace_store.get_workspace(conn, workspace_id)
+    return preview(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id, None))

@@ -94,6 +94,7 @@ def test_an_email_goes_out_once_with_one_click_unsubscribe(runtime: Runtime, cli
     assert mail["List-Unsubscribe"] == f"<https://brand.cn/u/{first.json()['id']}>"
     [entry] = log(client, workspace, profile)
     assert (entry["status"], entry["recipient"], entry["attempts"]) == ("sent", "lina@example.cn", 1)
+    assert entry["final"] is True
 
 
 def test_policies_stop_and_defer_with_reasons_in_the_log(runtime: Runtime, client: Any, workspace: Any,

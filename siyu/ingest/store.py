@@ -68,9 +68,8 @@ def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...
     # workspace lock while appending makes one workspace's ids commit in order (re-entrant: ingest
     # already holds it).
     lock_identity_graph(conn, workspace_id)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})", rows)
+    driver.execute_many(conn, f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                              f"VALUES ({driver.marks(len(EVENT_COLUMNS))})", rows)
 
 
 def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime, limit: int = 5000) -> int:

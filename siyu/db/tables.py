@@ -487,3 +487,9 @@ broadcasts = Table(
     Index("ix_broadcasts_due", "status", "send_at"),
     Index("ix_broadcasts_ws_created", "workspace_id", "created_at"),
 )
+
+# --- journeys (issue 4) ---------------------------------------------------------------------------
+
+# --- tracked links and delivery receipts (issue 4) -------------------------------------------------
+
+# --- WeCom and subscribe-message channel state (issue 4) ----------------------------------------

@@ -3,11 +3,13 @@
     python bench/bench_reports.py --events 20000000
     python bench/bench_reports.py --events 2000000 --runs 5
 
-Generates N synthetic events (seeded, vectorised with NumPy) straight into the mirror's format — Parquet
-parts of 2,000,000 rows with the mirror's schema and settings, and a manifest — in a temporary directory;
-no operational database is involved, so the reports' own sync (6 ms on an up-to-date mirror, see
-docs/analytics.md) is not part of the figures. Then, each in a fresh child process so that its peak RSS is
-its own, for each question:
+The data is the demo brand's (``demo_data.py``: the demo generator's people and stories, with extra
+mini-program visits to reach the requested number of events, written straight into the mirror's format
+and cached), or with ``--data synthetic`` N synthetic events (seeded, vectorised with NumPy) straight
+into the mirror's format — Parquet parts of 2,000,000 rows with the mirror's schema and settings, and a
+manifest — in a temporary directory. No operational database is involved, so the reports' own sync
+(6 ms on an up-to-date mirror, see docs/analytics.md) is not part of the figures. Then, each in a fresh
+child process so that its peak RSS is its own, for each question:
 
 * **siyu**: the report's store query and pure shaping (``retention_store`` + ``build_retention``,
   ``funnel_store`` + ``build_funnel``) on an :class:`AnalyticsEngine` over the mirror's views — the code
@@ -62,7 +64,10 @@ END = date(2026, 3, 31)  # the last day of data and of both reports' ranges
 NAMES = ["Page Viewed", "Product Viewed", "Product Added", "Checkout Started", "Order Completed", "Invite Accepted"]
 WEIGHTS = [0.50, 0.25, 0.12, 0.06, 0.05, 0.02]
 CHANNELS = ["wechat", "wecom", "douyin", "xiaohongshu", "tmall_card", "store", "staff_link", "official_account"]
-FUNNEL = ["Page Viewed", "Product Viewed", "Product Added", "Order Completed"]
+# The demo's shop visits are ``page`` calls (the mini program's home page); the synthetic data names them.
+FUNNEL = (["page", "Product Viewed", "Product Added", "Order Completed"]
+          if os.environ.get("SIYU_BENCH_DATA", "demo") == "demo"
+          else ["Page Viewed", "Product Viewed", "Product Added", "Order Completed"])
 RETENTION_FROM, FUNNEL_FROM = date(2026, 1, 5), date(2026, 3, 1)  # 12 Monday weeks; the last month
 ACTIVITY_FROM, CHANNELS_FROM = date(2026, 3, 2), date(2026, 1, 1)  # the last 30 days; the last quarter
 
@@ -560,18 +565,31 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB", help="SIYU_ANALYTICS_MEMORY_LIMIT of the engine and the floor")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", nargs="*", choices=sorted(REPORTS), help="measure only these reports")
+    parser.add_argument("--data", choices=["demo", "synthetic"], default="demo",
+                        help="demo: the demo generator's brand (demo_data.py, cached); synthetic: generate() above")
+    parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/siyu-bench"), help="where demo data is kept")
     arguments = parser.parse_args()
+    os.environ["SIYU_BENCH_DATA"] = arguments.data  # read by the spawned children (FUNNEL)
     people = arguments.people or max(arguments.events // 40, 1)
-    root = Path(tempfile.mkdtemp(prefix="siyu-bench-reports-"))
+    synthetic = arguments.data == "synthetic"
+    root = Path(tempfile.mkdtemp(prefix="siyu-bench-reports-")) if synthetic else None
     try:
-        directory = MirrorDirectory(root, WORKSPACE)
         started = time.perf_counter()
-        manifest = generate(directory, arguments.events, people, arguments.days, arguments.seed)
-        size = sum(p.bytes for p in manifest.parts)
-        print(
-            f"generated {arguments.events:,} events of {people:,} people over {arguments.days} days: "
-            f"{len(manifest.parts)} parts, {size / 1e6:,.0f} MB of Parquet, {time.perf_counter() - started:.1f} s"
-        )
+        if root is not None:
+            directory = MirrorDirectory(root, WORKSPACE)
+            manifest = generate(directory, arguments.events, people, arguments.days, arguments.seed)
+            size = sum(p.bytes for p in manifest.parts)
+            print(
+                f"synthetic: {arguments.events:,} events of {people:,} people over {arguments.days} days: "
+                f"{len(manifest.parts)} parts, {size / 1e6:,.0f} MB of Parquet, {time.perf_counter() - started:.1f} s"
+            )
+        else:
+            import demo_data
+
+            now = datetime(END.year, END.month, END.day, tzinfo=ZONE) + timedelta(days=1)
+            root, directory, manifest, line = demo_data.prepare(
+                arguments.cache_dir, WORKSPACE, people=people, events=arguments.events, seed=arguments.seed, now=now)
+            print(line)
         seconds = build_aggregates(directory, manifest, arguments.memory_limit)
         aggregates = manifest.aggregates
         assert aggregates is not None
@@ -613,7 +631,8 @@ def main() -> None:
             if name == "funnel":
                 print(f"  funnel people per step: {our_answer}")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if synthetic and root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,22 +3,22 @@
     python bench/bench_scale.py
     python bench/bench_scale.py --profiles 1000000 --events 20000000 --runs 3 --operational sqlite
 
-Generates the data straight into a mirror in a temporary directory, with no operational database
-(as ``bench_reports.py`` does): the events (``bench_reports.generate``: Parquet parts ordered by
-time, one person per 20 events), then the profile-level snapshots a segment reads on DuckDB —
-``profiles`` with rollups derived from those very events (order count, spend, first and last order
-and event, channels) and a city trait, and ``identities`` (a phone for 60 % of people, a user id
-for everyone). Then, each in a fresh child process (peak RSS its own, imports not timed):
+The data is the demo brand's (``demo_data.py``: the demo generator's people and stories, with extra
+mini-program visits to reach 20 events per person, written straight into the mirror's format and
+cached), or with ``--data synthetic`` ``bench_reports.generate``'s vectorised events in a temporary
+directory. No operational database is involved. Then the profile-level snapshots a segment reads on
+DuckDB — ``profiles`` with rollups derived from those very events (order count, spend, first and
+last order and event, channels) and the city trait (from the people's own identify calls; synthetic:
+by hash), and ``identities`` (the identifier types each person's messages carried; synthetic: a phone
+for 60 % of people, a user id for everyone). Then, each in a fresh child process (peak RSS its own, imports not timed):
 
 * **segment**: the typical 3-condition segment of ``bench_segments.py`` (ordered at least twice in
   the last 365 days, has a phone, lives in 上海), compiled by ``siyu.segments.compile`` and run on
   an :class:`~siyu.analytics.engine.AnalyticsEngine` — the count (the console's live count, a saved
   segment's size) and, separately, the member ids (what a batch refresh reads) — against the
   tightest SQL we write by hand over ``read_parquet`` of the same files.
-* **RFM**: ``siyu.segments.score_store.compute_rfm`` writes ``profile_scores`` in the operational
-  store, so it cannot run on the read-only engine as it is. Its ranking — one SELECT over the
-  profiles' rollups, quintile scores by ``rank() OVER`` — can: the script captures the statement
-  ``compute_rfm`` builds (a stand-in connection records it instead of writing) and runs it on the
+* **RFM**: ``siyu.segments.score_store.rfm_ranking`` — the SELECT ``compute_rfm`` writes into
+  ``profile_scores`` (quintile scores by ``rank() OVER`` over the profiles' rollups) — run on the
   engine, reduced to the distribution of (segment, R, F, M) so that no million-row transfer is
   timed. Two floors: the same ranking written by hand over the profiles file, and R, F and M
   aggregated from the raw order events (the "RFM aggregate over all purchases" of MEASURED.md).
@@ -76,12 +76,24 @@ def _connect(memory_limit: str, spill: Path) -> Any:
     return connection
 
 
-def write_snapshots(directory: MirrorDirectory, manifest: Manifest, profiles: int, memory_limit: str) -> None:
-    """``profiles`` (rollups from the events themselves) and ``identities`` snapshots, listed by the manifest."""
+def write_snapshots(
+    directory: MirrorDirectory, manifest: Manifest, profiles: int, memory_limit: str, people: Path | None = None
+) -> None:
+    """``profiles`` (rollups from the events themselves) and ``identities`` snapshots, listed by the manifest.
+
+    With ``people`` (the demo data's per-person file), the city trait and the identifier types are the
+    ones the people's own messages gave; without, synthetic ones."""
     events = _quote_list([str(directory.file(p.file)) for p in manifest.parts])
     cities = "[" + ", ".join(f"'{c}'" for c in CITIES) + "]"
     # 上海 for one person in eight, the rest spread over the other cities, by a hash of the id.
     city = f"CASE WHEN hash(p.id) % 8 = 0 THEN '上海' ELSE {cities}[2 + CAST(hash(p.id * 7) % 9 AS INTEGER)] END"
+    traits = f"""'{{"city": "' || {city} || '"}}'"""
+    people_join = ""
+    if people is not None:
+        traits = "CASE WHEN pp.city IS NULL THEN '{}' ELSE CAST(json_object('city', pp.city) AS VARCHAR) END"
+        # A person's row may come from several tasks (an inviter's Invite Sent is in the invitee's story).
+        people_join = (f" LEFT JOIN (SELECT profile_id, max(city) AS city FROM read_parquet('{people}') "
+                       "GROUP BY profile_id) pp ON pp.profile_id = p.id")
     queries = {
         "profiles": f"""
             WITH rollups AS (
@@ -95,12 +107,12 @@ def write_snapshots(directory: MirrorDirectory, manifest: Manifest, profiles: in
                 FROM read_parquet({events}) GROUP BY profile_id)
             SELECT p.id, CAST({WORKSPACE} AS BIGINT) AS workspace_id, r.first_seen_at AS created_at,
                    r.last_seen_at AS updated_at, CAST(NULL AS BIGINT) AS merged_into, CAST(NULL AS BIGINT) AS erased_at,
-                   '{{"city": "' || {city} || '"}}' AS traits, '{{}}' AS trait_meta,
+                   {traits} AS traits, '{{}}' AS trait_meta,
                    r.first_seen_at, r.last_seen_at, coalesce(r.event_count, 0) AS event_count,
                    coalesce(r.order_count, 0) AS order_count, coalesce(r.total_spend, 0.0) AS total_spend,
                    r.first_order_at, r.last_order_at, r.first_channel, r.last_channel
             FROM (SELECT CAST(range + 1 AS BIGINT) AS id FROM range({profiles})) p
-            LEFT JOIN rollups r ON r.profile_id = p.id
+            LEFT JOIN rollups r ON r.profile_id = p.id{people_join}
             ORDER BY p.id""",
         "identities": f"""
             SELECT CAST({WORKSPACE} AS BIGINT) AS workspace_id, type, id AS profile_id,
@@ -112,6 +124,13 @@ def write_snapshots(directory: MirrorDirectory, manifest: Manifest, profiles: in
             WHERE type = 'user_id' OR hash(p.id * 13) % 10 < 6
             ORDER BY profile_id""",
     }
+    if people is not None:
+        queries["identities"] = f"""
+            SELECT CAST({WORKSPACE} AS BIGINT) AS workspace_id, type, profile_id,
+                   CAST({NOW_MS - 86_400_000 * 400} AS BIGINT) AS first_seen_at,
+                   CAST({NOW_MS} AS BIGINT) AS last_seen_at, 'demo' AS source
+            FROM (SELECT DISTINCT profile_id, unnest(identifiers) AS type FROM read_parquet('{people}'))
+            ORDER BY profile_id"""
     connection = _connect(memory_limit, directory.path.parent / "duckdb-spill" / "snapshots")
     for name, query in queries.items():
         temporary = directory.new_temporary(name)
@@ -187,45 +206,14 @@ def floor_segment_members(files: dict[str, Any], memory_limit: str) -> object:
 # --- RFM -----------------------------------------------------------------------------------------------------
 
 
-class _Recorder:
-    """Stands in for the operational connection: records what compute_rfm would write, writes nothing."""
-
-    def __init__(self) -> None:
-        self.ranking: Any = None
-
-    def execute(self, statement: Any, *args: Any) -> Any:
-        class _Result:
-            def scalar_one(self) -> int:
-                return 0
-
-        return _Result()
-
-
-def rfm_ranking_statement() -> Any:
-    """The SELECT ``compute_rfm`` ranks the buyers with, captured instead of upserted."""
-    from siyu.segments import score_store
-
-    recorder = _Recorder()
-    original = score_store._upsert_scores
-
-    def capture(conn: Any, workspace_id: int, query: Any, columns: list[str]) -> None:
-        recorder.ranking = query
-
-    score_store._upsert_scores = capture  # type: ignore[assignment]
-    try:
-        score_store.compute_rfm(recorder, WORKSPACE, NOW)  # type: ignore[arg-type]
-    finally:
-        score_store._upsert_scores = original  # type: ignore[assignment]
-    return recorder.ranking
-
-
 def siyu_rfm(directory: MirrorDirectory, memory_limit: str) -> object:
     from sqlalchemy import func, select
 
     from siyu.analytics.engine import AnalyticsEngine
+    from siyu.segments.score_store import rfm_ranking
 
-    ranking = rfm_ranking_statement().subquery()
-    _, _, r, f, m, segment, _ = ranking.c  # workspace, profile, r, f, m, segment, updated_at
+    ranking = rfm_ranking(WORKSPACE).subquery()
+    _, r, f, m, segment = ranking.c
     grid = select(segment, r, f, m, func.count()).group_by(segment, r, f, m)
     engine = AnalyticsEngine(directory, memory_limit=memory_limit)
     try:
@@ -401,17 +389,30 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB", help="SIYU_ANALYTICS_MEMORY_LIMIT of the engine and the floor")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--operational", choices=["sqlite", "postgres"], help="also run compute_rfm on this database")
+    parser.add_argument("--data", choices=["demo", "synthetic"], default="demo",
+                        help="demo: the demo generator's brand (cached); synthetic: bench_reports.generate")
+    parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/siyu-bench"), help="where demo data is kept")
     arguments = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="siyu-bench-scale-"))
+    synthetic = arguments.data == "synthetic"
+    root = Path(tempfile.mkdtemp(prefix="siyu-bench-scale-")) if synthetic else None
     try:
-        directory = MirrorDirectory(root, WORKSPACE)
         started = time.perf_counter()
-        manifest = generate(directory, arguments.events, arguments.profiles, arguments.days, arguments.seed)
-        write_snapshots(directory, manifest, arguments.profiles, arguments.memory_limit)
+        if root is not None:
+            directory = MirrorDirectory(root, WORKSPACE)
+            manifest = generate(directory, arguments.events, arguments.profiles, arguments.days, arguments.seed)
+            print(f"synthetic: {arguments.events:,} events ({_sizes(manifest.parts)}) of {arguments.profiles:,} people")
+        else:
+            import demo_data
+
+            root, directory, manifest, line = demo_data.prepare(
+                arguments.cache_dir, WORKSPACE, people=arguments.profiles, events=arguments.events,
+                seed=arguments.seed, now=NOW)
+            print(line)
+        people = None if synthetic else demo_data.people_file(directory)  # snapshots always anew: code may change
+        write_snapshots(directory, manifest, arguments.profiles, arguments.memory_limit, people)
         print(
-            f"generated {arguments.events:,} events ({_sizes(manifest.parts)}) of {arguments.profiles:,} profiles "
-            f"({_sizes([manifest.tables['profiles']])}), identities ({_sizes([manifest.tables['identities']])}) "
-            f"in {time.perf_counter() - started:.1f} s"
+            f"profiles ({_sizes([manifest.tables['profiles']])}), identities "
+            f"({_sizes([manifest.tables['identities']])}) ready in {time.perf_counter() - started:.1f} s"
         )
         files = {
             "events": _quote_list([str(directory.file(p.file)) for p in manifest.parts]),
@@ -457,7 +458,8 @@ def main() -> None:
                 f"{seconds:.2f} s for {buyers:,} buyers  (load {_load()})"
             )
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if synthetic and root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

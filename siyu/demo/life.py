@@ -57,8 +57,10 @@ def order_properties(rnd: random.Random, products: list[Product], platform: str,
             "platform": platform}
 
 
-def live(rnd: random.Random, story: Story, person: Person, at: datetime) -> None:
-    """Everything after the first touch at ``at``."""
+def live(rnd: random.Random, story: Story, person: Person, at: datetime, browsing: float = 0.0) -> None:
+    """Everything after the first touch at ``at``; ``browsing`` is the mean number of extra
+    mini-program visits per person (none in the demo; the benchmarks raise it to reach the
+    issue's 20 events per person with the same story)."""
     who = person.who(story.channel)
     _follow(rnd, story, person, at, who)
     buyer = rnd.random() < 0.62
@@ -71,6 +73,28 @@ def live(rnd: random.Random, story: Story, person: Person, at: datetime) -> None
         for _ in range(rnd.randint(1, 4)):
             story.emit("track", at + DAY * rnd.uniform(1, 90), event="Invite Sent",
                        properties={"campaign": "老带新"}, **who)
+    if browsing > 0:
+        _browse(story, person, at, browsing)
+
+
+def _browse(story: Story, person: Person, at: datetime, browsing: float) -> None:
+    """Visits to the mini-program shop: the home page, one to three products, sometimes a cart.
+    Heavy and light users (exponential visit counts) and fading interest (visits cluster after the
+    first touch) as in any shop's logs. Drawn from a separate stream so the rest of the story is the
+    same with and without them."""
+    rnd = random.Random(f"{story.seed}:{story.index}:browse")
+    who = person.who(story.channel)
+    for _ in range(round(rnd.expovariate(1 / browsing))):
+        moment = at + DAY * rnd.expovariate(1 / 60)
+        story.emit("page", moment, name="小程序首页", **who)
+        for step in range(rnd.choice((1, 1, 2, 3))):
+            product = rnd.choice(PRODUCTS[:9])
+            moment += timedelta(minutes=rnd.randint(1, 6))
+            story.emit("track", moment, event="Product Viewed",
+                       properties={"sku": product.sku, "price": product.price}, **who)
+            if step == 0 and rnd.random() < 0.2:
+                story.emit("track", moment + timedelta(minutes=1), event="Product Added",
+                           properties={"sku": product.sku, "price": product.price, "quantity": 1}, **who)
 
 
 def _follow(rnd: random.Random, story: Story, person: Person, at: datetime, who: dict[str, str]) -> None:

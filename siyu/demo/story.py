@@ -122,14 +122,14 @@ def arrival(seed: int, index: int, now: datetime) -> Arrival:
     return Arrival("search", at)
 
 
-def tell(seed: int, index: int, now: datetime) -> Story:
+def tell(seed: int, index: int, now: datetime, browsing: float = 0.0) -> Story:
     came = arrival(seed, index, now)
     person = person_of(seed, index)
     rnd = random.Random(f"{seed}:{index}")
     story = Story(seed, index, now, came.channel)
     first_touch = _FIRST_TOUCH[came.channel]
     at = first_touch(rnd, story, person, came)
-    live(rnd, story, person, at)
+    live(rnd, story, person, at, browsing)
     return story
 
 

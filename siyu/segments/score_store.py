@@ -60,27 +60,38 @@ def forget_departed(conn: Connection, workspace_id: int) -> None:
                                               profile_scores.c.profile_id.not_in(people)))
 
 
-def compute_rfm(conn: Connection, workspace_id: int, now: datetime) -> int:
+def rfm_ranking(workspace_id: int) -> Any:
+    """Every buyer of the workspace with quintile R, F and M scores and the named RFM segment:
+    columns ``profile_id, r, f, m, segment``. One SELECT over the profiles' rollups, so it runs the
+    same on SQLite, PostgreSQL and the analytics engine (the grid report and the benchmarks read it
+    there without touching the operational store). Scores are 1 + floor(5 (rank − 1) / n) with ranks
+    ascending (rank 1 = the worst), so ties share a score."""
     buyers = select(profiles.c.id, profiles.c.last_order_at, profiles.c.order_count, profiles.c.total_spend).where(
         *live(workspace_id), profiles.c.order_count > 0, profiles.c.last_order_at.is_not(None)).subquery()
     population = func.count().over()
 
-    def score(column: Any) -> Any:  # 1 + floor(5 (rank − 1) / n), ranks ascending: rank 1 = worst
+    def score(column: Any) -> Any:
         return 1 + (5 * (func.rank().over(order_by=column) - 1)) // population
 
     ranked = select(buyers.c.id, score(buyers.c.last_order_at).label("r"), score(buyers.c.order_count).label("f"),
                     score(buyers.c.total_spend).label("m")).subquery()
-    cells = [(int(r), int(f)) for r in range(1, 6) for f in range(1, 6)]
     by_segment: dict[str, list[int]] = {}
-    for r, f in cells:
-        by_segment.setdefault(rfm_segment(r, f), []).append(r * 10 + f)
+    for r in range(1, 6):
+        for f in range(1, 6):
+            by_segment.setdefault(rfm_segment(r, f), []).append(r * 10 + f)
     segment = case(*[((ranked.c.r * 10 + ranked.c.f).in_(codes), name) for name, codes in by_segment.items()])
+    return select(ranked.c.id.label("profile_id"), ranked.c.r, ranked.c.f, ranked.c.m, segment.label("segment"))
+
+
+def compute_rfm(conn: Connection, workspace_id: int, now: datetime) -> int:
+    """:func:`rfm_ranking` written into ``profile_scores``; returns the number of buyers scored."""
+    ranking = rfm_ranking(workspace_id).subquery()
     conn.execute(update(profile_scores).where(profile_scores.c.workspace_id == workspace_id).values(
         rfm_recency=None, rfm_frequency=None, rfm_monetary=None, rfm_segment=None))
-    query = select(literal(workspace_id), ranked.c.id, ranked.c.r, ranked.c.f, ranked.c.m, segment,
-                   literal(to_millis(now))).where(true())  # WHERE: SQLite needs it before ON CONFLICT
+    query = select(literal(workspace_id), ranking.c.profile_id, ranking.c.r, ranking.c.f, ranking.c.m,
+                   ranking.c.segment, literal(to_millis(now))).where(true())  # SQLite needs WHERE before ON CONFLICT
     _upsert_scores(conn, workspace_id, query, ["rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_segment"])
-    return conn.execute(select(func.count()).select_from(buyers)).scalar_one()
+    return conn.execute(select(func.count()).select_from(ranking)).scalar_one()
 
 
 def _gap_days(workspace_id: int) -> Any:

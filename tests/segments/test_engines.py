@@ -32,3 +32,27 @@ def test_duckdb_the_database_and_the_reference_agree(runtime: Runtime, workspace
             assert analytical == expected, f"DuckDB disagrees on {raw}: extra {analytical - expected}, " \
                                            f"missing {expected - analytical}"
             assert engine.scalar(count_query(tree, ctx)) == len(expected)
+
+
+def test_the_rfm_ranking_is_the_same_on_duckdb_as_in_the_database(runtime: Runtime, workspace) -> None:
+    """The ranking compute_rfm writes is a public query the analytics engine runs as it is."""
+    from sqlalchemy import select
+
+    from siyu.db.engine import write
+    from siyu.db.tables import profile_scores
+    from siyu.segments.score_store import compute_rfm, rfm_ranking
+
+    build(runtime, workspace.id)
+    sync(runtime, workspace.id, snapshot_tables=True)
+    with write(runtime.engine) as conn:
+        buyers = compute_rfm(conn, workspace.id, NOW)
+    with read(runtime.engine) as conn, open_engine(runtime, workspace.id) as engine:
+        operational = sorted(tuple(row) for row in conn.execute(rfm_ranking(workspace.id)))
+        analytical = sorted(tuple(row) for row in engine.execute(rfm_ranking(workspace.id)))
+        scores = profile_scores.c
+        written = sorted(tuple(row) for row in conn.execute(
+            select(scores.profile_id, scores.rfm_recency, scores.rfm_frequency, scores.rfm_monetary, scores.rfm_segment)
+            .where(scores.workspace_id == workspace.id, scores.rfm_segment.is_not(None))))
+    assert buyers == len(operational) > 10
+    assert analytical == operational == written
+    assert {row[4] for row in operational} >= {"champions", "hibernating"}

@@ -222,7 +222,7 @@ def _register_capabilities() -> None:
     """Capability CLIs add their commands to :data:`app` (``siyu import``, ``siyu profiles``, ...)."""
     import importlib
 
-    for module in ("siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
+    for module in ("siyu.workspaces.cli", "siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
                    "siyu.analytics.cli", "siyu.analytics.mirror_cli", "siyu.segments.cli",
                    "siyu.analytics.reports_cli", "siyu.messaging.cli"):
         try:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
 from siyu.errors import NotFound
+from siyu.workspaces import settings as workspace_settings
 from siyu.workspaces import store
 from siyu.workspaces.models import KeyKind, Permission, Principal, Role
 
@@ -76,3 +77,26 @@ def revoke_key(request: Request, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)
         if not store.revoke_key(conn, caller.workspace_id, key_id):
             raise NotFound(f"No live key {key_id} in this workspace.", code="workspaces.key_not_found")
     runtime_of(request).extras.pop("write_keys", None)
+
+
+class SettingsOut(BaseModel):
+    settings: dict[str, Any] = Field(description="The settings document, secrets shown as ********.")
+
+
+@router.get("/workspace/settings", response_model=SettingsOut, summary="The workspace's settings, secrets masked")
+def get_settings(request: Request, caller: Admin) -> SettingsOut:
+    with read(runtime_of(request).engine) as conn:
+        ws = store.get_workspace(conn, caller.workspace_id)
+    return SettingsOut(settings=workspace_settings.redact(ws.settings))
+
+
+@router.patch("/workspace/settings", response_model=SettingsOut,
+              summary="Change settings by JSON merge patch (RFC 7386); each section is checked before it is kept")
+def patch_settings(request: Request, caller: Admin,
+                   patch: Annotated[dict[str, Any], Body(description="keys to set; null removes")]) -> SettingsOut:
+    with write(runtime_of(request).engine) as conn:
+        ws = store.workspace_for_update(conn, caller.workspace_id)
+        merged = workspace_settings.merge_patch(ws.settings, patch)
+        workspace_settings.validate(merged, ws.timezone)
+        store.update_workspace_settings(conn, ws.id, merged)
+    return SettingsOut(settings=workspace_settings.redact(merged))

@@ -64,6 +64,15 @@ def update_workspace_settings(conn: Connection, workspace_id: int, settings: dic
     conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(settings=settings))
 
 
+def workspace_for_update(conn: Connection, workspace_id: int) -> Workspace:
+    """The workspace, its row locked until the transaction ends (PostgreSQL; SQLite's write
+    transaction already excludes other writers), for a read-modify-write of its settings."""
+    row = conn.execute(select(workspaces).where(workspaces.c.id == workspace_id).with_for_update()).one_or_none()
+    if row is None:
+        raise WorkspaceNotFound(f"No workspace {workspace_id}.", details={"workspace": str(workspace_id)})
+    return _workspace(row)
+
+
 def _api_key(row: Any) -> ApiKey:
     return ApiKey(id=row.id, workspace_id=row.workspace_id, kind=KeyKind(row.kind),
                   role=Role(row.role) if row.role else None, name=row.name, key_prefix=row.key_prefix,

@@ -218,13 +218,53 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
         mirror.stop()
 
 
+@app.command("sandbox")
+@handles_errors
+def sandbox(
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace id or name to point at the "
+                                                  "sandbox (with --apply).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Save the sandbox channel settings into the workspace "
+                                        "(replaces its wechat, wecom, sms, email and webhook settings).")] = False,
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Local fake WeChat, WeCom, Aliyun SMS, SMTP and webhook servers; shows messages as they arrive."""
+    import signal
+    import threading
+
+    from siyu.sandbox import Sandbox, apply_to_workspace, is_loopback
+
+    if apply and not workspace:
+        raise fail("--apply needs --workspace.")
+    if not is_loopback(host):
+        raise fail("--host must be a loopback address (127.0.0.1, ::1 or localhost): the fakes accept anyone.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Sandbox(host) as fakes:
+        channels = fakes.settings()
+        if apply:
+            workspace_id, name = apply_to_workspace(runtime().engine, str(workspace), channels)
+            out.print(f"workspace {name} (id {workspace_id}) now sends to the sandbox")
+        sys.stdout.write(json.dumps({"channels": channels}, ensure_ascii=False) + "\n")
+        if fakes.smtp_problem:
+            err.print(fakes.smtp_problem)
+        out.print("sandbox running; messages appear below as they arrive. Ctrl-C to stop.")
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.2):
+                for arrival in fakes.poll():
+                    sys.stdout.write(arrival.line() + "\n")
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass
+
+
 def _register_capabilities() -> None:
     """Capability CLIs add their commands to :data:`app` (``siyu import``, ``siyu profiles``, ...)."""
     import importlib
 
     for module in ("siyu.workspaces.cli", "siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
                    "siyu.analytics.cli", "siyu.analytics.mirror_cli", "siyu.segments.cli",
-                   "siyu.analytics.reports_cli", "siyu.messaging.cli"):
+                   "siyu.analytics.reports_cli", "siyu.messaging.cli", "siyu.journeys.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

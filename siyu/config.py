@@ -37,7 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIYU_ANALYTICS_MEMORY_LIMIT", "1GB", "DuckDB memory limit of one analytics engine."),
     Setting("SIYU_SEGMENT_REFRESH_MINUTES", "15", "How often `siyu worker` re-evaluates every segment (minutes)."),
     Setting("SIYU_PUBLIC_URL", "http://127.0.0.1:8000", "Address people reach siyu at, for links in messages "
-            "(unsubscribe links); the HTTPS address of the reverse proxy in production."),
+            "(unsubscribe links, tracked links, open pixels); the HTTPS address of the reverse proxy in production."),
 )
 
 

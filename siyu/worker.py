@@ -33,12 +33,14 @@ class PassResult:
 
 
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResult:
+    from siyu.journeys.engine import run_due as run_journeys
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
     from siyu.workspaces import store as workspace_store
 
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
     result = PassResult()
+    run_journeys(rt.engine)  # before delivery, which sends what the journeys' steps queued
     _deliver(rt, result)
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
@@ -73,7 +75,7 @@ def _deliver(rt: Runtime, result: PassResult) -> None:
     fan_out_due(rt.engine)
     unsubscribe_url = links(rt)
     while True:
-        report = deliver_due(rt.engine, unsubscribe_url=unsubscribe_url)
+        report = deliver_due(rt.engine, unsubscribe_url=unsubscribe_url, public_url=rt.config.public_url)
         handled = 0
         for what in ("sent", "stopped", "deferred", "retried", "failed", "uncertain"):
             count = getattr(report, what)

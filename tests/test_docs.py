@@ -32,7 +32,8 @@ def test_the_cli_reference_is_generated_from_the_commands() -> None:
                                   "imports.md", "imports.zh.md", "console.md", "console.zh.md", "demo.md",
                                   "operations.md", "getting-started.md", "configuration.md", "cli.md",
                                   "segments.md", "segments.zh.md", "analytics.md", "clv.md", "reports.md",
-                                  "messaging.md", "messaging-rules.md", "messaging-rules.zh.md"])
+                                  "messaging.md", "messaging-rules.md", "messaging-rules.zh.md", "journeys.md",
+                                  "journeys.zh.md"])
 def test_every_guide_linked_from_the_index_exists(page: str) -> None:
     assert (DOCS / page).is_file()
     assert f"({page}" in (DOCS / "index.md").read_text() or page in ("console.zh.md",)

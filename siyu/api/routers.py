@@ -66,11 +66,23 @@ def _reports(app: FastAPI) -> None:
 def _messages(app: FastAPI) -> None:
     from siyu.messaging.api import router
     from siyu.messaging.broadcasts_api import router as broadcasts_router
+    from siyu.messaging.receipts_api import router as receipts_router
+    from siyu.messaging.tracking_api import router as tracking_router
     from siyu.messaging.unsubscribe_api import router as unsubscribe_router
 
     app.include_router(router)
     app.include_router(broadcasts_router)
     app.include_router(unsubscribe_router)
+    app.include_router(tracking_router)
+    app.include_router(receipts_router)
+
+
+def _journeys(app: FastAPI) -> None:
+    from siyu.journeys.api import router, tasks_router, templates_router
+
+    app.include_router(router)
+    app.include_router(templates_router)
+    app.include_router(tasks_router)
 
 
 def _console(app: FastAPI) -> None:
@@ -80,4 +92,4 @@ def _console(app: FastAPI) -> None:
 
 
 ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _clv, _analytics, _segments,
-                                        _reports, _messages, _console]
+                                        _reports, _messages, _journeys, _console]

@@ -5,6 +5,11 @@ lets mail clients unsubscribe with one POST (required by Gmail and Yahoo for bul
 February 2024). The ``Message-ID`` is derived from the message's stable key. SMTP cannot dedupe a
 resend, so this adapter is not idempotent: a message whose worker died mid-send is marked
 uncertain rather than sent twice.
+
+What the server answered decides the message's fate (RFC 5321 §4.2.1): a 2xx reply is a send; a 4xx
+("transient negative") is retried; a 5xx ("permanent negative" — unknown mailbox, policy refusal)
+fails it for good. The detail starts with the server's reply code and text (``550 5.1.1 …``), which
+the ``Message Failed`` event carries.
 """
 
 from __future__ import annotations
@@ -54,13 +59,20 @@ class EmailChannel:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as error:
-            raise ChannelError("email.recipient_refused", str(error.recipients), retryable=False) from None
+            raise refusal("email.recipient_refused", *next(iter(error.recipients.values()))) from None
         except smtplib.SMTPResponseException as error:
-            retry = 400 <= error.smtp_code < 500
-            raise ChannelError("email.temporary" if retry else "email.refused",
-                               f"{error.smtp_code} {error.smtp_error!r}", retryable=retry) from None
+            raise refusal("email.refused", error.smtp_code, error.smtp_error) from None
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
             raise ChannelError("email.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
-        if refused:
-            raise ChannelError("email.recipient_refused", str(refused), retryable=False)
+        if refused:  # one recipient per message: a partial refusal is a refusal
+            raise refusal("email.recipient_refused", *next(iter(refused.values())))
         return mail["Message-ID"]
+
+
+def refusal(code: str, smtp_code: int, text: bytes | str) -> ChannelError:
+    """An SMTP reply other than 2xx: 4xx retried (as ``email.temporary``), 5xx final under ``code``."""
+    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    detail = f"{smtp_code} {' '.join(reply.split())}"[:500]
+    if 400 <= smtp_code < 500:
+        return ChannelError("email.temporary", detail, retryable=True)
+    return ChannelError(code, detail, retryable=False)

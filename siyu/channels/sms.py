@@ -36,6 +36,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from siyu.channels import http
 from siyu.channels.base import ChannelError, Delivery
 
 # --- The provider interface --------------------------------------------------------------------
@@ -231,7 +232,7 @@ class AliyunSms:
                                  method="POST", host=host, action=self.ACTION, version=self.VERSION, params=params,
                                  date=self.now().strftime("%Y-%m-%dT%H:%M:%SZ"), nonce=uuid.uuid4().hex)
         try:
-            response = httpx.post(f"{self.endpoint}/?{canonical_query(params)}", headers=headers,
+            response = http.client().post(f"{self.endpoint}/?{canonical_query(params)}", headers=headers,
                                   timeout=self.timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             # never reached Aliyun: safe to try again

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
+from siyu.channels import http
 from siyu.channels.base import ChannelError, Delivery
 
 
@@ -51,7 +52,7 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", "X-Siyu-Delivery": delivery.key,
                    "X-Siyu-Signature": signature(self.secret, int(time.time()), body)}
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+            response = http.client().post(self.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as error:
             raise ChannelError("webhook.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
         if response.status_code == 429 or response.status_code >= 500:

@@ -1,8 +1,9 @@
-"""WeChat official account: template messages (模板消息, ``/cgi-bin/message/template/send``) and
-customer-service messages (客服消息, ``/cgi-bin/message/custom/send``) through ``wechatpy``.
+"""WeChat official account: template messages (模板消息, ``/cgi-bin/message/template/send``),
+customer-service messages (客服消息, ``/cgi-bin/message/custom/send``) and subscription notices
+(订阅通知, ``/cgi-bin/message/subscribe/bizsend``) through ``wechatpy``.
 
-Settings: one ``settings.channels.wechat = {"appid", "secret", "base_url"?}`` serves both
-``wechat_template`` and ``wechat_cs``: they are two APIs of one account with one secret and one
+Settings: one ``settings.channels.wechat = {"appid", "secret", "base_url"?}`` serves
+``wechat_template``, ``wechat_cs`` and ``wechat_subscribe``: they are APIs of one account with one secret and one
 access token, so two copies could only drift apart. The recipient is ``"<appid>:<openid>"`` (an
 openid is only valid for the app that issued it); an openid of another app fails the message as
 ``wechat.other_app`` instead of being sent to an account that does not know it.
@@ -21,33 +22,34 @@ refused call sent nothing. A database row holding the token would add a table an
 gain over this, and would still be invalidated by anyone calling ``/cgi-bin/token``.
 
 Errcodes are translated where they change what siyu does, the raw code kept in the detail:
-43004 (the person unfollowed) → ``wechat.unfollowed``; 45015 / 45047 (outside the 48-hour
+43004 (the person unfollowed) → ``wechat.unfollowed``; 43101 (no subscription left for the
+template: the person refused, or it was used) → ``wechat.not_subscribed``; 45015 / 45047 (outside the 48-hour
 customer-service window or past its message quota) → ``wechat.outside_window``; 45009 (daily API
 quota), 45011 (per-minute frequency) and -1 (system busy) are retried; credential errors
 (bad appid or secret, server IP not whitelisted) → ``wechat.credentials``; anything else
 → ``wechat.rejected``. A call that may have reached WeChat without an answer fails as
-``wechat.uncertain`` and is not retried: neither API is idempotent (a template message's
+``wechat.uncertain`` and is not retried: none of the APIs is idempotent (a template message's
 ``client_msg_id`` — siyu derives it from the delivery key — dedupes only for 10 minutes).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import requests
-from urllib3.exceptions import NewConnectionError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from siyu.channels import http
+from siyu.channels.access_tokens import TOKENS, TokenCache, never_sent
 from siyu.channels.base import ChannelError, Delivery
 
-TEMPLATE, CUSTOMER_SERVICE = "template", "cs"
-ENDPOINTS = {TEMPLATE: "message/template/send", CUSTOMER_SERVICE: "message/custom/send"}
+TEMPLATE, CUSTOMER_SERVICE, SUBSCRIBE = "template", "cs", "subscribe"
+ENDPOINTS = {TEMPLATE: "message/template/send", CUSTOMER_SERVICE: "message/custom/send",
+             SUBSCRIBE: "message/subscribe/bizsend"}
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 # Required fields of each customer-service message type (the same as the template engine's check).
 CS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -58,8 +60,7 @@ STALE_TOKEN = frozenset({40001, 40014, 42001})  # invalid / not latest, malforme
 CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41004, 40243})  # appid, secret, IP whitelist, frozen secret
 RETRYABLE = {-1: "wechat.busy", 45009: "wechat.quota", 45011: "wechat.rate_limited"}
 PERMANENT = {43004: "wechat.unfollowed", 45015: "wechat.outside_window", 45047: "wechat.outside_window",
-             40003: "wechat.invalid_openid"}
-REFRESH_EARLY = 300  # seconds: stable_token hands out the next token in the last 5 minutes
+             40003: "wechat.invalid_openid", 43101: "wechat.not_subscribed"}
 
 
 def wechat_error(errcode: int, errmsg: str) -> ChannelError:
@@ -75,9 +76,12 @@ def payload_problem(kind: str, payload: Any) -> tuple[str, str] | None:
     """``(field, what is wrong)`` when ``payload`` can't be sent as this kind of message, else None."""
     if not isinstance(payload, dict):
         return "content", "must be an object"
-    if kind == TEMPLATE:
+    if kind in (TEMPLATE, SUBSCRIBE):
         if not isinstance(payload.get("template_id"), str) or not payload["template_id"].strip():
-            return "template_id", "a template message needs the account's 'template_id'"
+            return "template_id", f"a {'template' if kind == TEMPLATE else 'subscribe'} message needs the account's "\
+                "'template_id'"
+        if kind == SUBSCRIBE and "page" in payload and not isinstance(payload["page"], str):
+            return "page", "must be the web page to open (text)"
         data = payload.get("data")
         if not isinstance(data, dict) or not data or not all(
                 isinstance(item, dict) and isinstance(item.get("value"), str) for item in data.values()):
@@ -105,36 +109,6 @@ def payload_problem(kind: str, payload: Any) -> tuple[str, str] | None:
     return None
 
 
-class TokenCache:
-    """Access tokens of this process, per (API base URL, appid); one fetch at a time per account."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def _lock(self, key: tuple[str, str]) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
-
-    def token(self, key: tuple[str, str], fetch: Callable[[], tuple[str, int]]) -> str:
-        with self._lock(key):  # threads of one process wait for the one fetch instead of each fetching
-            cached = self._tokens.get(key)
-            if cached is not None and cached[1] > self.clock():
-                return cached[0]
-            token, expires_in = fetch()
-            self._tokens[key] = (token, self.clock() + expires_in - REFRESH_EARLY)
-            return token
-
-    def discard(self, key: tuple[str, str], token: str) -> None:
-        """Forget ``token`` after WeChat refused it — unless another thread has replaced it already."""
-        with self._lock(key):
-            if self._tokens.get(key, ("",))[0] == token:
-                del self._tokens[key]
-
-
-TOKENS = TokenCache()
 
 
 class _StaleToken(Exception):
@@ -148,14 +122,6 @@ class _Client(WeChatClient):  # type: ignore[misc]
 
     def fetch_access_token(self) -> dict[str, Any]:
         raise RuntimeError("siyu hands wechatpy its access token; it must not fetch one itself")
-
-
-def _never_sent(error: requests.RequestException) -> bool:
-    """True when the request cannot have reached WeChat (no connection was made)."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 @dataclass
@@ -207,7 +173,7 @@ class WeChatChannel:
 
     def _fetch_token(self) -> tuple[str, int]:
         try:
-            response = httpx.post(f"{self.base_url}/cgi-bin/stable_token", timeout=self.timeout, json={
+            response = http.client().post(f"{self.base_url}/cgi-bin/stable_token", timeout=self.timeout, json={
                 "grant_type": "client_credential", "appid": self.appid, "secret": self.secret, "force_refresh": False})
             answer = response.json()
         except (httpx.HTTPError, ValueError) as error:  # nothing reached a person: try again later
@@ -236,7 +202,7 @@ class WeChatChannel:
                                    ) from None
             raise wechat_error(int(error.errcode), str(error.errmsg)) from None
         except requests.RequestException as error:
-            if _never_sent(error):
+            if never_sent(error):
                 raise ChannelError("wechat.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
             raise ChannelError("wechat.uncertain", f"{type(error).__name__}: {error} — the message may have been "
                                "sent; not sent again.", retryable=False) from None

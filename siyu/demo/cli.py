@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -35,6 +36,8 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Delete the demo workspace's data and generate it again.")] = False,
     host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Point the demo's channels at local fake providers "
+                                          "(siyu sandbox) and print messages as they arrive.")] = False,
 ) -> None:
     """Generate a demo cosmetics brand (channels, customers, merges, orders) and serve it."""
     from siyu.db.engine import read
@@ -70,7 +73,40 @@ def demo(
     if serve:
         from siyu import serving
 
-        serving.serve(rt, host, port, worker=True)
+        stop_sandbox = _start_sandbox(rt) if sandbox else None
+        try:
+            serving.serve(rt, host, port, worker=True)
+        finally:
+            if stop_sandbox is not None:
+                stop_sandbox()
+
+
+def _start_sandbox(rt: Runtime) -> Callable[[], None]:
+    """The sandbox's fakes in this process (the worker, a child of ``serve``, sends to them), the demo
+    workspace's channels pointed at them, and a thread printing each message that arrives. Returns
+    what stops them."""
+    import threading
+
+    from siyu.sandbox import Sandbox, apply_to_workspace
+
+    fakes = Sandbox()
+    apply_to_workspace(rt.engine, DEMO_WORKSPACE, fakes.settings())
+    out.print("沙箱 Sandbox: the demo's WeChat, WeCom, SMS, e-mail and webhook channels send to local fakes; "
+              "messages are printed as they arrive.")
+    stopped = threading.Event()
+
+    def show() -> None:
+        while not stopped.wait(0.5):
+            for arrival in fakes.poll():
+                out.print(arrival.line(), highlight=False, markup=False)
+
+    threading.Thread(target=show, name="sandbox-arrivals", daemon=True).start()
+
+    def stop() -> None:
+        stopped.set()
+        fakes.stop()
+
+    return stop
 
 
 def _print_understanding(found: dict[str, Any]) -> None:

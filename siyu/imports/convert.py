@@ -13,10 +13,12 @@ error in the child (an unreadable file half-way) is re-raised in the parent.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -148,6 +150,27 @@ def _converted(groups: Iterator[tuple[list[int], list[list[str]]]], mapped: Mapp
             yield None
 
 
+@contextmanager
+def collected_between_chunks() -> Iterator[None]:
+    """Python's cyclic garbage collector off while an import runs; the caller collects the young
+    generation after each chunk (:func:`gc.collect` ``(0)``).
+
+    Converted rows are millions of small dicts and lists, and the collector, triggered by
+    allocation counts, traversed them again and again while they were alive: measured 44% of the
+    writing process's CPU (183 → 103 µs a row, 100k Tmall rows). Rows hold no reference cycles, so
+    nothing is lost by waiting, and collecting once per chunk still bounds whatever cycles the
+    libraries make. The switch is process-wide: in a server, automatic collection pauses for other
+    requests too while an import runs, with a collection at least every chunk (a few seconds).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def chunks(job: Job) -> Iterator[Chunk]:
     """:func:`convert`, in a child process when the file is large enough to be worth it."""
     if job.path.stat().st_size <= PARALLEL_BYTES:
@@ -191,8 +214,10 @@ def _child(job: Job, handover: multiprocessing.Queue[Any], parent: int) -> None:
                     raise SystemExit(1) from None
 
     try:
-        for chunk in convert(job):
-            put(("chunk", _packed(chunk)))
+        with collected_between_chunks():
+            for chunk in convert(job):
+                put(("chunk", _packed(chunk)))
+                gc.collect(0)
     except ImportError_ as error:  # sent as values: the keyword-only fields don't survive pickling
         put(("error", (error.message, error.code, error.status, error.details)))
         return
@@ -216,12 +241,18 @@ def _packed(chunk: Chunk) -> bytes:
 def _unpacked(packed: bytes) -> Chunk:
     pending, failed, rows, position = orjson.loads(packed)
     converted: list[Pending] = []
+    parsed: dict[str, datetime] = {}  # received_at is the same for every row of an import
     for n, values, found, tags in pending:
         message = Message(*values)
         for name in _TIMES:
             value = getattr(message, name)
             if value is not None:
-                setattr(message, name, datetime.fromisoformat(value))
+                moment = parsed.get(value)
+                if moment is None:
+                    moment = datetime.fromisoformat(value)
+                    if name == "received_at":
+                        parsed[value] = moment
+                setattr(message, name, moment)
         converted.append(Pending(n, message, [Identifier(t, v) for t, v in found], tags))
     return Chunk(converted, [(row, number, reason) for row, number, reason in failed], rows, position)
 

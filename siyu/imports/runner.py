@@ -1,9 +1,10 @@
-"""Running an import: read and convert (:mod:`siyu.imports.convert`), send through the ingest
-pipeline in chunks, report.
+"""Running an import: read and convert (:mod:`siyu.imports.convert`), store in large chunks, report.
 
-Each chunk is one write transaction through :func:`siyu.ingest.pipeline.ingest`, with message ids
-remembered for ever, so an import that stops half-way can simply be run again: what was stored is
-skipped as duplicate, the rest is added. Bad rows never stop the import; they go to an error
+Converted rows are gathered into chunks of :data:`WRITE_ROWS` and each chunk is stored in one write
+transaction by the set-based path, :func:`siyu.identity.bulk.apply_events` (the same result as the
+ingest pipeline, with a fixed number of statements per chunk instead of per event), with message
+ids remembered for ever, so an import that stops half-way can simply be run again: what was stored
+is skipped as duplicate, the rest is added. Bad rows never stop the import; they go to an error
 report (the original columns plus the row number and the reason, UTF-8 with BOM for Excel). A
 file that turns unreadable half-way (bytes that are not the encoding, a broken quote) marks the
 import ``failed`` with the counts so far, and the error propagates.
@@ -12,6 +13,7 @@ import ``failed`` with the counts so far, and the error propagates.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import shutil
 from collections import defaultdict
@@ -22,17 +24,24 @@ from typing import Any
 
 from siyu import clock
 from siyu.db.engine import refresh_statistics, write
+from siyu.identity.bulk import apply_events
 from siyu.identity.rules import IdentityRules
 from siyu.imports import store
-from siyu.imports.convert import Job, Pending, chunks
+from siyu.imports.convert import Chunk, Job, Pending, chunks, collected_between_chunks
+from siyu.imports.errors import ImportError_
 from siyu.imports.presets import Preset
 from siyu.imports.readers import Table, read_table
 from siyu.imports.rows import map_columns
-from siyu.ingest.pipeline import ingest
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
 
 Progress = Callable[[int, int, int], None]  # rows so far, bytes so far, file size
+
+# Rows per write transaction. Larger chunks share each statement's fixed costs and touch each index
+# page once for many rows, but the chunk's converted rows are held in memory meanwhile. Measured on
+# 300k Tmall rows: 10,000 used as little CPU per row as 20,000 (129-134 µs against 136 µs) with a
+# peak of 219 MB instead of 334 MB (bench/RESULTS.md).
+WRITE_ROWS = 10_000
 
 
 @dataclass
@@ -97,21 +106,37 @@ def _convert_and_write(runtime: Runtime, workspace: Any, preset: Preset, path: P
     region = workspace.default_region
     report.writerow([*table.header, "error_row", "error_reason"])
     job = Job(path, encoding, preset, workspace.timezone, workspace.settings, region, clock.now())
-    for chunk in chunks(job):
-        outcome.rows_total += chunk.rows
-        outcome.rows_failed += len(chunk.failed)
-        report.writerows([*row, number, reason] for row, number, reason in chunk.failed)
-        if chunk.pending:
-            _flush(runtime, workspace.id, region, rules, chunk.pending, outcome)
-        if progress:
-            progress(outcome.rows_total, chunk.position, table.size)
+    waiting: list[Pending] = []
+    with collected_between_chunks():
+        try:
+            for chunk in chunks(job):
+                _count(chunk, report, outcome)
+                waiting += chunk.pending
+                if len(waiting) >= WRITE_ROWS:
+                    _flush(runtime, workspace.id, region, rules, waiting, outcome)
+                    waiting = []
+                    gc.collect(0)
+                if progress:
+                    progress(outcome.rows_total, chunk.position, table.size)
+        except ImportError_:
+            _flush(runtime, workspace.id, region, rules, waiting, outcome)  # what was read before the file broke
+            raise
+        _flush(runtime, workspace.id, region, rules, waiting, outcome)
+
+
+def _count(chunk: Chunk, report: Any, outcome: Outcome) -> None:
+    outcome.rows_total += chunk.rows
+    outcome.rows_failed += len(chunk.failed)
+    report.writerows([*row, number, reason] for row, number, reason in chunk.failed)
 
 
 def _flush(runtime: Runtime, workspace_id: int, region: str, rules: IdentityRules, chunk: list[Pending],
            outcome: Outcome) -> None:
+    if not chunk:
+        return
     with write(runtime.engine) as conn:
-        result = ingest(conn, workspace_id, [p.message for p in chunk], rules=rules, region=region,
-                        identifiers=[p.identifiers for p in chunk])
+        result = apply_events(conn, workspace_id, [p.message for p in chunk], rules=rules, region=region,
+                              identifiers=[p.identifiers for p in chunk])
         counted: set[str] = set()
         tagged: dict[str, set[int]] = defaultdict(set)
         for pending in chunk:

@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
-from siyu.messaging import outbox, store
+from siyu.messaging import outbox, receipt_store, store
 from siyu.messaging.models import Channel, Message, Purpose
+from siyu.messaging.receipt_store import Receipt
 from siyu.workspaces.models import Permission, Principal
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
@@ -35,6 +36,7 @@ class MessageIn(BaseModel):
     idempotency_key: str | None = Field(None, min_length=1, max_length=outbox.MAX_KEY,
                                         description="The same key again returns the first message, sends nothing")
     send_at: datetime | None = Field(None, description="Not before this time (default: now)")
+    track_links: bool = Field(True, description="false: links are sent as they are, no open pixel")
 
 
 class PreviewIn(BaseModel):
@@ -66,6 +68,20 @@ class MessageOut(BaseModel):
     created_at: datetime | None
     sent_at: datetime | None
     payload: dict[str, Any]
+    delivered_at: datetime | None = Field(None, description="first delivery receipt (WeChat, SMS)")
+    opened_at: datetime | None = Field(None, description="first open of an HTML e-mail (its pixel)")
+    clicked_at: datetime | None = Field(None, description="first click on a tracked link")
+
+
+class LinkOut(BaseModel):
+    kind: str = Field(description="link, or open for the e-mail's pixel")
+    url: str | None
+    hits: int = Field(description="clicks (opens for the pixel), a double fetch within seconds counted once")
+    last_hit_at: datetime | None
+
+
+class MessageDetailOut(MessageOut):
+    links: list[LinkOut] = Field(default_factory=list, description="tracked links and their clicks")
 
 
 class CheckOut(BaseModel):
@@ -76,13 +92,15 @@ class CheckOut(BaseModel):
     address: str | None
 
 
-def _out(message: Message) -> MessageOut:
+def _out(message: Message, receipt: Receipt | None = None) -> MessageOut:
+    receipt = receipt or Receipt()
     return MessageOut(id=message.id, profile_id=message.profile_id, channel=message.channel, purpose=message.purpose,
                       source=message.source, status=message.status.value, final=message.status.final,
                       reason=message.reason,
                       detail=message.detail, recipient=message.recipient, attempts=message.attempts,
                       due_at=message.due_at, created_at=message.created_at, sent_at=message.sent_at,
-                      payload=message.payload)
+                      payload=message.payload, delivered_at=receipt.delivered_at, opened_at=receipt.opened_at,
+                      clicked_at=receipt.clicked_at)
 
 
 @router.post("", status_code=202, response_model=MessageOut,
@@ -91,7 +109,8 @@ def queue_message(request: Request, caller: Sender, body: MessageIn) -> Any:
     with write(runtime_of(request).engine) as conn:
         message, created = outbox.queue(conn, caller.workspace_id, profile_id=body.profile_id, channel=body.channel,
                                         purpose=body.purpose, content=body.content, now=clock.now(),
-                                        key=body.idempotency_key, send_at=body.send_at, template=body.template)
+                                        key=body.idempotency_key, send_at=body.send_at, template=body.template,
+                                        track_links=body.track_links)
     out = _out(message)
     return out if created else JSONResponse(out.model_dump(mode="json"), status_code=200)
 
@@ -125,14 +144,51 @@ def message_log(request: Request, caller: Reader, profile_id: Annotated[int, Que
 
     with read(runtime_of(request).engine) as conn:
         live = resolve_profile_id(conn, caller.workspace_id, profile_id)
-        return [_out(m) for m in store.of_profile(conn, caller.workspace_id, live, limit=limit, before_id=before_id)]
+        found = store.of_profile(conn, caller.workspace_id, live, limit=limit, before_id=before_id)
+        receipts = receipt_store.receipts_of(conn, caller.workspace_id, [m.id for m in found])
+        return [_out(m, receipts.get(m.id)) for m in found]
 
 
-@router.get("/{message_id}", response_model=MessageOut)
-def get_message(request: Request, caller: Reader, message_id: Annotated[int, Path(ge=1, le=2**62)]) -> MessageOut:
+class SubscribeGrantIn(BaseModel):
+    profile_id: ProfileId
+    template_id: str = Field(min_length=1, max_length=128, description="The subscription template the person "
+                             "accepted (one acceptance = one notice)")
+    granted_at: datetime | None = Field(None, description="When they accepted (default: now)")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=outbox.MAX_KEY,
+                                        description="The same key again records nothing (a repeated callback)")
+
+
+@router.post("/subscribe-grants", status_code=201,
+             summary="Record a one-time subscription to a WeChat subscription notice (201; 200 when the key was used)")
+def record_subscribe_grant(request: Request, caller: Sender, body: SubscribeGrantIn) -> Any:
+    from siyu.messaging import subscriptions
+
+    with write(runtime_of(request).engine) as conn:
+        found = subscriptions.grant(conn, caller.workspace_id, profile_id=body.profile_id,
+                                    template_id=body.template_id, now=clock.now(), granted_at=body.granted_at,
+                                    key=body.idempotency_key)
+    return found if found["created"] else JSONResponse(found, status_code=200)
+
+
+@router.get("/subscribe-grants", summary="A person's one-time subscriptions, newest first, with the message "
+            "that used each")
+def list_subscribe_grants(request: Request, caller: Reader,
+                          profile_id: Annotated[int, Query(ge=1, le=2**62)]) -> list[dict[str, Any]]:
+    from siyu.profiles.read_store import resolve_profile_id
+
+    with read(runtime_of(request).engine) as conn:
+        live = resolve_profile_id(conn, caller.workspace_id, profile_id)
+        return store.subscribe_grants_of(conn, caller.workspace_id, live)
+
+
+@router.get("/{message_id}", response_model=MessageDetailOut, summary="One message, with its receipts and links")
+def get_message(request: Request, caller: Reader,
+                message_id: Annotated[int, Path(ge=1, le=2**62)]) -> MessageDetailOut:
     with read(runtime_of(request).engine) as conn:
         message = store.get(conn, caller.workspace_id, message_id)
-    if message is None:
-        raise outbox.MessagingError(f"No message {message_id} in this workspace.", code="messaging.not_found",
-                                    status=404)
-    return _out(message)
+        if message is None:
+            raise outbox.MessagingError(f"No message {message_id} in this workspace.", code="messaging.not_found",
+                                        status=404)
+        receipt = receipt_store.receipts_of(conn, caller.workspace_id, [message.id]).get(message.id)
+        tracked = receipt_store.links_of(conn, caller.workspace_id, message.id)
+    return MessageDetailOut(**_out(message, receipt).model_dump(), links=[LinkOut(**link) for link in tracked])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, desc, func, select, update
@@ -56,7 +56,16 @@ def next_members(conn: Connection, workspace_id: int, segment_id: int, after: in
         segment_members.c.profile_id > after).order_by(segment_members.c.profile_id).limit(limit)).scalars())
 
 
-def queue_many(conn: Connection, broadcast: dict[str, Any], profile_ids: list[int], due_at: list[datetime],
+class Row(NamedTuple):
+    """What the fan-out decided for one person: queued (when), or stopped (why)."""
+
+    status: Status
+    due_at: datetime
+    reason: str | None = None
+    detail: str | None = None
+
+
+def queue_many(conn: Connection, broadcast: dict[str, Any], profile_ids: list[int], rows: list[Row],
                now: datetime) -> None:
     """One outbox row per person, keyed so a repeated chunk adds nothing (driver-level: this is the
     fan-out's hot path)."""
@@ -66,11 +75,12 @@ def queue_many(conn: Connection, broadcast: dict[str, Any], profile_ids: list[in
     source = f"broadcast:{broadcast['id']}"
     driver.execute_many(
         conn, "INSERT INTO messages (workspace_id, profile_id, channel, purpose, source, idempotency_key, status, "
-        f"payload, due_at, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, {json_mark}, ?, 0, ?, ?) "
+        f"reason, detail, payload, due_at, attempts, created_at, updated_at) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {json_mark}, ?, 0, ?, ?) "
         "ON CONFLICT (workspace_id, idempotency_key) DO NOTHING",
         [(broadcast["workspace_id"], pid, broadcast["channel"], broadcast["purpose"], source, f"{source}:{pid}",
-          Status.QUEUED.value, payload, to_millis(at), moment, moment) for pid, at in zip(profile_ids, due_at,
-                                                                                        strict=True)])
+          row.status.value, row.reason, row.detail, payload, to_millis(row.due_at), moment, moment)
+         for pid, row in zip(profile_ids, rows, strict=True)])
 
 
 def advance(conn: Connection, broadcast: dict[str, Any], *, after: int, queued: int, done: bool,

@@ -13,6 +13,7 @@ from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
 from siyu.messaging import broadcasts
+from siyu.messaging.links import TRACK_KEY
 from siyu.messaging.models import Channel, Purpose
 from siyu.workspaces.models import Permission, Principal
 
@@ -31,6 +32,7 @@ class BroadcastIn(BaseModel):
     content: dict[str, Any]
     send_at: datetime | None = Field(None, description="Not before this time (default: now)")
     rate_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Throttle; default: no throttle")
+    track_links: bool = Field(True, description="false: links are sent as they are, no open pixel")
 
 
 class PreviewIn(BaseModel):
@@ -67,7 +69,8 @@ def _out(found: dict[str, Any]) -> BroadcastOut:
 def create_broadcast(request: Request, caller: Sender, body: BroadcastIn) -> BroadcastOut:
     with write(runtime_of(request).engine) as conn:
         return _out(broadcasts.create(conn, caller.workspace_id, name=body.name, segment_id=body.segment_id,
-                                      channel=body.channel, purpose=body.purpose, content=body.content,
+                                      channel=body.channel, purpose=body.purpose,
+                                      content=body.content if body.track_links else {**body.content, TRACK_KEY: False},
                                       send_at=body.send_at, rate_per_minute=body.rate_per_minute,
                                       created_by=caller.actor,
                                       now=clock.now()))

@@ -6,9 +6,11 @@
                             "sender_name": "完美日记", "username": "…", "password": "…", "starttls": true},
                   "webhook": {"url": "https://brand.example/siyu", "secret": "…"},
                   "sms": {"provider": "aliyun", "access_key_id": "LTAI…", "access_key_secret": "…"},
-                  "wechat": {"appid": "wx…", "secret": "…"}}}
+                  "wechat": {"appid": "wx…", "secret": "…"},
+                  "wecom": {"corpid": "ww…", "secret": "…", "sender": "zhangsan"}}}
 
 One ``wechat`` section serves every ``wechat_*`` channel: they are APIs of one official account.
+``wecom.sender`` is the member who sends to customers whose owner siyu doesn't know.
 
 A channel with no settings refuses its messages with ``channels.not_configured`` (a permanent
 failure, recorded on the message) rather than dropping them silently.
@@ -22,10 +24,12 @@ from siyu.channels.base import Adapter, ChannelError
 from siyu.channels.email import EmailChannel
 from siyu.channels.sms import sms_channel
 from siyu.channels.webhook import WebhookChannel
-from siyu.channels.wechat import CUSTOMER_SERVICE, TEMPLATE, WeChatChannel
+from siyu.channels.wechat import CUSTOMER_SERVICE, SUBSCRIBE, TEMPLATE, WeChatChannel
+from siyu.channels.wecom import WeComChannel
 from siyu.messaging.models import Channel, Message
 
-WECHAT_KINDS = {Channel.WECHAT_TEMPLATE: TEMPLATE, Channel.WECHAT_CS: CUSTOMER_SERVICE}
+WECHAT_KINDS = {Channel.WECHAT_TEMPLATE: TEMPLATE, Channel.WECHAT_CS: CUSTOMER_SERVICE,
+                Channel.WECHAT_SUBSCRIBE: SUBSCRIBE}
 
 
 def adapter_for(workspace: Any, message: Message) -> Adapter:
@@ -46,6 +50,8 @@ def adapter_for(workspace: Any, message: Message) -> Adapter:
             return sms_channel(config)
         if message.channel in WECHAT_KINDS:
             return WeChatChannel.from_settings(WECHAT_KINDS[message.channel], config)
+        if message.channel is Channel.WECOM:
+            return WeComChannel.from_settings(config)
     except (KeyError, TypeError, ValueError) as error:
         raise ChannelError("channels.bad_settings", f"settings.channels.{section}: {error}",
                            retryable=False) from None

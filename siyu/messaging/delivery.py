@@ -7,7 +7,15 @@ Each decision is written before it is acted on, so that no crash can send twice 
 2. hand-over (one small transaction per message): ``sending``, one more attempt, a fresh lease —
    committed *before* the channel is called;
 3. after the channel answered: ``sent`` with the provider's id, or a retry with exponential backoff,
-   or ``dead`` after the last attempt, or ``failed`` for a permanent refusal.
+   or ``dead`` after the last attempt, or ``failed`` for a permanent refusal — with a ``Message Sent``
+   or ``Message Failed`` event on the person in the same transaction (:mod:`siyu.messaging.receipts`).
+
+Links are tracked (:mod:`siyu.messaging.tracking`) in step 1, when the payload to send is written:
+the log shows the links the person got, and a retry reuses the same tokens.
+
+Hand-overs run on a few threads (:data:`SEND_THREADS`), so one slow provider call doesn't hold up the
+rest; each channel of each workspace keeps to its ``concurrency`` and ``rate_per_second``
+(:mod:`siyu.messaging.pacing`).
 
 A worker killed after 1 leaves ``claimed`` rows: when their lease runs out they are decided again
 and sent — they never left. One killed after 2 leaves one ``sending`` row: the next claim decides by
@@ -19,7 +27,9 @@ twice" wins over "at least once" for messages to people.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,10 +39,10 @@ from sqlalchemy import Engine
 from siyu import clock
 from siyu.channels.base import Adapter, ChannelError, Delivery
 from siyu.db.engine import write
-from siyu.messaging import store
+from siyu.messaging import pacing, receipts, store, tracking
 from siyu.messaging.channels import adapter_for
 from siyu.messaging.models import Message, Status
-from siyu.messaging.outbox import TEMPLATE_KEY, decide_now
+from siyu.messaging.outbox import POLICY_KEY, TEMPLATE_KEY, decide_now
 from siyu.workspaces import store as workspace_store
 
 log = logging.getLogger("siyu.messaging")
@@ -41,6 +51,7 @@ LEASE = timedelta(minutes=2)  # longer than any channel's timeout
 MAX_ATTEMPTS = 6
 BACKOFF = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min, 8 min
 CLAIM = 100
+SEND_THREADS = 8  # hand-overs in flight per worker, across channels (each channel also has its own limit)
 
 
 @dataclass
@@ -52,11 +63,13 @@ class DeliveryReport:
     failed: int = 0
     uncertain: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, what: str, reason: str | None = None) -> None:
-        setattr(self, what, getattr(self, what) + 1)
-        if reason:
-            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        with self._lock:  # sends report from several threads
+            setattr(self, what, getattr(self, what) + 1)
+            if reason:
+                self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
 
 AdapterLookup = Callable[[Any, Message], Adapter]
@@ -64,8 +77,9 @@ AdapterLookup = Callable[[Any, Message], Adapter]
 
 def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit: int = CLAIM,
                 unsubscribe_url: Callable[[Message], str | None] | None = None,
-                workspace_id: int | None = None) -> DeliveryReport:
-    """One round: claim up to ``limit`` due messages (of one workspace, or all), decide, send, record."""
+                workspace_id: int | None = None, public_url: str | None = None) -> DeliveryReport:
+    """One round: claim up to ``limit`` due messages (of one workspace, or all), decide, send, record.
+    ``public_url`` (``SIYU_PUBLIC_URL``) turns on link and open tracking."""
     report = DeliveryReport()
     now = clock.now()
     with write(engine) as conn:
@@ -86,7 +100,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
             # queued and due, or claimed by a worker that died before handing it over: decide (again)
             store.lock_person(conn, message.workspace_id, message.profile_id)
             verdict, facts = decide_now(conn, workspace, message.profile_id, message.channel, message.purpose, now,
-                                        excluding=message.id)
+                                        excluding=message.id, overrides=message.payload.pop(POLICY_KEY, None))
             if verdict.action == "stop":
                 store.update_message(conn, message, now, status=Status.STOPPED, reason=verdict.reason,
                                      detail=verdict.detail, lease_until=None, sent_at=None)
@@ -99,14 +113,34 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                 if TEMPLATE_KEY in message.payload and not _rendered(conn, workspace, message, now, report,
                                                                      unsubscribe_url):
                     continue
+                if public_url:
+                    message.payload = tracking.track(conn, workspace, message, public_url, now)
                 store.update_message(conn, message, now, status=Status.CLAIMED, recipient=facts.address,
                                      lease_until=now + LEASE, sent_at=now, reason=None, detail=None,
                                      payload=message.payload)
                 message.recipient = facts.address
                 to_send.append((message, workspace))
-    for message, workspace in to_send:
-        _send(engine, adapters, workspace, message, report, unsubscribe_url)
+    if len(to_send) == 1:
+        _paced(engine, adapters, *to_send[0], report, unsubscribe_url)
+    elif to_send:
+        with ThreadPoolExecutor(min(SEND_THREADS, len(to_send)), thread_name_prefix="siyu-send") as pool:
+            for future in [pool.submit(_paced, engine, adapters, message, workspace, report, unsubscribe_url)
+                           for message, workspace in to_send]:
+                future.result()
     return report
+
+
+def _paced(engine: Engine, adapters: AdapterLookup, message: Message, workspace: Any, report: DeliveryReport,
+           unsubscribe_url: Callable[[Message], str | None] | None) -> None:
+    """:func:`_send` within the channel's concurrency and rate (bad limits in settings: the defaults)."""
+    section = "wechat" if message.channel.value.startswith("wechat") else message.channel.value
+    config = ((workspace.settings or {}).get("channels") or {}).get(section)
+    try:
+        limits = pacing.limits_of(config if isinstance(config, dict) else None)
+    except (TypeError, ValueError):
+        limits = pacing.Limits()
+    with pacing.PACER.turn(workspace.id, section, limits):
+        _send(engine, adapters, workspace, message, report, unsubscribe_url)
 
 
 def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report: DeliveryReport,
@@ -130,7 +164,9 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
                              detail=blocking[:500], lease_until=None, sent_at=None)
         report.count("stopped", "template.blocked")
         return False
-    message.payload = rendered.payload
+    # the rendered payload replaces the template; siyu's own keys ($track_links, …) stay with it
+    own = {k: v for k, v in message.payload.items() if k.startswith("$") and k != TEMPLATE_KEY}
+    message.payload = {**rendered.payload, **own}
     return True
 
 
@@ -145,7 +181,7 @@ def _send(engine: Engine, adapters: AdapterLookup, workspace: Any, message: Mess
           unsubscribe_url: Callable[[Message], str | None] | None) -> None:
     delivery = Delivery(key=f"{message.workspace_id}:{message.id}", workspace_id=message.workspace_id,
                         profile_id=message.profile_id, recipient=message.recipient or "", purpose=message.purpose.value,
-                        payload=message.payload,
+                        payload=tracking.sendable(message.payload),
                         unsubscribe_url=unsubscribe_url(message) if unsubscribe_url else None)
     handed = clock.now()
     with write(engine) as conn:  # the hand-over is recorded first: a crash after it is "uncertain", before it is not
@@ -163,7 +199,9 @@ def _send(engine: Engine, adapters: AdapterLookup, workspace: Any, message: Mess
                 report)
         return
     with write(engine) as conn:
-        store.update_message(conn, message, clock.now(), status=Status.SENT, provider_id=provider_id, lease_until=None)
+        now = clock.now()
+        store.update_message(conn, message, now, status=Status.SENT, provider_id=provider_id, lease_until=None)
+        receipts.record_sent(conn, message, provider_id, now)
     report.count("sent")
 
 
@@ -177,10 +215,12 @@ def _failed(engine: Engine, message: Message, error: ChannelError, report: Deliv
         elif not error.retryable:
             store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                                  detail=error.detail[:500], lease_until=None, sent_at=None)
+            receipts.record_failed(conn, message, error.code, error.detail, now)
             report.count("failed", error.code)
         elif message.attempts >= MAX_ATTEMPTS:
             store.update_message(conn, message, now, status=Status.DEAD, reason=error.code,
                                  detail=error.detail[:500], lease_until=None, sent_at=None)
+            receipts.record_failed(conn, message, error.code, error.detail, now)
             report.count("failed", error.code)
         else:
             retry_at = now + BACKOFF * (2 ** (message.attempts - 1))

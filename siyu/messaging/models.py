@@ -27,6 +27,15 @@ class Channel(StrEnum):
         return ConsentChannel(self.value)
 
 
+class WeComLimit(StrEnum):
+    """How many company mass messages a WeCom customer may receive: the admin's choice under
+    群发助手 → 设置群发规则 (developer.work.weixin.qq.com/document/path/92135, updated 2025-11-17)."""
+
+    MONTH = "month"  # the default: as many a calendar month as the month has days
+    WEEK = "week"  # 7 a week
+    DAY = "day"  # 1 a day
+
+
 class Purpose(StrEnum):
     MARKETING = "marketing"
     TRANSACTIONAL = "transactional"
@@ -73,7 +82,7 @@ class PolicySettings:
     timezone: str = "Asia/Shanghai"
     cs_window: timedelta = timedelta(hours=48)  # WeChat customer-service window after a user message
     cs_window_messages: int = 5  # messages per window (from 2023-06-12; was 20)
-    wecom_daily: int = 1  # mass messages a customer may receive from the company per day
+    wecom_limit: WeComLimit = WeComLimit.MONTH  # mass messages a WeCom customer may receive (platform rule)
     marketing_needs_grant: tuple[str, ...] = ("sms", "email")  # opt-in channels (PIPL, 广告法 Art. 43)
 
 
@@ -95,6 +104,7 @@ class Facts:
     wechat_followed: bool | None = None  # None: unknown (no follow or unfollow seen)
     last_user_message_at: datetime | None = None  # opens the 48-hour customer-service window
     history: tuple[Sent, ...] = ()  # messages that may have reached them, newest first
+    subscription: bool | None = None  # wechat_subscribe: a one-time subscription is left; None: not looked up
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,23 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from siyu.channels import sms, wechat
+from siyu.channels import sms, wechat, wecom
 from siyu.errors import SiyuError
 from siyu.messaging import policies, store
+from siyu.messaging.links import TRACK_KEY
 from siyu.messaging.models import Channel, Facts, Message, Purpose, Verdict
 from siyu.profiles.read_store import resolve_profile_id
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Workspace
 
 AVAILABLE = (Channel.EMAIL, Channel.WEBHOOK, Channel.SMS, Channel.WECHAT_TEMPLATE,  # channels with an adapter
-             Channel.WECHAT_CS)
+             Channel.WECHAT_CS, Channel.WECHAT_SUBSCRIBE, Channel.WECOM)
 MAX_KEY = 150
 TEMPLATE_KEY = "$template"  # a payload holding a template, rendered for the person when it is sent
+# Contact-policy overrides (caps, cooldown) a journey sets for its messages; taken out of the payload
+# when the policy first decides, so channels never see it (a retry after a channel failure is
+# decided under the workspace's policy).
+POLICY_KEY = "$policy"
 
 
 class MessagingError(SiyuError):
@@ -53,6 +58,12 @@ def validate_content(channel: Channel, content: Any) -> dict[str, Any]:
         problem = wechat.payload_problem(wechat.TEMPLATE, content)
     elif channel is Channel.WECHAT_CS:
         problem = wechat.payload_problem(wechat.CUSTOMER_SERVICE, content)
+    elif channel is Channel.WECHAT_SUBSCRIBE:
+        from siyu.messaging.template_payloads import subscribe_value_problem
+
+        problem = wechat.payload_problem(wechat.SUBSCRIBE, content) or subscribe_value_problem(content["data"])
+    elif channel is Channel.WECOM:
+        problem = wecom.payload_problem(content)
     if problem is not None:
         raise MessagingError(f"content.{problem[0]}: {problem[1]}.", details={"field": f"content.{problem[0]}"})
     return content
@@ -74,15 +85,22 @@ def as_template(channel: Channel, purpose: Purpose, template: Any) -> dict[str, 
 
 def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
           content: dict[str, Any] | None, now: datetime, source: str = "api", key: str | None = None,
-          send_at: datetime | None = None, template: dict[str, Any] | None = None) -> tuple[Message, bool]:
+          send_at: datetime | None = None, template: dict[str, Any] | None = None,
+          policy: dict[str, Any] | None = None, track_links: bool = True) -> tuple[Message, bool]:
     """Queue once per ``key``: the same key again returns the first message (and ``False``).
-    Either ``content`` (sent as it is) or ``template`` (rendered for the person when sent)."""
+    Either ``content`` (sent as it is) or ``template`` (rendered for the person when sent);
+    ``policy`` overrides the workspace's caps and cooldown for this message; ``track_links=False``
+    sends its links as they are, without an open pixel (:mod:`siyu.messaging.tracking`)."""
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise MessagingError(f"'idempotency_key' must be 1-{MAX_KEY} characters.",
                              details={"field": "idempotency_key"})
     if (content is None) == (template is None):
         raise MessagingError("Give either 'content' or 'template'.", details={"field": "content"})
     payload = as_template(channel, purpose, template) if template is not None else validate_content(channel, content)
+    if policy:
+        payload = {**payload, POLICY_KEY: policy}
+    if not track_links:
+        payload = {**payload, TRACK_KEY: False}
     live = resolve_profile_id(conn, workspace_id, profile_id)
     return store.enqueue(conn, workspace_id, profile_id=live, channel=channel, purpose=purpose, source=source,
                          key=f"{source}:{key or uuid.uuid4()}", payload=payload,
@@ -90,10 +108,12 @@ def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Chan
 
 
 def decide_now(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
-               now: datetime, *, excluding: int | None = None) -> tuple[Verdict, Facts]:
+               now: datetime, *, excluding: int | None = None,
+               overrides: dict[str, Any] | None = None) -> tuple[Verdict, Facts]:
     """The contact policy's verdict for a live profile, and the facts it read: the one place that
-    gathers the policy's inputs (the delivery worker, :func:`check` and broadcast previews)."""
-    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
+    gathers the policy's inputs (the delivery worker, :func:`check` and broadcast previews).
+    ``overrides`` are a message's own caps and cooldown (:data:`POLICY_KEY`)."""
+    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone, overrides)
     facts = store.facts(conn, workspace.id, profile_id, channel, now, excluding=excluding,
                         scope=store.sending_scope(workspace.settings, channel))
     return policies.decide(channel, purpose, facts, settings, now), facts

@@ -10,22 +10,27 @@ Order, and what each rule spares:
    transactional included (an unsubscribe is never overridden); marketing on opt-in channels (SMS,
    e-mail) needs a granted consent;
 2. an address on the channel (openid, phone, e-mail, external user id);
-3. WeChat: a person who unfollowed can't be reached (errcode 43004); the customer-service message
-   only inside 48 hours after their last message, at most N per window (45047);
-4. marketing only: WeCom's limit on company mass messages per customer per day, frequency caps
-   (calendar days in the workspace time zone, per channel and overall; Braze's model), then the
-   cooldown since the last marketing push (deferred, not dropped), then quiet hours (deferred to
-   their end, in the workspace time zone).
+3. platform rules: a person who unfollowed the WeChat account can't be reached (errcode 43004);
+   the customer-service message only inside 48 hours after their last message, at most N per
+   window (45047); a subscription notice only with a one-time subscription left for its template
+   (43101); WeCom customers receive at most as many company mass messages a month as the month
+   has days, or 7 a week / 1 a day if the admin chose so — every WeCom message counts, whatever
+   its purpose, because WeCom counts them all;
+4. marketing only: frequency caps (calendar days in the workspace time zone, per channel and
+   overall; Braze's model), then the cooldown since the last marketing push (deferred, not
+   dropped), then quiet hours (deferred to their end, in the workspace time zone).
 
 Transactional messages (order shipped, password reset) skip 4 entirely and don't count towards it.
 """
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime, timedelta
+from typing import assert_never
 from zoneinfo import ZoneInfo
 
-from siyu.messaging.models import Cap, Channel, Facts, PolicySettings, Purpose, Verdict
+from siyu.messaging.models import Cap, Channel, Facts, PolicySettings, Purpose, Verdict, WeComLimit
 
 OPEN = "granted"
 REVOKED = "revoked"
@@ -41,6 +46,13 @@ def decide(channel: Channel, purpose: Purpose, facts: Facts, settings: PolicySet
         return Verdict.stop("policy.unfollowed", "The person no longer follows the official account.")
     if channel is Channel.WECHAT_CS:
         stopped = _cs_window(facts, settings, now)
+        if stopped is not None:
+            return stopped
+    if channel is Channel.WECHAT_SUBSCRIBE and facts.subscription is False:
+        return Verdict.stop("policy.no_subscription", "The person has no one-time subscription left for this "
+                            "template (each acceptance allows one notice).")
+    if channel is Channel.WECOM:
+        stopped = _wecom_limit(facts, settings, now)
         if stopped is not None:
             return stopped
     if purpose is Purpose.TRANSACTIONAL:
@@ -75,11 +87,6 @@ def _cs_window(facts: Facts, settings: PolicySettings, now: datetime) -> Verdict
 def _marketing(channel: Channel, facts: Facts, settings: PolicySettings, now: datetime) -> Verdict:
     zone = ZoneInfo(settings.timezone)
     marketing = [s for s in facts.history if s.purpose is Purpose.MARKETING]
-    if channel is Channel.WECOM:
-        today = [s for s in marketing if s.channel is Channel.WECOM and _day(s.at, zone) == _day(now, zone)]
-        if len(today) >= settings.wecom_daily:
-            return Verdict.stop("policy.wecom_daily_limit", f"WeCom allows {settings.wecom_daily} company mass "
-                                "message(s) per customer per day.")
     for cap in settings.caps:
         if cap.channel is not None and cap.channel is not channel:
             continue
@@ -99,8 +106,27 @@ def _marketing(channel: Channel, facts: Facts, settings: PolicySettings, now: da
     return Verdict.send()
 
 
-def _day(moment: datetime, zone: ZoneInfo) -> object:
-    return moment.astimezone(zone).date()
+def _wecom_limit(facts: Facts, settings: PolicySettings, now: datetime) -> Verdict | None:
+    """WeCom's per-customer receive limit, periods counted in the workspace time zone."""
+    zone = ZoneInfo(settings.timezone)
+    local = now.astimezone(zone)
+    match settings.wecom_limit:
+        case WeComLimit.MONTH:
+            allowed, period = calendar.monthrange(local.year, local.month)[1], "this month"
+            first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        case WeComLimit.WEEK:
+            allowed, period = 7, "this week"
+            first = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        case WeComLimit.DAY:
+            allowed, period = 1, "today"
+            first = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        case _:
+            assert_never(settings.wecom_limit)
+    used = sum(1 for sent in facts.history if sent.channel is Channel.WECOM and sent.at >= first)
+    if used < allowed:
+        return None
+    return Verdict.stop("policy.wecom_limit", f"{used} WeCom mass messages reached the customer {period}; "
+                        f"WeCom allows {allowed} ({settings.wecom_limit.value} rule, path/92135).")
 
 
 def _within_cap(cap: Cap, marketing: list, now: datetime, zone: ZoneInfo) -> int:  # type: ignore[type-arg]
@@ -125,12 +151,17 @@ def quiet_hours_end(now: datetime, settings: PolicySettings) -> datetime | None:
     return until
 
 
-def settings_from(raw: dict | None, timezone: str) -> PolicySettings:  # type: ignore[type-arg]
-    """A workspace's ``settings.messaging`` over the defaults; raises ValueError on nonsense."""
+OVERRIDABLE = ("caps", "cooldown_minutes")  # what a journey may set for its own messages
+
+
+def settings_from(raw: dict | None, timezone: str,  # type: ignore[type-arg]
+                  overrides: dict | None = None) -> PolicySettings:  # type: ignore[type-arg]
+    """A workspace's ``settings.messaging`` over the defaults, and a message's ``overrides`` of caps
+    and cooldown over both; raises ValueError on nonsense."""
     from datetime import time as clock_time
 
     defaults = PolicySettings(timezone=timezone)
-    raw = raw or {}
+    raw = {**(raw or {}), **{k: v for k, v in (overrides or {}).items() if k in OVERRIDABLE}}
     caps = defaults.caps
     if "caps" in raw:
         caps = tuple(Cap(limit=int(c["limit"]), days=int(c.get("days", 1)),
@@ -147,6 +178,14 @@ def settings_from(raw: dict | None, timezone: str) -> PolicySettings:  # type: i
         caps=caps,
         cooldown=timedelta(minutes=float(raw.get("cooldown_minutes", defaults.cooldown.total_seconds() / 60))),
         quiet_start=hour("quiet_start", defaults.quiet_start), quiet_end=hour("quiet_end", defaults.quiet_end),
-        timezone=timezone, wecom_daily=int(raw.get("wecom_daily", defaults.wecom_daily)),
+        timezone=timezone, wecom_limit=_wecom_limit_setting(raw, defaults.wecom_limit),
         marketing_needs_grant=tuple(raw.get("marketing_needs_grant", defaults.marketing_needs_grant)),
     )
+
+
+def _wecom_limit_setting(raw: dict, default: WeComLimit) -> WeComLimit:  # type: ignore[type-arg]
+    """``wecom_limit``: month | week | day, as the admin set WeCom's 群发规则; the older
+    ``wecom_daily`` setting means the 1-a-day rule."""
+    if "wecom_limit" in raw:
+        return WeComLimit(raw["wecom_limit"])
+    return WeComLimit.DAY if "wecom_daily" in raw else default

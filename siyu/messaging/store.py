@@ -1,7 +1,9 @@
-"""All SQL of messaging: the outbox rows, claiming them, and the facts a contact policy reads."""
+"""All SQL of messaging: the outbox rows, claiming them, the facts a contact policy reads, and the
+one-time subscriptions (订阅通知 grants) subscription notices consume."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,13 +11,18 @@ from typing import Any
 from sqlalchemy import Connection, and_, desc, func, or_, select, text, update
 
 from siyu.db.dialect import upsert
-from siyu.db.tables import consents, events, identities, messages
+from siyu.db.tables import consents, events, identities, messages, subscribe_grants
 from siyu.messaging.models import REACHED, Channel, Facts, Message, Purpose, Sent, Status
 
 FOLLOW_EVENTS = ("Followed", "Unfollowed")
 # What opens WeChat's 48-hour customer-service window: the person writing to the account.
 USER_MESSAGE_EVENTS = ("Message Received",)
 HISTORY_DAYS = 31  # longest cap window (30 days) plus a day of time-zone slack
+# Who owns a WeCom customer: WeCom's add_external_contact callback names the member (UserID) who
+# added the customer (ExternalUserID); recorded as this event with ``properties.userid``. The owner
+# sends the customer's mass messages; the latest add wins.
+CONTACT_ADDED_EVENTS = ("WeCom Contact Added",)
+WECOM_USERID = re.compile(r"[A-Za-z0-9_\-@.]{1,64}")  # WeCom's rule for member userids
 
 
 def _message(row: Any) -> Message:
@@ -80,10 +87,17 @@ def lock_person(conn: Connection, workspace_id: int, profile_id: int) -> None:
 
 
 def update_message(conn: Connection, message: Message, now: datetime, **values: Any) -> None:
-    """tenancy: scoped by the message's own workspace."""
+    """tenancy: scoped by the message's own workspace.
+
+    A subscription notice that becomes ``claimed`` (the worker decided to send it) takes its
+    one-time subscription here, in the claim transaction that made the decision (see
+    :func:`take_subscribe_grant`)."""
     values = {k: (v.value if isinstance(v, Status) else v) for k, v in values.items()}
     conn.execute(update(messages).where(messages.c.workspace_id == message.workspace_id,
                                         messages.c.id == message.id).values(updated_at=now, **values))
+    if message.channel is Channel.WECHAT_SUBSCRIBE and values.get("status") == Status.CLAIMED.value:
+        take_subscribe_grant(conn, message.workspace_id, message.profile_id, message.id,
+                             subscribe_template_id(values.get("payload") or message.payload))
 
 
 def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, now: datetime,
@@ -109,11 +123,15 @@ def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel
         last_message = conn.execute(select(func.max(events.c.timestamp)).where(
             events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
             events.c.name.in_(USER_MESSAGE_EVENTS))).scalar_one()
+    subscription = None
+    if channel is Channel.WECHAT_SUBSCRIBE:
+        subscription = has_subscribe_grant(conn, workspace_id, profile_id, excluding)
     return Facts(consents=consent, address=address(conn, workspace_id, profile_id, channel, scope),
-                 wechat_followed=followed, last_user_message_at=last_message, history=history)
+                 wechat_followed=followed, last_user_message_at=last_message, history=history,
+                 subscription=subscription)
 
 
-_ADDRESS_TYPES: dict[Channel, str] = {
+ADDRESS_TYPES: dict[Channel, str] = {
     Channel.EMAIL: "email", Channel.SMS: "phone", Channel.WECHAT_TEMPLATE: "wechat_openid",
     Channel.WECHAT_SUBSCRIBE: "wechat_openid", Channel.WECHAT_CS: "wechat_openid",
     Channel.WECOM: "wecom_external_userid",
@@ -127,23 +145,131 @@ def address(conn: Connection, workspace_id: int, profile_id: int, channel: Chann
     per app: with ``scope`` (the account's appid) only that app's openid will do."""
     if channel is Channel.WEBHOOK:
         return str(profile_id)
-    kind = _ADDRESS_TYPES[channel]
+    kind = ADDRESS_TYPES[channel]
     wanted = identities.c.type == f"{kind}:{scope}" if scope else or_(identities.c.type == kind,
                                                                       identities.c.type.like(f"{kind}:%"))
     rows: Sequence[Any] = conn.execute(select(identities.c.type, identities.c.value).where(
         identities.c.workspace_id == workspace_id, identities.c.profile_id == profile_id, wanted).order_by(
-        identities.c.last_seen_at.desc(), identities.c.type)).all()
+        identities.c.last_seen_at.desc(), identities.c.type, identities.c.value)).all()
     if not rows:
         return None
-    if ":" in rows[0].type:
-        return f"{rows[0].type.split(':', 1)[1]}:{rows[0].value}"
-    return rows[0].value
+    found = f"{rows[0].type.split(':', 1)[1]}:{rows[0].value}" if ":" in rows[0].type else rows[0].value
+    if channel is Channel.WECOM:
+        owner = wecom_owner(conn, workspace_id, profile_id)
+        return f"{found}/{owner}" if owner else found
+    return found
+
+
+def wecom_owner(conn: Connection, workspace_id: int, profile_id: int) -> str | None:
+    """The member who last added the person on WeCom (``WeCom Contact Added`` with
+    ``properties.userid``), if siyu saw it; a value that can't be a WeCom userid is ignored."""
+    for row in conn.execute(select(events.c.properties).where(
+            events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
+            events.c.name.in_(CONTACT_ADDED_EVENTS)).order_by(desc(events.c.timestamp), desc(events.c.id)).limit(20)):
+        userid = row.properties.get("userid") if isinstance(row.properties, dict) else None
+        if isinstance(userid, str) and WECOM_USERID.fullmatch(userid):
+            return userid
+    return None
 
 
 def sending_scope(settings: dict[str, Any] | None, channel: Channel) -> str | None:
-    """The app a WeChat channel sends from (``settings.channels.wechat.appid``), if set up."""
-    if not channel.value.startswith("wechat"):
+    """The app a WeChat channel sends from (``settings.channels.wechat.appid``), or the corp a WeCom
+    message is sent from (``settings.channels.wecom.corpid``), if set up."""
+    if channel.value.startswith("wechat"):
+        section, key = "wechat", "appid"
+    elif channel is Channel.WECOM:
+        section, key = "wecom", "corpid"
+    else:
         return None
-    wechat = ((settings or {}).get("channels") or {}).get("wechat") or {}
-    appid = wechat.get("appid") if isinstance(wechat, dict) else None
-    return str(appid) if appid else None
+    config = ((settings or {}).get("channels") or {}).get(section) or {}
+    scope = config.get(key) if isinstance(config, dict) else None
+    return str(scope) if scope else None
+
+
+# --- one-time subscriptions (subscription notices) ------------------------------------------------
+#
+# A grant is *free* for a message when nobody holds it, when that message holds it already (a
+# re-decision after a lease ran out or a retry), or when its holder never reached the person
+# (failed, dead, stopped, or queued again for a retry): WeChat spends a subscription only on a
+# notice it accepted. Decisions for one person are serialised (``lock_person`` on PostgreSQL,
+# BEGIN IMMEDIATE on SQLite), so the check in ``facts`` and the take in ``update_message`` see the
+# same grants and two notices can never take one grant.
+
+
+def subscribe_template_id(payload: dict[str, Any]) -> str | None:
+    """The template of a subscription notice, from its content or its (literal) template."""
+    from siyu.messaging.outbox import TEMPLATE_KEY
+
+    template = payload.get(TEMPLATE_KEY)
+    source = template if isinstance(template, dict) else payload
+    template_id = source.get("template_id")
+    return template_id.strip() if isinstance(template_id, str) and template_id.strip() else None
+
+
+def record_subscribe_grant(conn: Connection, workspace_id: int, *, profile_id: int, template_id: str,
+                           granted_at: datetime, now: datetime, source: str = "api",
+                           key: str | None = None) -> tuple[int, bool]:
+    """Record one accepted one-time subscription; once per ``key``. Returns (id, created)."""
+    inserted = conn.execute(upsert(conn, subscribe_grants).values(
+        workspace_id=workspace_id, profile_id=profile_id, template_id=template_id, granted_at=granted_at,
+        source=source, idempotency_key=key, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"]).returning(
+        subscribe_grants.c.id)).first()
+    if inserted is not None:
+        return int(inserted.id), True
+    existing = conn.execute(select(subscribe_grants.c.id).where(
+        subscribe_grants.c.workspace_id == workspace_id, subscribe_grants.c.idempotency_key == key)).scalar_one()
+    return int(existing), False
+
+
+def _free_grants(workspace_id: int, profile_id: int, template_id: str | None, message_id: int | None) -> Any:
+    holder = select(messages.c.id).where(messages.c.workspace_id == workspace_id,
+                                         messages.c.id == subscribe_grants.c.used_by_message,
+                                         messages.c.status.in_([s.value for s in REACHED]))
+    free = or_(subscribe_grants.c.used_by_message.is_(None), ~holder.exists())
+    if message_id is not None:
+        free = or_(free, subscribe_grants.c.used_by_message == message_id)
+    query = select(subscribe_grants.c.id, subscribe_grants.c.used_by_message).where(
+        subscribe_grants.c.workspace_id == workspace_id, subscribe_grants.c.profile_id == profile_id, free)
+    if template_id is not None:
+        query = query.where(subscribe_grants.c.template_id == template_id)
+    return query
+
+
+def has_subscribe_grant(conn: Connection, workspace_id: int, profile_id: int, message_id: int | None) -> bool:
+    """Whether a free grant exists for the message's template — for any template when there is no
+    message (a policy check or a broadcast preview)."""
+    template_id = None
+    if message_id is not None:
+        payload = conn.execute(select(messages.c.payload).where(
+            messages.c.workspace_id == workspace_id, messages.c.id == message_id)).scalar_one_or_none()
+        template_id = subscribe_template_id(dict(payload or {}))
+        if template_id is None:
+            return False
+    return conn.execute(_free_grants(workspace_id, profile_id, template_id, message_id).limit(1)).first() is not None
+
+
+def take_subscribe_grant(conn: Connection, workspace_id: int, profile_id: int, message_id: int,
+                         template_id: str | None) -> bool:
+    """Make ``message_id`` the holder of a free grant (the one it holds already, else the oldest)."""
+    if template_id is None:
+        return False
+    rows = conn.execute(_free_grants(workspace_id, profile_id, template_id, message_id).order_by(
+        subscribe_grants.c.granted_at, subscribe_grants.c.id)).all()
+    if any(row.used_by_message == message_id for row in rows):
+        return True
+    if not rows:
+        return False
+    conn.execute(update(subscribe_grants).where(subscribe_grants.c.workspace_id == workspace_id,
+                                                subscribe_grants.c.id == rows[0].id).values(
+        used_by_message=message_id))
+    return True
+
+
+def subscribe_grants_of(conn: Connection, workspace_id: int, profile_id: int) -> list[dict[str, Any]]:
+    """A person's grants, newest first, with the message holding each (if any)."""
+    return [dict(row._mapping) for row in conn.execute(select(
+        subscribe_grants.c.id, subscribe_grants.c.template_id, subscribe_grants.c.granted_at,
+        subscribe_grants.c.used_by_message, subscribe_grants.c.source).where(
+        subscribe_grants.c.workspace_id == workspace_id, subscribe_grants.c.profile_id == profile_id).order_by(
+        desc(subscribe_grants.c.granted_at), desc(subscribe_grants.c.id)).limit(200))]

@@ -128,6 +128,10 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) or is_variants(value)
 
 
+def _is_literal(value: Any) -> bool:
+    return isinstance(value, str) and "{{" not in value and "{%" not in value
+
+
 def _need(block: Any, path: str, *keys: str) -> None:
     if not isinstance(block, Mapping):
         raise InvalidTemplate(path or "content", "must be an object")
@@ -152,6 +156,9 @@ def check_shape(channel: Channel, content: Any) -> None:
     match channel:
         case Channel.WECHAT_TEMPLATE | Channel.WECHAT_SUBSCRIBE:
             _need(content, "", "template_id")
+            if channel is Channel.WECHAT_SUBSCRIBE and not _is_literal(content["template_id"]):
+                raise InvalidTemplate("template_id", "must be the template's id itself, not a template: the "
+                                      "person's one-time subscription is looked up by it before rendering")
             _check_data(content)
             if "miniprogram" in content:
                 _need(content["miniprogram"], "miniprogram", "appid", "pagepath")
@@ -230,6 +237,25 @@ def check_value(key: str, value: str, at: str, shaped: _Shaped, source: str) -> 
             shaped.warn(WarningCode.TOO_LONG, at, f"{key} has {len(text)} characters; {rule.meaning}.",
                         blocking=True, source=source)
     return text
+
+
+def subscribe_value_problem(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(field, what is wrong)`` for the first value of a subscription notice's ``data`` that breaks
+    its type's rule (``thing`` ≤ 20 characters, ``phrase`` ≤ 5 Chinese characters, …) — content is
+    sent as it is, so what a template would cut is refused here; else None."""
+    for key, item in data.items():
+        shaped = _Shaped()
+        at = f"data.{key}.value"
+        value = item.get("value") if isinstance(item, Mapping) else None
+        check_value(key, str(value or ""), at, shaped, WECHAT_SUBSCRIBE_SOURCE)
+        if shaped.warnings:
+            warning = shaped.warnings[0]
+            if warning.code is WarningCode.TRUNCATED:
+                typed = value_rule(key)
+                meaning = typed[1].meaning if typed else ""
+                return at, f"{key} has {len(str(value).strip())} characters; {meaning} (WeChat refuses it: 47003)"
+            return at, warning.message.rstrip(".")
+    return None
 
 
 def _wechat_data(content: Mapping[str, Any], shaped: _Shaped, *, template_message: bool) -> dict[str, Any]:

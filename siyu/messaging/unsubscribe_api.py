@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from siyu.api.auth import runtime_of
 from siyu.db.engine import write
 from siyu.messaging.unsubscribe import read_token
-from siyu.profiles import editing
+from siyu.messaging.unsubscribe import unsubscribe as unsubscribe_person
 from siyu.profiles.errors import ProfileNotFound
 from siyu.profiles.read_store import resolve_profile_id
 
@@ -23,13 +23,14 @@ _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head><body>{body}</body></html>"""
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A small bilingual page for customers (unsubscribe, a broken tracked link)."""
     return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
 
 
 def _unknown() -> HTMLResponse:
-    return _page("链接无效 · Invalid link", "<h1>链接无效</h1><p>这个退订链接无效或已损坏。</p>"
-                 "<h1>Invalid link</h1><p>This unsubscribe link is not valid.</p>", 404)
+    return page("链接无效 · Invalid link", "<h1>链接无效</h1><p>这个退订链接无效或已损坏。</p>"
+                "<h1>Invalid link</h1><p>This unsubscribe link is not valid.</p>", 404)
 
 
 @router.get("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page (one button)")
@@ -37,7 +38,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     if read_token(runtime_of(request).session_secret(), token) is None:
         return _unknown()
     action = escape(f"/u/{token}")
-    return _page("退订 · Unsubscribe", f"""<h1>退订营销消息</h1><p>点击下面的按钮，不再接收此渠道的营销消息。</p>
+    return page("退订 · Unsubscribe", f"""<h1>退订营销消息</h1><p>点击下面的按钮，不再接收此渠道的营销消息。</p>
 <h1>Unsubscribe</h1><p>Press the button to stop marketing messages on this channel.</p>
 <form method="post" action="{action}"><button type="submit">退订 · Unsubscribe</button></form>""")
 
@@ -52,9 +53,8 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     try:
         with write(rt.engine) as conn:
             live = resolve_profile_id(conn, workspace_id, profile_id)
-            editing.set_consent(conn, workspace_id, live, channel, "marketing", "revoked", source="unsubscribe_link",
-                                actor="customer")
+            unsubscribe_person(conn, workspace_id, live, channel)
     except ProfileNotFound:  # erased or gone: nothing left to send to
         pass
-    return _page("已退订 · Unsubscribed", "<h1>已退订</h1><p>你将不再收到此渠道的营销消息。</p>"
-                 "<h1>Unsubscribed</h1><p>You will no longer receive marketing messages on this channel.</p>")
+    return page("已退订 · Unsubscribed", "<h1>已退订</h1><p>你将不再收到此渠道的营销消息。</p>"
+                "<h1>Unsubscribed</h1><p>You will no longer receive marketing messages on this channel.</p>")

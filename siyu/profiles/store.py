@@ -140,9 +140,11 @@ def load_traits(conn: Connection, workspace_id: int, profile_ids: Iterable[int]
     found: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     for start in range(0, len(ids), 400):
         chunk = ids[start:start + 400]
+        # "+workspace_id": SQLite would otherwise scan the whole workspace through an index on it
+        # (85 µs per profile at 95k profiles, growing) instead of looking up each id.
         for pid, traits, meta in driver.rows(
-                conn, f"SELECT id, traits, trait_meta FROM profiles WHERE workspace_id = ? AND id IN "
-                f"({driver.marks(len(chunk))})", (workspace_id, *chunk)):
+                conn, f"SELECT id, traits, trait_meta FROM profiles WHERE id IN ({driver.marks(len(chunk))}) "
+                "AND +workspace_id = ?", (*chunk, workspace_id)):
             found[pid] = (_loads(traits), _loads(meta))
     return found
 

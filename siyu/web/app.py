@@ -8,7 +8,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from siyu.web import errors, report_routes, routes, segment_routes, session, spend_routes
+from siyu.web import (
+    broadcast_routes,
+    errors,
+    journey_routes,
+    report_routes,
+    routes,
+    segment_routes,
+    session,
+    spend_routes,
+)
 
 STATIC = Path(__file__).parent / "static"
 SESSION_DAYS = 14
@@ -25,4 +34,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(segment_routes.router)
     app.include_router(report_routes.router)
     app.include_router(spend_routes.router)
+    app.include_router(broadcast_routes.router)
+    app.include_router(journey_routes.router)
     errors.install(app)

@@ -40,7 +40,8 @@ TERMS = {
     "policy.unsubscribed": "Unsubscribed", "policy.no_consent": "No marketing consent",
     "policy.no_address": "No address on this channel", "policy.unfollowed": "Unfollowed the official account",
     "policy.outside_window": "Outside the 48-hour window", "policy.window_quota": "Window quota used up",
-    "policy.wecom_daily_limit": "WeCom daily limit", "policy.frequency_cap": "Frequency cap",
+    "policy.wecom_limit": "WeCom mass-message limit",
+    "policy.no_subscription": "No subscription left", "policy.frequency_cap": "Frequency cap",
     "policy.cooldown": "Cooldown", "policy.quiet_hours": "Quiet hours", "broadcast.cancelled": "Broadcast cancelled",
     "delivery.interrupted": "Interrupted mid-send", "template.blocked": "Template refused by the platform rules",
 }

@@ -11,6 +11,7 @@ from siyu import clock
 from siyu.analytics.store import home_figures
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read
+from siyu.messaging import receipt_store
 from siyu.messaging import store as message_store
 from siyu.profiles import read_store, tag_store
 from siyu.profiles.cursors import decode_cursor, encode_cursor
@@ -82,7 +83,8 @@ def profile_page(request: Request, profile_id: Annotated[int, Path(ge=1, le=MAX_
             detail = read_store.profile_detail(conn, workspace_id, profile_id)
             timeline, more = read_store.profile_events(conn, workspace_id, detail["id"], limit=TIMELINE_SIZE)
             sent = message_store.of_profile(conn, workspace_id, detail["id"], limit=MESSAGE_LOG_SIZE)
+            receipts = receipt_store.receipts_of(conn, workspace_id, [m.id for m in sent])
     except ProfileNotFound:
         return _page(request, "not_found.html", console, status=404)
     return _page(request, "profile.html", console, profile=detail, timeline=timeline, more_events=more is not None,
-                 messages=sent)
+                 messages=sent, receipts=receipts)

@@ -86,6 +86,8 @@ def _lifecycle(section: Any, timezone: str) -> None:
 
 
 def _channels(section: Any, timezone: str) -> None:
+    from siyu.messaging.pacing import limits_of
+
     for name, config in section.items():
         if not isinstance(config, dict):
             raise ValueError(f"{name}: expected an object")
@@ -94,6 +96,7 @@ def _channels(section: Any, timezone: str) -> None:
             raise ValueError(f"unknown channel {name!r}; known: {', '.join(sorted(CHANNEL_CHECKS))}")
         try:
             check(config)
+            limits_of(config)
         except (KeyError, ValueError, TypeError) as error:
             detail = f"missing {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
             raise ValueError(f"{name}: {detail}") from None
@@ -141,7 +144,11 @@ def validate(settings: dict[str, Any], timezone: str) -> None:
     siyu does not read are kept as they are (a later version or the operator's own notes)."""
     import orjson
 
-    if len(orjson.dumps(settings)) > MAX_BYTES:
+    try:
+        size = len(orjson.dumps(settings))
+    except orjson.JSONEncodeError as error:  # e.g. an integer beyond 64 bits, which no database column keeps
+        raise InvalidSettings(f"Settings can't be stored: {error}.", details={"field": "settings"}) from None
+    if size > MAX_BYTES:
         raise InvalidSettings(f"Settings are limited to {MAX_BYTES // 1024} KB.", details={"field": "settings"})
     for name, check in SECTIONS.items():
         if name not in settings:

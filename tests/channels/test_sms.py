@@ -226,3 +226,74 @@ def test_the_channel_sends_a_delivery_with_its_key_as_out_id(aliyun: FakeAliyunS
     with pytest.raises(ChannelError) as caught:
         channel.send(Delivery(**{**delivery.__dict__, "payload": {"template_code": "SMS_465"}}))
     assert caught.value.code == "sms.bad_payload"
+
+
+# --- status reports (SmsReport, HTTP batch push) -------------------------------------------------
+
+class ReportSink:
+    """A receiving address that answers with ``answers`` in turn (then Aliyun's expected 200)."""
+
+    def __init__(self, answers: list[tuple[int, bytes]]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from tests.conftest import free_port
+
+        self.answers, self.pushes = list(answers), []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's API
+                sink.pushes.append((self.headers["Content-Type"], self.rfile.read(int(self.headers["Content-Length"]))))
+                status, body = sink.answers.pop(0) if sink.answers else (200, b'{"code": 0, "msg": "ok"}')
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms-reports"
+
+
+def test_the_fake_pushes_reports_like_aliyun_and_pushes_again_until_acknowledged(aliyun: FakeAliyunSms) -> None:
+    import json
+
+    from siyu.messaging.receipt_formats import sms_reports
+
+    sink = ReportSink([(500, b"busy"), (200, b'{"code": "ok"}')])  # only a numeric code acknowledges
+    aliyun.report_url = sink.url
+    aliyun.now = lambda: datetime(2026, 11, 11, 4, 0, tzinfo=UTC).timestamp()
+    provider = AliyunSms(KEY_ID, SECRET, endpoint=aliyun.url, now=lambda: datetime.fromtimestamp(aliyun.now(), UTC))
+    delivered, failed = provider.send(sms()), provider.send(sms(phone="+8613812345679", out_id="7:43"))
+    aliyun.report(delivered)
+    aliyun.report(failed, success=False, err_code="MOBILE_NOT_ON_SERVICE", err_msg="停机")
+    try:
+        assert aliyun.push_reports() == (500, "busy")
+        assert aliyun.push_reports() == (200, {"code": "ok"})
+        assert len(aliyun.pending_reports) == 2
+        assert aliyun.push_reports() == (200, {"code": 0, "msg": "ok"})
+        assert aliyun.pending_reports == []
+    finally:
+        sink.server.shutdown()
+        sink.server.server_close()
+    content_type, body = sink.pushes[-1]
+    assert content_type == "application/json" and len(sink.pushes) == 3
+    assert json.loads(body)[0] == {"phone_number": "13912345678", "send_time": "2026-11-11 12:00:00",
+                                   "report_time": "2026-11-11 12:00:00", "success": True, "err_code": "DELIVERED",
+                                   "err_msg": "用户接收成功", "sms_size": "1", "biz_id": delivered, "out_id": "7:42"}
+    reports = sms_reports(body)
+    assert [(r.biz_id, r.out_id, r.success, r.err_code) for r in reports] == [
+        (delivered, "7:42", True, "DELIVERED"), (failed, "7:43", False, "MOBILE_NOT_ON_SERVICE")]
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b'[{"success": true}]', b'[{"biz_id": "1^0", "success": 1}]',
+                                  b'["x"]', b"\xff\xfe"])
+def test_report_pushes_aliyun_never_sends_are_refused_with_a_code(body: bytes) -> None:
+    from siyu.messaging.receipt_formats import ReceiptError, sms_reports
+
+    with pytest.raises(ReceiptError) as caught:
+        sms_reports(body)
+    assert (caught.value.code, caught.value.status) == ("receipts.invalid", 400)

@@ -15,6 +15,7 @@ from siyu.channels.fakes import FakeWeChat
 from siyu.channels.wechat import (
     CS_FIELDS,
     CUSTOMER_SERVICE,
+    SUBSCRIBE,
     TEMPLATE,
     TokenCache,
     WeChatChannel,
@@ -31,7 +32,8 @@ TEMPLATE_PAYLOAD = {"template_id": "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY"
     (43004, "wechat.unfollowed", False), (45047, "wechat.outside_window", False),
     (45015, "wechat.outside_window", False), (45009, "wechat.quota", True), (-1, "wechat.busy", True),
     (45011, "wechat.rate_limited", True), (40003, "wechat.invalid_openid", False),
-    (40164, "wechat.credentials", False), (40037, "wechat.rejected", False), (47003, "wechat.rejected", False),
+    (40164, "wechat.credentials", False),
+    (43101, "wechat.not_subscribed", False), (40037, "wechat.rejected", False), (47003, "wechat.rejected", False),
 ])
 def test_errcodes_map_to_retry_or_a_permanent_failure_keeping_the_raw_code(errcode: int, code: str,
                                                                            retryable: bool) -> None:
@@ -240,3 +242,34 @@ def test_the_fakes_classic_token_endpoint_keeps_the_old_token_for_five_minutes(f
     clock[0] += 301
     assert (send(old), send(new)) == (42001, 0)
     assert send("") == 41001 and send("forged") == 40001
+
+
+# --- subscription notices (订阅通知, message/subscribe/bizsend) ---------------------------------------
+
+NOTICE = {"template_id": "tplArrival", "page": "https://brand.cn/o/2451",
+          "data": {"thing1": {"value": "小细跟口红已到货"}, "time2": {"value": "2026年11月30日 15:01"}}}
+
+
+def test_subscription_notice_payloads() -> None:
+    assert payload_problem(SUBSCRIBE, NOTICE) is None
+    assert payload_problem(SUBSCRIBE, {**NOTICE, "miniprogram": {"appid": "wxmini", "pagepath": "pages/o"}}) is None
+    assert problem_field(SUBSCRIBE, {**NOTICE, "template_id": " "}) == "template_id"
+    assert problem_field(SUBSCRIBE, {**NOTICE, "page": 7}) == "page"
+    assert problem_field(SUBSCRIBE, {**NOTICE, "data": {"thing1": "裸字符串"}}) == "data"
+
+
+def test_each_subscription_lets_one_notice_through(fake: FakeWeChat) -> None:
+    sender = channel(fake, SUBSCRIBE)
+    fake.subscribe("oLina", "tplArrival")
+    assert sender.send(delivery(NOTICE)) is None
+    [received] = fake.received
+    assert (received.kind, received.body) == ("subscribe", {"touser": "oLina", **NOTICE})
+    with pytest.raises(ChannelError) as caught:  # the one subscription is used
+        sender.send(delivery(NOTICE, key="9:2"))
+    assert (caught.value.code, caught.value.retryable) == ("wechat.not_subscribed", False)
+    assert caught.value.detail.startswith("errcode 43101")
+    fake.subscribe("oLina", "tplArrival")
+    with pytest.raises(ChannelError) as too_long:  # WeChat checks each value's type rule
+        sender.send(delivery({**NOTICE, "data": {"thing1": {"value": "字" * 21}}}, key="9:3"))
+    assert too_long.value.detail.startswith("errcode 47003")
+    assert len(fake.received) == 1

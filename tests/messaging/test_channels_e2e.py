@@ -157,7 +157,9 @@ def track(client: Any, workspace: Any, openid: str, event: str) -> None:
 
 
 def set_up_wechat(runtime: Runtime, workspace: Any, fake: FakeWeChat, appid: str) -> None:
-    configure(runtime, workspace.id, wechat={"appid": appid, "secret": "app-secret", "base_url": fake.url})
+    """One hand-over at a time (``concurrency: 1``): these tests follow WeChat's answers in send order."""
+    configure(runtime, workspace.id, wechat={"appid": appid, "secret": "app-secret", "base_url": fake.url,
+                                             "concurrency": 1})
 
 
 def test_template_messages_share_one_token_and_survive_its_expiry_mid_run(

@@ -192,7 +192,7 @@ def test_bad_requests_are_refused_with_codes(runtime: Runtime, client: Any, work
                                              ) -> None:
     profile = person(client, workspace)
     cases = [
-        ({"channel": "wecom", "content": {"x": 1}}, 422, "messaging.channel_unavailable"),
+        ({"channel": "wecom", "content": {"x": 1}}, 422, "messaging.invalid"),  # needs text or attachments
         ({"content": {"text": "no subject"}}, 422, "messaging.invalid"),
         ({"channel": "pigeon"}, 400, "request.invalid"),
         ({"profile_id": 999999}, 404, None),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from siyu.messaging.models import Cap, Channel, Facts, PolicySettings, Purpose, Sent
+from siyu.messaging.models import Cap, Channel, Facts, PolicySettings, Purpose, Sent, WeComLimit
 from siyu.messaging.policies import decide, quiet_hours_end, settings_from
 
 NOON = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -104,12 +105,60 @@ def test_quiet_hours_defer_to_their_end_in_the_workspace_time_zone() -> None:
     assert quiet_hours_end(NOON, daytime_quiet) == datetime(2026, 11, 11, 6, 0, tzinfo=UTC)
 
 
-def test_wecom_allows_one_company_mass_message_per_customer_per_day() -> None:
-    settings = PolicySettings(caps=(), cooldown=timedelta(0), quiet_start=None, quiet_end=None)
-    today = facts(consents={}, address="wm123", history=(sent(Channel.WECOM, 2),))
-    assert decide(Channel.WECOM, Purpose.MARKETING, today, settings, NOON).reason == "policy.wecom_daily_limit"
-    yesterday = facts(consents={}, address="wm123", history=(sent(Channel.WECOM, 20),))
-    assert decide(Channel.WECOM, Purpose.MARKETING, yesterday, settings, NOON).action == "send"
+NO_LIMITS = PolicySettings(caps=(), cooldown=timedelta(0), quiet_start=None, quiet_end=None)
+
+
+def wecom_facts(*days_ago: float, purpose: Purpose = Purpose.MARKETING) -> Facts:
+    return facts(consents={}, address="ww1:wm123", history=tuple(sent(Channel.WECOM, 24 * d, purpose)
+                                                                 for d in days_ago))
+
+
+def test_a_wecom_customer_receives_as_many_mass_messages_a_month_as_the_month_has_days() -> None:
+    # 2026-11-11 12:00 Shanghai: November has 30 days; ten were sent this month already, twenty in October.
+    assert decide(Channel.WECOM, Purpose.MARKETING, wecom_facts(*range(10), *range(11, 31)), NO_LIMITS,
+                  NOON).action == "send"
+    this_month = wecom_facts(*(n / 3 for n in range(30)))  # 30 in the last 10 days
+    verdict = decide(Channel.WECOM, Purpose.MARKETING, this_month, NO_LIMITS, NOON)
+    assert (verdict.action, verdict.reason) == ("stop", "policy.wecom_limit")
+    assert "WeCom allows 30" in (verdict.detail or "")
+
+
+def test_every_wecom_message_counts_and_is_limited_whatever_its_purpose() -> None:
+    full = wecom_facts(*(n / 3 for n in range(30)), purpose=Purpose.TRANSACTIONAL)
+    assert decide(Channel.WECOM, Purpose.TRANSACTIONAL, full, NO_LIMITS, NOON).reason == "policy.wecom_limit"
+
+
+@pytest.mark.parametrize(("rule", "days_ago", "allowed"), [
+    (WeComLimit.DAY, (0.05,), False), (WeComLimit.DAY, (0.6,), True),  # 10:48 today vs. 21:36 yesterday
+    (WeComLimit.WEEK, (0, 0.1, 0.2, 1, 1.1, 2, 2.1), False),  # Wednesday: 7 since Monday
+    (WeComLimit.WEEK, (0, 0.1, 0.2, 1, 1.1, 2, 3), True),  # one of them last Sunday
+    (WeComLimit.MONTH, (0, 0.1, 0.2, 1, 1.1, 2, 2.1), True),
+])
+def test_the_admins_weekly_and_daily_wecom_rules(rule: WeComLimit, days_ago: tuple[float, ...],
+                                                 allowed: bool) -> None:
+    settings = PolicySettings(caps=(), cooldown=timedelta(0), quiet_start=None, quiet_end=None, wecom_limit=rule)
+    verdict = decide(Channel.WECOM, Purpose.MARKETING, wecom_facts(*days_ago), settings, NOON)
+    assert (verdict.action == "send") is allowed
+
+
+def test_the_wecom_rule_is_a_workspace_setting() -> None:
+    assert settings_from(None, "Asia/Shanghai").wecom_limit is WeComLimit.MONTH
+    assert settings_from({"wecom_limit": "week"}, "Asia/Shanghai").wecom_limit is WeComLimit.WEEK
+    assert settings_from({"wecom_daily": 1}, "Asia/Shanghai").wecom_limit is WeComLimit.DAY  # the older setting
+    with pytest.raises(ValueError):
+        settings_from({"wecom_limit": "fortnight"}, "Asia/Shanghai")
+
+
+def test_a_subscription_notice_needs_a_one_time_subscription_left() -> None:
+    follower = facts(consents={}, address="wx1:oLina", wechat_followed=True)
+    none_left = decide(Channel.WECHAT_SUBSCRIBE, Purpose.TRANSACTIONAL, replace(follower, subscription=False),
+                       QUIET_OFF, NOON)
+    assert (none_left.action, none_left.reason) == ("stop", "policy.no_subscription")
+    assert decide(Channel.WECHAT_SUBSCRIBE, Purpose.TRANSACTIONAL, replace(follower, subscription=True),
+                  QUIET_OFF, NOON).action == "send"
+    unsubscribed = replace(follower, subscription=True, consents={("wechat", "transactional"): "revoked"})
+    assert decide(Channel.WECHAT_SUBSCRIBE, Purpose.TRANSACTIONAL, unsubscribed, QUIET_OFF, NOON).reason == \
+        "policy.unsubscribed"
 
 
 def test_workspace_settings_override_the_defaults_and_refuse_nonsense() -> None:

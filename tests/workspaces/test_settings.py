@@ -55,6 +55,8 @@ def test_the_api_masks_secrets_and_a_round_trip_keeps_them(client, runtime: Runt
     ({"channels": {"pigeon": {"coop": 1}}}, "settings.channels"),
     ({"channels": {"webhook": {"url": "ftp://x", "secret": "k"}}}, "settings.channels"),
     ({"channels": {"sms": {"provider": "nobody"}}}, "settings.channels"),
+    ({"channels": {"webhook": {"url": "https://x", "secret": "k", "concurrency": 0}}}, "settings.channels"),
+    ({"channels": {"webhook": {"url": "https://x", "secret": "k", "rate_per_second": -1}}}, "settings.channels"),
     ({"lifecycle": {"active_days": 200, "churned_days": 100}}, "settings.lifecycle"),
     ({"koc": "heavy"}, "settings.koc"),
     ({"channels": {"email": {"host": "smtp", "sender": "a@b.cn", "password": MASK}}}, "settings.channels.email"),
@@ -71,10 +73,12 @@ def test_a_refused_section_names_its_field_and_changes_nothing(client, runtime: 
     assert stored(runtime, workspace.id) == {"messaging": {"cooldown_minutes": 45}}
 
 
-def test_not_an_object_is_a_4xx(client, workspace) -> None:
+def test_not_an_object_or_not_storable_is_a_4xx(client, workspace) -> None:
     response = client.patch("/api/workspace/settings", headers=workspace.bearer(), json=[1, 2])
     assert 400 <= response.status_code < 500
     assert "error" in response.json()
+    huge = client.patch("/api/workspace/settings", headers=workspace.bearer(), json={"notes": -(2 ** 64)})
+    assert huge.status_code == 422 and huge.json()["error"]["code"] == "workspace.invalid_settings"
 
 
 def test_only_owners_read_or_change_settings(client, runtime: Runtime, workspace, other_workspace) -> None:

@@ -7,6 +7,12 @@ numbers, signatures, templates and their parameters like SendSms (``isv.MOBILE_N
 ``isv.SMS_SIGNATURE_ILLEGAL``, ``isv.SMS_TEMPLATE_ILLEGAL``, ``isv.TEMPLATE_MISSING_PARAMETERS``);
 records what it accepted; and fails on request with any code (:meth:`FakeAliyunSms.fail_next`,
 :meth:`FakeAliyunSms.fail_number`).
+
+Status reports go out like Aliyun's HTTP batch push (SmsReport, help.aliyun.com/zh/sms/developer-reference/
+smsreport-2): :meth:`FakeAliyunSms.report` queues the report of an accepted SMS, and
+:meth:`FakeAliyunSms.push_reports` POSTs every queued report as one JSON array to the receiving address
+(``report_url``); reports stay queued until the answer is HTTP 200 with a numeric ``code``, the way
+Aliyun pushes again after a failed push.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+import httpx
 
 from siyu.channels.fakes.server import LoopbackServer, Request
 from siyu.channels.sms import ALGORITHM, acs3_signature, canonical_request
@@ -49,6 +57,7 @@ CODES: dict[str, tuple[int, str]] = {
     "InternalError": (500, "The request processing has failed due to some unknown error."),
 }
 MAINLAND = re.compile(r"(?:\+86|0086|86|\+)?(1\d{10})")
+CHINA_TIME = timezone(timedelta(hours=8))  # report times are Beijing time, "2017-01-01 00:00:00"
 INTERNATIONAL = re.compile(r"[1-9]\d{7,14}")
 
 
@@ -60,6 +69,7 @@ class ReceivedSms:
     params: dict[str, Any]
     out_id: str | None
     biz_id: str
+    sent_at: float = 0.0  # the fake's clock when it accepted the SMS
 
 
 class FakeAliyunSms(LoopbackServer):
@@ -68,8 +78,10 @@ class FakeAliyunSms(LoopbackServer):
 
     def __init__(self, keys: Mapping[str, str], *, signs: Iterable[str] | None = None,
                  templates: Mapping[str, Iterable[str]] | None = None, now: Callable[[], float] = time.time,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 report_url: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.keys = dict(keys)
+        self.report_url = report_url
+        self.pending_reports: list[dict[str, Any]] = []
         self.signs = None if signs is None else set(signs)
         self.templates = None if templates is None else {code: tuple(names) for code, names in templates.items()}
         self.now = now
@@ -89,6 +101,35 @@ class FakeAliyunSms(LoopbackServer):
         """Always answer ``code`` for this number (as Aliyun receives it: ``13912345678``)."""
         with self.lock:
             self._numbers[phone_number] = code
+
+    def report(self, biz_id: str | None = None, *, success: bool = True, err_code: str = "DELIVERED",
+               err_msg: str = "用户接收成功") -> dict[str, Any]:
+        """Queue the status report of an accepted SMS (the latest one by default)."""
+        with self.lock:
+            sms = next(r for r in reversed(self.received) if biz_id is None or r.biz_id == biz_id)
+            item = {"phone_number": sms.phone_numbers, "send_time": _china_time(sms.sent_at),
+                    "report_time": _china_time(self.now()), "success": success, "err_code": err_code,
+                    "err_msg": err_msg, "sms_size": "1", "biz_id": sms.biz_id, "out_id": sms.out_id or ""}
+            self.pending_reports.append(item)
+            return item
+
+    def push_reports(self, timeout: float = 10.0) -> tuple[int, Any]:
+        """POST the queued reports as one JSON array to ``report_url``; they are dropped only when the
+        answer is HTTP 200 with a numeric ``code``. Returns the answer's status and JSON (or text)."""
+        if not self.report_url:
+            raise RuntimeError("set report_url (the SMS console's receiving address) before pushing reports")
+        with self.lock:
+            batch = list(self.pending_reports)
+        response = httpx.post(self.report_url, content=json.dumps(batch, ensure_ascii=False).encode(),
+                              headers={"Content-Type": "application/json"}, timeout=timeout)
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = response.text
+        if response.status_code == 200 and isinstance(answer, dict) and isinstance(answer.get("code"), int):
+            with self.lock:
+                self.pending_reports = self.pending_reports[len(batch):]
+        return response.status_code, answer
 
     def handle(self, request: Request) -> tuple[int, Any]:
         with self.lock:
@@ -168,5 +209,10 @@ class FakeAliyunSms(LoopbackServer):
         biz_id = f"{900619746936498440 + len(self.received)}^0"
         self.received.append(ReceivedSms(
             phone_numbers=query["PhoneNumbers"], sign_name=query["SignName"], template_code=query["TemplateCode"],
-            params=json.loads(query.get("TemplateParam") or "{}"), out_id=query.get("OutId"), biz_id=biz_id))
+            params=json.loads(query.get("TemplateParam") or "{}"), out_id=query.get("OutId"), biz_id=biz_id,
+            sent_at=self.now()))
         return {"RequestId": str(uuid.uuid4()).upper(), "Code": "OK", "Message": "OK", "BizId": biz_id}
+
+
+def _china_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")

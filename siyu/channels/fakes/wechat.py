@@ -1,11 +1,14 @@
-"""A fake WeChat official-account API: access tokens and the two send APIs siyu uses.
+"""A fake WeChat official-account API: access tokens and the three send APIs siyu uses.
 
 Tokens behave like WeChat's: ``/cgi-bin/token`` issues a new token on every call and leaves the
 previous one valid for 5 more minutes; ``/cgi-bin/stable_token`` returns the same token while more
 than 5 minutes of it remain (``force_refresh`` revokes it at once); a revoked token is answered with
 40001, an expired one with 42001, a missing one with 41001. The send APIs record what they accept
 (the raw body too, to check what went over the wire) and answer, when told to, 43004 for people
-who unfollowed, or any errcode for an openid or for the next calls.
+who unfollowed, or any errcode for an openid or for the next calls. Subscription notices
+(``message/subscribe/bizsend``) are one-time: each :meth:`FakeWeChat.subscribe` lets one notice of
+that template through, without one the answer is 43101 (unless ``enforce_subscriptions`` is off, as
+in the sandbox); a ``thing`` value over 20 characters or a ``phrase`` over 5 is refused with 47003.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ ERRMSG = {
     -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type", 40003: "invalid openid", 40008: "invalid message type", 40013: "invalid appid",
     40037: "invalid template_id", 40125: "invalid appsecret", 41001: "access_token missing",
-    42001: "access_token expired", 43004: "require subscribe", 45009: "reach max api daily quota limit",
+    42001: "access_token expired", 43004: "require subscribe", 43101: "user refuse to accept the msg",
+    47003: "argument invalid!", 45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit", 45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit", 47001: "data format error",
 }
@@ -42,7 +46,7 @@ class _Token:
 
 @dataclass(frozen=True)
 class ReceivedWeChat:
-    kind: str  # "template" | "cs"
+    kind: str  # "template" | "cs" | "subscribe"
     appid: str
     openid: str
     body: dict[str, Any]
@@ -54,8 +58,10 @@ class FakeWeChat(LoopbackServer):
     """``apps`` maps appids to their secrets. ``token_lifetime`` is the ``expires_in`` handed out."""
 
     def __init__(self, apps: Mapping[str, str], *, token_lifetime: int = 7200, now: Callable[[], float] = time.time,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 enforce_subscriptions: bool = True, host: str = "127.0.0.1", port: int = 0) -> None:
         self.apps = dict(apps)
+        self.enforce_subscriptions = enforce_subscriptions
+        self._subscriptions: dict[tuple[str, str], int] = {}
         self.token_lifetime = token_lifetime
         self.now = now
         self.received: list[ReceivedWeChat] = []
@@ -77,6 +83,12 @@ class FakeWeChat(LoopbackServer):
     def unfollow(self, openid: str) -> None:
         with self.lock:
             self._unfollowed.add(openid)
+
+    def subscribe(self, openid: str, template_id: str, times: int = 1) -> None:
+        """The person accepted ``times`` one-time subscriptions to this template."""
+        with self.lock:
+            key = (openid, template_id)
+            self._subscriptions[key] = self._subscriptions.get(key, 0) + times
 
     def fail_openid(self, openid: str, errcode: int) -> None:
         """Answer every send to this openid with ``errcode`` (45047: out of the window, …)."""
@@ -112,8 +124,8 @@ class FakeWeChat(LoopbackServer):
                 except ValueError:
                     return 200, self._error(47001)
                 return 200, self._issue("stable_token", body if isinstance(body, dict) else {})
-            kind = {"/cgi-bin/message/template/send": "template", "/cgi-bin/message/custom/send": "cs"}.get(
-                request.path)
+            kind = {"/cgi-bin/message/template/send": "template", "/cgi-bin/message/custom/send": "cs",
+                    "/cgi-bin/message/subscribe/bizsend": "subscribe"}.get(request.path)
             if kind is None or request.method != "POST":
                 return 404, {"errcode": 404, "errmsg": "not found"}
             return 200, self._send(kind, request)
@@ -161,7 +173,7 @@ class FakeWeChat(LoopbackServer):
         openid = body.get("touser") if isinstance(body, dict) else None
         if not isinstance(openid, str) or not openid:
             return self._error(40003)
-        if kind == "template" and not body.get("template_id"):
+        if kind in ("template", "subscribe") and not body.get("template_id"):
             return self._error(40037)
         if kind == "cs" and body.get("msgtype") not in MSGTYPES:
             return self._error(40008)
@@ -170,6 +182,8 @@ class FakeWeChat(LoopbackServer):
         if errcode:
             self.refused.append((openid, errcode))
             return self._error(errcode)
+        if kind == "subscribe":
+            return self._subscription_notice(token.appid, openid, body, request.body)
         if kind == "cs":
             self.received.append(ReceivedWeChat(kind, token.appid, openid, body, request.body, None))
             return {"errcode": 0, "errmsg": "ok"}
@@ -181,3 +195,23 @@ class FakeWeChat(LoopbackServer):
         self._sent_ids[dedupe] = (msgid, self.now())
         self.received.append(ReceivedWeChat(kind, token.appid, openid, body, request.body, msgid))
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def _subscription_notice(self, appid: str, openid: str, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
+        data = body.get("data")
+        if not isinstance(data, dict) or not data:
+            return self._error(47003)
+        for key, item in data.items():
+            value = item.get("value") if isinstance(item, dict) else None
+            limit = 20 if key.startswith("thing") else 5 if key.startswith("phrase") else None
+            if not isinstance(value, str) or (limit is not None and len(value) > limit):
+                self.refused.append((openid, 47003))
+                return {"errcode": 47003, "errmsg": f"argument invalid! data.{key}.value invalid rid: "
+                        f"{secrets.token_hex(6)}"}
+        key = (openid, str(body["template_id"]))
+        if self.enforce_subscriptions:
+            if self._subscriptions.get(key, 0) < 1:
+                self.refused.append((openid, 43101))
+                return self._error(43101)
+            self._subscriptions[key] -= 1
+        self.received.append(ReceivedWeChat("subscribe", appid, openid, body, raw, None))
+        return {"errcode": 0, "errmsg": "ok"}

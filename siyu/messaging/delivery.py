@@ -100,7 +100,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
             # queued and due, or claimed by a worker that died before handing it over: decide (again)
             store.lock_person(conn, message.workspace_id, message.profile_id)
             verdict, facts = decide_now(conn, workspace, message.profile_id, message.channel, message.purpose, now,
-                                        excluding=message.id, overrides=message.payload.pop(POLICY_KEY, None))
+                                        excluding=message.id, overrides=message.payload.get(POLICY_KEY))
             if verdict.action == "stop":
                 store.update_message(conn, message, now, status=Status.STOPPED, reason=verdict.reason,
                                      detail=verdict.detail, lease_until=None, sent_at=None)

@@ -32,8 +32,9 @@ def tracking_wanted(workspace: Workspace, payload: dict[str, Any]) -> tuple[bool
 
 
 def sendable(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as the channel gets it: siyu's own ``$track_links`` flag removed."""
-    return {k: v for k, v in payload.items() if k != links.TRACK_KEY}
+    """The payload as the channel gets it: siyu's own ``$track_links`` flag and a journey's ``$policy``
+    overrides removed (they stay on the row, so a retry is decided under the same overrides)."""
+    return {k: v for k, v in payload.items() if k not in (links.TRACK_KEY, "$policy")}
 
 
 def track(conn: Connection, workspace: Workspace, message: Message, public_url: str, now: datetime) -> dict[str, Any]:

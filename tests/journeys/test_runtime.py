@@ -341,6 +341,9 @@ def test_policy_overrides_travel_with_the_message_and_apply_at_delivery(runtime:
         report = deliver_round(runtime, workspace)
         assert (report.sent, report.stopped) == (1, 2), report
         assert [body["payload"] for _, body in hook.deliveries] == [{"n": 0}]  # no "$policy" reaches the channel
+        # ... but it stays on the rows: a retry or a deferral is decided again under the journey's caps
+        assert all(m["payload"].get("$policy") == {"caps": [{"limit": 1, "days": 1}]}
+                   for m in queued(runtime, workspace, journey["id"]))
         assert {m["reason"] for m in queued(runtime, workspace, journey["id"])} == {None, "policy.frequency_cap"}
     finally:
         hook.stop()

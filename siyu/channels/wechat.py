@@ -39,12 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import requests
 from wechatpy import WeChatClient
-from wechatpy.exceptions import WeChatClientException
 
 from siyu.channels import http
-from siyu.channels.access_tokens import TOKENS, TokenCache, never_sent
+from siyu.channels.access_tokens import TOKENS, TokenCache, platform_answer, with_fresh_token
 from siyu.channels.base import ChannelError, Delivery
 
 TEMPLATE, CUSTOMER_SERVICE, SUBSCRIBE = "template", "cs", "subscribe"
@@ -111,10 +109,6 @@ def payload_problem(kind: str, payload: Any) -> tuple[str, str] | None:
 
 
 
-class _StaleToken(Exception):
-    pass
-
-
 class _Client(WeChatClient):  # type: ignore[misc]
     """wechatpy's client with a token handed in. Its own ``fetch_access_token`` would call
     ``/cgi-bin/token`` at a hard-coded api.weixin.qq.com (ignoring ``API_BASE_URL``), so it must
@@ -148,16 +142,8 @@ class WeChatChannel:
         body = {"touser": self.openid(delivery.recipient), **delivery.payload}
         if self.kind == TEMPLATE:  # letters, digits and "_" like WeChat's example (MSG_000001)
             body.setdefault("client_msg_id", "siyu_" + delivery.key.replace(":", "_"))
-        token = self.access_token()
-        try:
-            return self._post(token, body)
-        except _StaleToken:
-            self.tokens.discard((self.base_url, self.appid), token)
-        try:
-            return self._post(self.access_token(), body)
-        except _StaleToken as error:
-            raise ChannelError("wechat.token", f"A fresh access token was refused too: {error}",
-                               retryable=True) from None
+        return with_fresh_token(self.tokens, (self.base_url, self.appid), self.access_token,
+                                lambda token: self._post(token, body), "wechat")
 
     def openid(self, recipient: str) -> str:
         app, colon, openid = recipient.partition(":")
@@ -191,22 +177,6 @@ class WeChatChannel:
     def _post(self, token: str, body: dict[str, Any]) -> str | None:
         client = _Client(self.appid, self.secret, access_token=token, timeout=self.timeout, auto_retry=False)
         client.API_BASE_URL = f"{self.base_url}/cgi-bin/"
-        try:
-            answer = client.post(ENDPOINTS[self.kind], data=body)
-        except WeChatClientException as error:
-            if error.errcode in STALE_TOKEN:
-                raise _StaleToken(f"errcode {error.errcode}: {error.errmsg}") from None
-            if error.errcode is None:  # an HTTP error status, not a WeChat answer
-                status = error.response.status_code if error.response is not None else 0
-                raise ChannelError("wechat.unavailable", f"HTTP {status}", retryable=status >= 500 or status == 429
-                                   ) from None
-            raise wechat_error(int(error.errcode), str(error.errmsg)) from None
-        except requests.RequestException as error:
-            if never_sent(error):
-                raise ChannelError("wechat.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
-            raise ChannelError("wechat.uncertain", f"{type(error).__name__}: {error} — the message may have been "
-                               "sent; not sent again.", retryable=False) from None
-        if not isinstance(answer, dict):  # wechatpy hands back the raw response when it isn't JSON
-            raise ChannelError("wechat.uncertain", "The answer was not WeChat's JSON; the message may have been "
-                               "sent; not sent again.", retryable=False)
+        answer = platform_answer(lambda: client.post(ENDPOINTS[self.kind], data=body), platform="wechat",
+                                 stale=STALE_TOKEN, refusal=wechat_error, lost="the message may have been sent")
         return None if answer.get("msgid") is None else str(answer["msgid"])

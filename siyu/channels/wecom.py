@@ -38,12 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import requests
 from wechatpy.enterprise import WeChatClient
-from wechatpy.exceptions import WeChatClientException
 
 from siyu.channels import http
-from siyu.channels.access_tokens import TOKENS, TokenCache, never_sent
+from siyu.channels.access_tokens import TOKENS, TokenCache, platform_answer, with_fresh_token
 from siyu.channels.base import ChannelError, Delivery
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
@@ -117,10 +115,6 @@ class _Client(WeChatClient):  # type: ignore[misc]
         raise RuntimeError("siyu hands wechatpy its access token; it must not fetch one itself")
 
 
-class _StaleToken(Exception):
-    pass
-
-
 @dataclass
 class WeComChannel:
     corpid: str
@@ -159,16 +153,8 @@ class WeComChannel:
                                "default 'sender' (a member's userid).", retryable=False)
         body: dict[str, Any] = {"chat_type": "single", "external_userid": [external_userid], "sender": sender,
                 **{key: delivery.payload[key] for key in ("text", "attachments") if key in delivery.payload}}
-        token = self.access_token()
-        try:
-            answer = self._post(token, body)
-        except _StaleToken:
-            self.tokens.discard(self.token_key, token)
-            try:
-                answer = self._post(self.access_token(), body)
-            except _StaleToken as error:
-                raise ChannelError("wecom.token", f"A fresh access token was refused too: {error}",
-                                   retryable=True) from None
+        answer = with_fresh_token(self.tokens, self.token_key, self.access_token,
+                                  lambda token: self._post(token, body), "wecom")
         if external_userid in (answer.get("fail_list") or []):
             raise ChannelError("wecom.not_delivered", f"WeCom listed {external_userid} in fail_list: not a contact "
                                f"of {sender}, or past the customer's mass-message limit.", retryable=False)
@@ -198,22 +184,5 @@ class WeComChannel:
     def _post(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         client = _Client(self.corpid, self.secret, access_token=token, timeout=self.timeout, auto_retry=False)
         client.API_BASE_URL = f"{self.base_url}/cgi-bin/"
-        try:
-            answer = client.external_contact.add_msg_template(body)
-        except WeChatClientException as error:
-            if error.errcode in STALE_TOKEN:
-                raise _StaleToken(f"errcode {error.errcode}: {error.errmsg}") from None
-            if error.errcode is None:  # an HTTP error status, not a WeCom answer
-                status = error.response.status_code if error.response is not None else 0
-                raise ChannelError("wecom.unavailable", f"HTTP {status}", retryable=status >= 500 or status == 429
-                                   ) from None
-            raise wecom_error(int(error.errcode), str(error.errmsg)) from None
-        except requests.RequestException as error:
-            if never_sent(error):
-                raise ChannelError("wecom.unreachable", f"{type(error).__name__}: {error}", retryable=True) from None
-            raise ChannelError("wecom.uncertain", f"{type(error).__name__}: {error} — the task may have been "
-                               "created; not sent again.", retryable=False) from None
-        if not isinstance(answer, dict):  # wechatpy hands back the raw response when it isn't JSON
-            raise ChannelError("wecom.uncertain", "The answer was not WeCom's JSON; the task may have been created; "
-                               "not sent again.", retryable=False)
-        return answer
+        return platform_answer(lambda: client.external_contact.add_msg_template(body), platform="wecom",
+                               stale=STALE_TOKEN, refusal=wecom_error, lost="the task may have been created")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,7 +46,7 @@ from siyu.identity.resolve import resolve
 from siyu.identity.rules import IdentityRules
 from siyu.ingest import store as ingest_store
 from siyu.ingest.identifiers import identifiers_of
-from siyu.ingest.pipeline import IngestResult, _event_row
+from siyu.ingest.pipeline import IngestResult, event_row, write_graph
 from siyu.ingest.spec import Message
 from siyu.profiles import store as profile_store
 from siyu.profiles.rollups import Rollup, add_event, channel_of
@@ -209,11 +209,11 @@ def apply_events(conn: Connection, workspace_id: int, messages: list[Message], *
 
     real = dict(zip(graph.new_profiles, identity_store.allocate_profile_ids(conn, len(graph.new_profiles)),
                     strict=True))
-    _write_graph(conn, workspace_id, graph, real, now, events[0][0].source)
+    write_graph(conn, workspace_id, graph, real, now, events[0][0].source)
     final = [real.get(graph.canonical(p), graph.canonical(p)) if p is not None else None for p in assigned]
     created = {real[p] for p in graph.new_profiles if p not in graph.merged_into}
 
-    ingest_store.append_events(conn, workspace_id, [_event_row(workspace_id, m, p)
+    ingest_store.append_events(conn, workspace_id, [event_row(workspace_id, m, p)
                                                      for (m, _), p in zip(events, final, strict=True)])
     _write_profiles(conn, workspace_id, fold_events(events, final), created, now)
     result.accepted = len(events)
@@ -221,38 +221,6 @@ def apply_events(conn: Connection, workspace_id: int, messages: list[Message], *
     result.conflicts = len(graph.conflicts)
     result.profile_ids = {m.message_id: p for (m, _), p in zip(events, final, strict=True)}
     return result
-
-
-def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: dict[int, int], now: datetime,
-                 source: str) -> None:
-    """Links, merges and conflicts to the database.
-
-    Merges of stored profiles (rare: two known people joined by a new identifier) move everything
-    the merged-away profile holds, one profile at a time, exactly as the pipeline does.
-    """
-    def final(profile_id: int) -> int:
-        profile_id = graph.canonical(profile_id)
-        return real.get(profile_id, profile_id)
-
-    links = {identifier: final(pid) for identifier, pid in sorted(  # in index order
-        graph.new_links.items(), key=lambda link: (link[0].type, link[0].value))}
-    identity_store.insert_links(conn, workspace_id, links, now, source)
-    tombstones: list[tuple[int, int]] = []
-    for merge in graph.merges:
-        into = final(merge.into_profile_id)
-        if merge.from_profile_id > 0:
-            identity_store.repoint_identities(conn, workspace_id, merge.from_profile_id, into)
-            profile_store.fold_profile(conn, workspace_id, merge.from_profile_id, into, now)
-        else:  # created earlier in this chunk: it holds nothing yet, keep it as a tombstone
-            merge.from_profile_id = real[merge.from_profile_id]
-            tombstones.append((merge.from_profile_id, into))
-        merge.into_profile_id = into
-    profile_store.insert_tombstones(conn, workspace_id, tombstones, now)
-    identity_store.record_merges(conn, workspace_id, graph.merges, now, reason="event")
-    identity_store.record_conflicts(conn, workspace_id, [
-        (replace(conflict, profile_ids=tuple(final(p) for p in conflict.profile_ids)), message_id)
-        for conflict, message_id in graph.conflicts
-    ], now)
 
 
 def _write_profiles(conn: Connection, workspace_id: int, folding: Folding, created: set[int], now: datetime) -> None:

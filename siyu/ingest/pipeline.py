@@ -89,12 +89,12 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
             settled[key] = profile_id
 
     real = _allocate(conn, graph)
-    links = _write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
+    links = write_graph(conn, workspace_id, graph, real, now, batch[0][0].source)
     cache.written(conn, workspace_id, graph, links)
     canonical = [real.get(graph.canonical(p), graph.canonical(p)) if p is not None else None for p in assigned]
     surviving = {real[p] for p in graph.new_profiles if p not in graph.merged_into}
 
-    rows = [_event_row(workspace_id, m, p) for (m, _), p in zip(batch, canonical, strict=True)]
+    rows = [event_row(workspace_id, m, p) for (m, _), p in zip(batch, canonical, strict=True)]
     ingest_store.append_events(conn, workspace_id, rows)
     _fold_into_profiles(conn, workspace_id, batch, canonical, surviving, now)
     result.accepted = len(batch)
@@ -150,14 +150,16 @@ def _allocate(conn: Connection, graph: BatchGraph) -> dict[int, int]:
     return dict(zip(graph.new_profiles, ids, strict=True))
 
 
-def _write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: dict[int, int], now: datetime,
+def write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: dict[int, int], now: datetime,
                  source: str) -> dict[Identifier, int]:
-    """Links, merges and conflicts to the database; returns the new links with their final profiles."""
+    """Links, merges and conflicts to the database; returns the new links with their final profiles.
+    Shared with the bulk path (:mod:`siyu.identity.bulk`). Links go in index order."""
     def final(profile_id: int) -> int:
         profile_id = graph.canonical(profile_id)
         return real.get(profile_id, profile_id)
 
-    links = {identifier: final(pid) for identifier, pid in graph.new_links.items()}
+    links = {identifier: final(pid) for identifier, pid in sorted(
+        graph.new_links.items(), key=lambda link: (link[0].type, link[0].value))}
     identity_store.insert_links(conn, workspace_id, links, now, source)
     tombstones: list[tuple[int, int]] = []
     for merge in graph.merges:
@@ -182,7 +184,7 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode() if value else None
 
 
-def _event_row(workspace_id: int, message: Message, profile_id: int | None) -> tuple[Any, ...]:
+def event_row(workspace_id: int, message: Message, profile_id: int | None) -> tuple[Any, ...]:
     """A row in :data:`siyu.ingest.store.EVENT_COLUMNS` order."""
     properties = message.properties
     if message.type == "alias":

@@ -13,7 +13,7 @@ Each decision is written before it is acted on, so that no crash can send twice 
 Links are tracked (:mod:`siyu.messaging.tracking`) in step 1, when the payload to send is written:
 the log shows the links the person got, and a retry reuses the same tokens.
 
-Hand-overs run on a few threads (:data:`SEND_THREADS`), so one slow provider call doesn't hold up the
+Hand-overs run on a few threads (:data:`SEND_THREADS`) in lanes, so one slow provider call doesn't hold up the
 rest; each channel of each workspace keeps to its ``concurrency`` and ``rate_per_second``
 (:mod:`siyu.messaging.pacing`).
 
@@ -120,27 +120,51 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                                      payload=message.payload)
                 message.recipient = facts.address
                 to_send.append((message, workspace))
-    if len(to_send) == 1:
-        _paced(engine, adapters, *to_send[0], report, unsubscribe_url)
-    elif to_send:
-        with ThreadPoolExecutor(min(SEND_THREADS, len(to_send)), thread_name_prefix="siyu-send") as pool:
-            for future in [pool.submit(_paced, engine, adapters, message, workspace, report, unsubscribe_url)
-                           for message, workspace in to_send]:
+    lanes = _lanes(to_send)
+    if len(lanes) == 1:
+        _run_lane(engine, adapters, *lanes[0], report, unsubscribe_url)
+    elif lanes:
+        with ThreadPoolExecutor(min(SEND_THREADS, len(lanes)), thread_name_prefix="siyu-send") as pool:
+            for future in [pool.submit(_run_lane, engine, adapters, *lane, report, unsubscribe_url)
+                           for lane in lanes]:
                 future.result()
     return report
 
 
-def _paced(engine: Engine, adapters: AdapterLookup, message: Message, workspace: Any, report: DeliveryReport,
-           unsubscribe_url: Callable[[Message], str | None] | None) -> None:
-    """:func:`_send` within the channel's concurrency and rate (bad limits in settings: the defaults)."""
-    section = "wechat" if message.channel.value.startswith("wechat") else message.channel.value
-    config = ((workspace.settings or {}).get("channels") or {}).get(section)
-    try:
-        limits = pacing.limits_of(config if isinstance(config, dict) else None)
-    except (TypeError, ValueError):
-        limits = pacing.Limits()
-    with pacing.PACER.turn(workspace.id, section, limits):
-        _send(engine, adapters, workspace, message, report, unsubscribe_url)
+Lane = tuple[Any, str, pacing.Limits, list[Message]]
+
+
+def _lanes(to_send: list[tuple[Message, Any]]) -> list[Lane]:
+    """The round's hand-overs as lanes: each channel of each workspace split round-robin over as many
+    lanes as its ``concurrency`` allows (bad limits in settings: the defaults); a lane sends in claim
+    order, so a channel with ``concurrency: 1`` keeps the order exactly."""
+    groups: dict[tuple[int, str], tuple[Any, pacing.Limits, list[list[Message]]]] = {}
+    for message, workspace in to_send:
+        section = "wechat" if message.channel.value.startswith("wechat") else message.channel.value
+        group = groups.get((workspace.id, section))
+        if group is None:
+            config = ((workspace.settings or {}).get("channels") or {}).get(section)
+            try:
+                limits = pacing.limits_of(config if isinstance(config, dict) else None)
+            except (TypeError, ValueError):
+                limits = pacing.Limits()
+            group = groups[(workspace.id, section)] = (workspace, limits, [])
+        _, limits, lanes = group
+        if len(lanes) < limits.concurrency:
+            lanes.append([message])
+        else:
+            lanes[sum(len(lane) for lane in lanes) % limits.concurrency].append(message)
+    return [(workspace, section, limits, lane) for (_, section), (workspace, limits, lanes) in groups.items()
+            for lane in lanes]
+
+
+def _run_lane(engine: Engine, adapters: AdapterLookup, workspace: Any, section: str, limits: pacing.Limits,
+              lane: list[Message], report: DeliveryReport,
+              unsubscribe_url: Callable[[Message], str | None] | None) -> None:
+    """One lane's messages in order, each within the channel's concurrency and rate."""
+    for message in lane:
+        with pacing.PACER.turn(workspace.id, section, limits):
+            _send(engine, adapters, workspace, message, report, unsubscribe_url)
 
 
 def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report: DeliveryReport,

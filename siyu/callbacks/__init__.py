@@ -1,0 +1,1 @@
+"""Inbound callbacks from WeChat official accounts and WeCom: verification, decryption, events, replies."""

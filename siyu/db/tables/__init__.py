@@ -1,0 +1,78 @@
+"""Every table of the operational store, in one MetaData so Alembic sees the whole schema.
+
+Rules that hold for every table: a ``workspace_id`` column (one workspace is one brand, and
+every query filters on it); timestamps as :class:`~siyu.db.types.Timestamp`; states as short
+strings named in the capability's enum, never magic integers. Only a capability's ``store.py``
+reads or writes its tables.
+"""
+
+from __future__ import annotations
+
+from siyu.db.tables.base import BigId, metadata
+from siyu.db.tables.channels import subscribe_grants
+from siyu.db.tables.events import event_dedupe, events
+from siyu.db.tables.imports import erasures, imports
+from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
+from siyu.db.tables.messaging import broadcasts, messages
+from siyu.db.tables.profiles import (
+    identities,
+    identity_conflicts,
+    identity_versions,
+    profile_event_counts,
+    profile_merges,
+    profiles,
+)
+from siyu.db.tables.segments import (
+    channel_spend,
+    clv_fits,
+    cursors,
+    profile_scores,
+    segment_members,
+    segment_sizes,
+    segments,
+    tag_rules,
+)
+from siyu.db.tables.tags import consents, profile_tags, tag_groups, tags
+from siyu.db.tables.tracking import message_links, message_receipts
+from siyu.db.tables.workspaces import api_keys, users, workspace_members, workspaces
+
+__all__ = [
+    "BigId",
+    "metadata",
+    "workspaces",
+    "api_keys",
+    "users",
+    "workspace_members",
+    "events",
+    "event_dedupe",
+    "profiles",
+    "identities",
+    "identity_versions",
+    "profile_merges",
+    "identity_conflicts",
+    "profile_event_counts",
+    "tag_groups",
+    "tags",
+    "profile_tags",
+    "consents",
+    "imports",
+    "erasures",
+    "segments",
+    "segment_members",
+    "segment_sizes",
+    "tag_rules",
+    "profile_scores",
+    "clv_fits",
+    "channel_spend",
+    "cursors",
+    "messages",
+    "broadcasts",
+    "journeys",
+    "journey_versions",
+    "journey_entries",
+    "journey_step_visits",
+    "staff_tasks",
+    "message_links",
+    "message_receipts",
+    "subscribe_grants",
+]

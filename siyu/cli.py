@@ -195,11 +195,13 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
     import threading
 
     from siyu.analytics.mirror_loop import MirrorSyncLoop
+    from siyu.ingest.resolver import ResolverLoop
     from siyu.serving import watch_parent
     from siyu.worker import run_forever, run_pass
 
     rt = runtime()
     mirror = MirrorSyncLoop(rt)
+    resolver = ResolverLoop(rt.engine)
     if once:
         result = run_pass(rt)
         mirror.run_once()
@@ -210,11 +212,13 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
     watch_parent(stop)  # started by `siyu serve`: stop with it
     out.print("siyu worker running; Ctrl-C to stop")
     mirror.start()  # the analytics mirror too (several processes may sync: a file lock takes turns)
+    resolver.start()  # acknowledged events into profiles within a fraction of a second
     try:
         run_forever(rt, stop, interval)
     except KeyboardInterrupt:
         stop.set()
     finally:
+        resolver.stop()
         mirror.stop()
 
 

@@ -29,6 +29,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SIYU_SECRET", None, "Secret for signing console sessions; generated into the data dir if unset."),
     Setting("SIYU_DEDUPE_WINDOW_HOURS", "168", "How long a messageId is remembered for deduplication (hours)."),
+    Setting("SIYU_INGEST_RESOLVE", "deferred", "When /v1/* requests are acknowledged: `deferred` (after the "
+            "messageIds are claimed and the messages queued; the worker resolves identities within about a second) "
+            "or `inline` (after identity resolution and profile updates, in the request)."),
     Setting("SIYU_DEFAULT_REGION", "CN", "Region used to parse phone numbers written without a country code."),
     Setting("SIYU_LOG_LEVEL", "info", "Server log level."),
     Setting("SIYU_ANALYTICS_DIR", None, "Directory of the columnar event mirror (default $SIYU_DATA_DIR/analytics)."),
@@ -69,6 +72,9 @@ class Config:
     analytics_memory_limit: str = "1GB"
     segment_refresh_minutes: float = 15.0
     public_url: str = "http://127.0.0.1:8000"
+    # Built in code (tests, scripts): inline, so a read right after an ingest sees it. From the
+    # environment (serve, worker): SIYU_INGEST_RESOLVE, deferred unless set (siyu.ingest.queue).
+    ingest_resolve: str = "inline"
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,4 +102,12 @@ def load_config() -> Config:
         analytics_memory_limit=_env("SIYU_ANALYTICS_MEMORY_LIMIT") or "1GB",
         segment_refresh_minutes=float(_env("SIYU_SEGMENT_REFRESH_MINUTES") or 15),
         public_url=(_env("SIYU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        ingest_resolve=_ingest_resolve(_env("SIYU_INGEST_RESOLVE") or "deferred"),
     )
+
+
+def _ingest_resolve(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("inline", "deferred"):
+        raise ValueError(f"SIYU_INGEST_RESOLVE must be inline or deferred, not {value!r}")
+    return value

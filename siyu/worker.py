@@ -1,6 +1,8 @@
 """``siyu worker``: the background loop that follows the event log.
 
-Each pass first fans due broadcasts out into the outbox and delivers due messages
+Each pass first resolves acknowledged events still queued (deferred ingest,
+:mod:`siyu.ingest.resolver`; ``siyu worker`` also runs a resolver thread that keeps the queue near
+empty between passes), then fans due broadcasts out into the outbox and delivers due messages
 (:mod:`siyu.messaging.broadcasts`, :mod:`siyu.messaging.delivery`), then visits every
 workspace: for those with active segments or auto-tag rules, real-time
 evaluation of the people behind new events (until the log is drained); once a day the built-in
@@ -27,21 +29,26 @@ SCORES_EVERY = timedelta(hours=24)
 @dataclass
 class PassResult:
     events: int = 0
+    resolved: int = 0  # queued (acknowledged, deferred) events resolved into the log
     refreshed: list[int] = field(default_factory=list)  # workspaces whose scheduled refresh ran
     delivered: dict[str, int] = field(default_factory=dict)  # messages: sent, stopped, deferred, ...
     scored: list[int] = field(default_factory=list)  # workspaces whose built-in scores were recomputed
 
 
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResult:
+    from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
+    from siyu.groups.worker import run_due as run_groups
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
     from siyu.workspaces import store as workspace_store
 
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
     result = PassResult()
+    result.resolved = resolve_queued(rt.engine)  # acknowledged events first: everything below reads them
     run_journeys(rt.engine)  # before delivery, which sends what the journeys' steps queued
     _deliver(rt, result)
+    run_groups(rt)  # community groups: syncs from WeCom, group broadcasts, live-code alerts
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
         workspaces = workspace_store.list_workspaces(conn)
@@ -69,13 +76,11 @@ def _deliver(rt: Runtime, result: PassResult) -> None:
     """Due broadcasts fanned out into the outbox, then due outbox messages, in rounds until none is due
     (each round is its own transactions)."""
     from siyu.messaging.broadcasts import fan_out_due
-    from siyu.messaging.delivery import CLAIM, deliver_due
-    from siyu.messaging.unsubscribe import links
+    from siyu.messaging.delivery import CLAIM, deliver_round
 
     fan_out_due(rt.engine)
-    unsubscribe_url = links(rt)
     while True:
-        report = deliver_due(rt.engine, unsubscribe_url=unsubscribe_url, public_url=rt.config.public_url)
+        report = deliver_round(rt)
         handled = 0
         for what in ("sent", "stopped", "deferred", "retried", "failed", "uncertain"):
             count = getattr(report, what)

@@ -55,3 +55,19 @@ def conflicts(request: Request, caller: Reader, limit: Annotated[int, Query(ge=1
     with read(runtime_of(request).engine) as conn:
         return [ConflictOut(**c) for c in store.recent_conflicts(conn, caller.workspace_id, limit=limit,
                                                                  before_id=before)]
+
+
+class ResolutionStatusOut(BaseModel):
+    mode: str
+    queued: int
+
+
+@router.get("/ingest/status", response_model=ResolutionStatusOut,
+            summary="Acknowledged events still waiting for identity resolution (deferred mode)")
+def ingest_status(request: Request, caller: Reader) -> ResolutionStatusOut:
+    from siyu.ingest import store as ingest_store
+
+    runtime = runtime_of(request)
+    with read(runtime.engine) as conn:
+        queued = ingest_store.queued_count(conn, caller.workspace_id)
+    return ResolutionStatusOut(mode=runtime.config.ingest_resolve, queued=queued)

@@ -53,18 +53,34 @@ def ingest(conn: Connection, workspace_id: int, messages: list[Message], *, rule
     """Store a batch of parsed messages. ``identifiers`` may be given when the caller extracted
     them already (the HTTP layer does, to reject invalid phones before queueing)."""
     now = clock.now()
-    result = IngestResult()
     if identifiers is None:
         identifiers = [identifiers_of(m, rules, region) for m in messages]
+    result, batch = claim(conn, workspace_id, messages, identifiers, now + dedupe_window)
+    return resolve_and_store(conn, workspace_id, batch, rules=rules, now=now, result=result)
+
+
+def claim(conn: Connection, workspace_id: int, messages: list[Message], identifiers: list[list[Identifier]],
+          expires_at: datetime) -> tuple[IngestResult, list[tuple[Message, list[Identifier]]]]:
+    """The first half of :func:`ingest`: drop duplicates (within the batch, then against the dedupe
+    window) and claim the rest's messageIds. Returns the messages this transaction owns, in order.
+    The deferred path (:mod:`siyu.ingest.queue`) stops here and acknowledges."""
+    result = IngestResult()
     unique: dict[str, int] = {}
     for index, message in enumerate(messages):
         unique.setdefault(message.message_id, index)
     result.duplicates = len(messages) - len(unique)
     ids = list(unique)
-    fresh = ingest_store.claim_message_ids(conn, workspace_id, ids, now + dedupe_window,
+    fresh = ingest_store.claim_message_ids(conn, workspace_id, ids, expires_at,
                                            [messages[unique[m]].dedupe_forever for m in ids])
     result.duplicates += len(ids) - len(fresh)
-    batch = [(messages[unique[m]], identifiers[unique[m]]) for m in ids if m in fresh]
+    return result, [(messages[unique[m]], identifiers[unique[m]]) for m in ids if m in fresh]
+
+
+def resolve_and_store(conn: Connection, workspace_id: int, batch: list[tuple[Message, list[Identifier]]], *,
+                      rules: IdentityRules, now: datetime, result: IngestResult | None = None) -> IngestResult:
+    """The second half of :func:`ingest`: resolve claimed messages, in order, and write them with
+    their profiles. The deferred resolver (:mod:`siyu.ingest.resolver`) calls it on queued batches."""
+    result = result or IngestResult()
     if not batch:
         return result
 

@@ -85,3 +85,41 @@ def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime, limit:
     result = conn.execute(delete(event_dedupe).where(event_dedupe.c.workspace_id == workspace_id,
                                                      event_dedupe.c.message_id.in_(expired)))
     return result.rowcount
+
+
+# --- the deferred-resolution queue (siyu.ingest.queue) ---------------------------------------
+
+
+def enqueue(conn: Connection, workspace_id: int, encoded: Sequence[str]) -> None:
+    """Append acknowledged messages (already encoded) for the resolver."""
+    if encoded:
+        driver.execute_many(conn, "INSERT INTO ingest_queue (workspace_id, message) VALUES (?, ?)",
+                            [(workspace_id, text) for text in encoded])
+
+
+def queued_workspaces(conn: Connection) -> list[int]:
+    """Workspaces with messages waiting. # tenancy: cross-workspace (the resolver visits each)"""
+    return [r[0] for r in driver.rows(conn, "SELECT DISTINCT workspace_id FROM ingest_queue")]
+
+
+def take_queued(conn: Connection, workspace_id: int, limit: int) -> list[tuple[int, str]]:
+    """The oldest waiting messages of a workspace, in the order they were acknowledged."""
+    return [(r[0], r[1]) for r in driver.rows(
+        conn, "SELECT id, message FROM ingest_queue WHERE workspace_id = ? ORDER BY id LIMIT ?", (workspace_id, limit))]
+
+
+def drop_queued(conn: Connection, workspace_id: int, ids: Sequence[int]) -> None:
+    """Delete exactly the rows taken (on PostgreSQL a lower id can commit after a higher one was
+    read, so "everything up to the last id" could delete a message nobody resolved)."""
+    if not ids:
+        return
+    if conn.dialect.name == "postgresql":
+        driver.execute_many(conn, "DELETE FROM ingest_queue WHERE workspace_id = ? AND id = ANY(?)",
+                            [(workspace_id, list(ids))])
+        return
+    driver.execute_many(conn, "DELETE FROM ingest_queue WHERE workspace_id = ? AND id = ?",
+                        [(workspace_id, i) for i in ids])
+
+
+def queued_count(conn: Connection, workspace_id: int) -> int:
+    return driver.rows(conn, "SELECT count(*) FROM ingest_queue WHERE workspace_id = ?", (workspace_id,))[0][0]

@@ -2,8 +2,10 @@
 
 Request handlers validate and parse, then hand their batch to the writer and wait. The writer
 drains everything queued, runs the pipeline once per workspace inside ONE write transaction,
-commits, and only then wakes the requests, which answer 200. So an acknowledged event is always
-on disk (never lost), the commit cost is shared by every request in the group, and SQLite's
+commits, and only then wakes the requests, which answer 200. With deferred resolution (the
+default for ``siyu serve``, :mod:`siyu.ingest.queue`) "the pipeline" is its first half only: the
+messageIds are claimed and the messages appended to the queue that the worker resolves. So an
+acknowledged event is always on disk (never lost), the commit cost is shared by every request in the group, and SQLite's
 single-writer rule is respected by construction.
 
 If a group's transaction fails, each request's batch is retried alone, so one bad batch cannot
@@ -34,9 +36,10 @@ from siyu import clock
 from siyu.db.engine import read, write
 from siyu.identity.models import Identifier
 from siyu.identity.rules import IdentityRules
+from siyu.ingest import queue as ingest_queue
 from siyu.ingest import store as ingest_store
 from siyu.ingest.errors import IngestUnavailable
-from siyu.ingest.pipeline import IngestResult, ingest
+from siyu.ingest.pipeline import IngestResult, claim, ingest
 from siyu.ingest.spec import Message
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
@@ -154,6 +157,11 @@ class IngestWriter:
         messages = [m for job in group for m in job.messages]
         identifiers = [i for job in group for i in job.identifiers]
         window = timedelta(hours=self.runtime.config.dedupe_window_hours)
+        if self.runtime.config.ingest_resolve == "deferred":
+            result, batch = claim(conn, workspace_id, messages, identifiers, clock.now() + window)
+            ingest_store.enqueue(conn, workspace_id, [ingest_queue.encode(m, i) for m, i in batch])
+            result.accepted = len(batch)
+            return result
         return ingest(conn, workspace_id, messages, rules=rules, region=region, dedupe_window=window,
                       identifiers=identifiers)
 

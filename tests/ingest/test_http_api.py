@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,45 @@ from sqlalchemy import select
 from siyu import clock
 from siyu.db.engine import read
 from siyu.db.tables import events, identities
+from siyu.ingest.resolver import resolve_queued
 from siyu.runtime import Runtime
 from tests.api.test_error_shape import assert_envelope
 
 NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["inline", "deferred"])
+def app(request: pytest.FixtureRequest, runtime: Runtime):  # noqa: ANN201
+    """Every test here runs against both ways of acknowledging (siyu.ingest.queue)."""
+    from siyu.api.app import create_app
+
+    if request.param == "inline":
+        return create_app(runtime)
+    return create_app(Runtime(replace(runtime.config, ingest_resolve="deferred"), runtime.engine))
+
+
+class _ResolvingClient:
+    """The test client, with the worker's resolver run after each request (deferred mode): what a
+    client sees once the worker has caught up, which is what these tests specify."""
+
+    def __init__(self, client: Any, runtime: Runtime) -> None:
+        self._client, self._runtime = client, runtime
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        response = self._client.post(*args, **kwargs)
+        resolve_queued(self._runtime.engine)
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def client(app, runtime: Runtime):  # noqa: ANN001, ANN201
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield _ResolvingClient(test_client, runtime)
 
 
 def basic(key: str) -> dict[str, str]:
@@ -224,15 +260,18 @@ def test_a_database_failure_is_a_retryable_503_and_the_writer_carries_on(client,
 
     from siyu.ingest import writer
 
-    real = writer.ingest
     failures = iter(range(2))  # the group attempt, then the request's own attempt
 
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if next(failures, None) is not None:
-            raise OperationalError("INSERT …", {}, Exception("database is locked"))
-        return real(*args, **kwargs)
+    def flaky(real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if next(failures, None) is not None:
+                raise OperationalError("INSERT …", {}, Exception("database is locked"))
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "ingest", flaky)
+        return call
+
+    monkeypatch.setattr(writer, "ingest", flaky(writer.ingest))  # inline
+    monkeypatch.setattr(writer, "claim", flaky(writer.claim))  # deferred
     message = {"userId": "u", "event": "x", "messageId": "retry-me"}
     failed = client.post("/v1/track", json=message, headers=basic(workspace.write_key))
     assert failed.status_code == 503 and failed.headers["retry-after"] == "1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from siyu.db.tables.base import BigId, metadata
 from siyu.db.tables.channels import subscribe_grants
-from siyu.db.tables.events import event_dedupe, events
+from siyu.db.tables.events import event_dedupe, events, ingest_queue
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
 from siyu.db.tables.messaging import broadcasts, messages
@@ -45,6 +45,7 @@ __all__ = [
     "workspace_members",
     "events",
     "event_dedupe",
+    "ingest_queue",
     "profiles",
     "identities",
     "identity_versions",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
 )
 
 from siyu.db.tables.base import BigId, metadata
@@ -55,4 +56,18 @@ event_dedupe = Table(
     Column("event_id", BigInteger, nullable=True),
     Column("expires_at", Timestamp, nullable=True, index=True),
     PrimaryKeyConstraint("workspace_id", "message_id"),
+)
+
+# Acknowledged events waiting for identity resolution (``ingest.resolve = deferred``): the HTTP
+# server claims the messageIds and appends here in the request's transaction, then answers; the
+# worker's resolver takes rows in id order, resolves them into ``events`` and deletes them in one
+# transaction, so an acknowledged event is never lost and never stored twice. ``message`` is the
+# parsed message with its identifiers, as compact JSON (siyu.ingest.queue).
+ingest_queue = Table(
+    "ingest_queue",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_ingest_queue_workspace", "workspace_id", "id"),
 )

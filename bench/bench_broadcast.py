@@ -114,21 +114,22 @@ def populate(rt: Runtime, workspace_id: int, people: int, seed: int) -> int:
     return segment_id
 
 
-def floor(rt: Runtime, workspace_id: int, people: int, chunk: int) -> float:
-    """The outbox rows alone: the same INSERT, the same transactions, nothing read or decided."""
-    json_mark = "CAST(? AS JSONB)" if rt.engine.dialect.name == "postgresql" else "?"
-    moment = to_millis(NOW)
-    sql = ("INSERT INTO messages (workspace_id, profile_id, channel, purpose, source, idempotency_key, status, "
-           f"reason, detail, payload, due_at, attempts, created_at, updated_at) "
-           f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {json_mark}, ?, 0, ?, ?) "
-           "ON CONFLICT (workspace_id, idempotency_key) DO NOTHING")
-    payload = '{"sign_name": "完美日记", "template_code": "SMS_1111", "params": {"name": "亲"}}'
+def floor(rt: Runtime, broadcast: dict, people: int, chunk: int) -> float:
+    """The outbox rows alone: the rows the fan-out wrote (each person's status, reason, detail and
+    due time), written again under another source by the same ``queue_many`` in transactions of
+    the same size — nothing read or decided."""
+    from siyu.messaging import broadcast_store
+
+    with read(rt.engine) as conn:
+        rows = driver.rows(conn, "SELECT profile_id, status, reason, detail, due_at FROM messages "
+                                 "WHERE workspace_id = ? AND source = ? ORDER BY profile_id",
+                           [broadcast["workspace_id"], f"broadcast:{broadcast['id']}"])
+    assert len(rows) == people
+    again = {**broadcast, "id": f"{broadcast['id']}-floor"}
     started = time.perf_counter()
-    for start in range(1_000_001, 1_000_001 + people, chunk):
+    for start in range(0, people, chunk):
         with write(rt.engine) as conn:
-            driver.execute_many(conn, sql, [
-                (workspace_id, pid, "sms", "marketing", "floor", f"floor:{pid}", "queued", None, None, payload,
-                 moment, moment, moment) for pid in range(start, min(start + chunk, 1_000_001 + people))])
+            broadcast_store.queue_many(conn, again, rows[start:start + chunk], NOW)
     return time.perf_counter() - started
 
 
@@ -163,7 +164,7 @@ def main() -> None:
         started = time.perf_counter()
         decided = broadcasts.fan_out_due(rt.engine, workspace_id=workspace.id)
         ours = time.perf_counter() - started
-        base = floor(rt, workspace.id, arguments.profiles, broadcasts.CHUNK)
+        base = floor(rt, broadcast, arguments.profiles, broadcasts.CHUNK)
         load_after = "/".join(f"{x:.1f}" for x in os.getloadavg())
         with read(rt.engine) as conn:
             verdicts = conn.execute(select(messages.c.status, messages.c.reason, func.count()).where(

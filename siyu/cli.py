@@ -268,7 +268,10 @@ def _register_capabilities() -> None:
 
     for module in ("siyu.workspaces.cli", "siyu.demo.cli", "siyu.imports.cli", "siyu.profiles.cli",
                    "siyu.analytics.cli", "siyu.analytics.mirror_cli", "siyu.segments.cli",
-                   "siyu.analytics.reports_cli", "siyu.messaging.cli", "siyu.journeys.cli"):
+                   "siyu.analytics.reports_cli", "siyu.messaging.cli", "siyu.journeys.cli", "siyu.staff.cli",
+                   "siyu.acquisition.channel_codes_cli", "siyu.acquisition.replies_cli",
+                   "siyu.groups.cli", "siyu.acquisition.group_codes_cli", "siyu.acquisition.posters_cli",
+                   "siyu.acquisition.forms_cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

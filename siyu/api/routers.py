@@ -85,6 +85,51 @@ def _journeys(app: FastAPI) -> None:
     app.include_router(tasks_router)
 
 
+def _callbacks(app: FastAPI) -> None:
+    from siyu.acquisition.replies_api import router as replies_router
+    from siyu.callbacks.api import router
+
+    app.include_router(router)
+    app.include_router(replies_router)
+
+
+def _staff(app: FastAPI) -> None:
+    from siyu.staff.api import people_router, router, sop_router, task_router, transfers_router
+
+    for included in (router, transfers_router, sop_router, task_router, people_router):
+        app.include_router(included)
+
+
+def _channel_codes(app: FastAPI) -> None:
+    from siyu.acquisition.channel_codes_api import router
+
+    app.include_router(router)
+
+
+def _groups(app: FastAPI) -> None:
+    from siyu.acquisition.group_codes_api import public_router as group_code_page
+    from siyu.acquisition.group_codes_api import router as group_codes_router
+    from siyu.groups.api import profiles_router, router
+
+    app.include_router(router)
+    app.include_router(profiles_router)
+    app.include_router(group_codes_router)
+    app.include_router(group_code_page)
+    from siyu.acquisition.posters_api import public_router as poster_pages
+    from siyu.acquisition.posters_api import router as posters_router
+
+    app.include_router(posters_router)
+    app.include_router(poster_pages)
+
+
+def _forms(app: FastAPI) -> None:
+    from siyu.acquisition.forms_api import router
+    from siyu.acquisition.forms_page import router as page_router
+
+    app.include_router(router)
+    app.include_router(page_router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
@@ -92,4 +137,5 @@ def _console(app: FastAPI) -> None:
 
 
 ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _clv, _analytics, _segments,
-                                        _reports, _messages, _journeys, _console]
+                                        _reports, _messages, _journeys, _callbacks, _staff, _channel_codes, _groups,
+                                        _forms, _console]

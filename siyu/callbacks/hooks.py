@@ -23,7 +23,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 # Modules whose import registers handlers. Each capability adds its own line.
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "siyu.groups.callbacks",
+    "siyu.callbacks.template_results",
+    "siyu.acquisition.welcome",
+    "siyu.acquisition.replies_hooks",
+    "siyu.staff.callbacks",
+    "siyu.acquisition.channel_codes_callbacks",
+]
 
 
 @dataclass(frozen=True)
@@ -46,18 +53,22 @@ class InboundEvent:
     fields: Mapping[str, str]
     at: datetime
     profile_id: int | None  # the person the event resolved to (None: nobody, e.g. a staff-only event)
-    event_name: str  # the siyu event it was ingested as ("WeChat Followed", ...)
+    event_name: str  # the siyu event it was ingested as ("Followed", "WeCom Contact Added", ...)
     message_id: str  # the ingest messageId (dedupe key) of that event
 
 
 @dataclass
 class Reply:
     """A passive reply to an official-account push (the only kind the platform accepts in the
-    response body): ``text`` with ``content``, or ``image`` with ``media_id``."""
+    response body): ``text`` with ``content``, ``image`` with ``media_id``, or ``news`` (one
+    article: ``title``, ``content`` as its description, ``url``, ``pic_url``)."""
 
     kind: str
     content: str = ""
     media_id: str = ""
+    title: str = ""
+    url: str = ""
+    pic_url: str = ""
 
 
 @dataclass

@@ -22,10 +22,13 @@ refused call sent nothing. A database row holding the token would add a table an
 gain over this, and would still be invalidated by anyone calling ``/cgi-bin/token``.
 
 Errcodes are translated where they change what siyu does, the raw code kept in the detail:
-43004 (the person unfollowed) → ``wechat.unfollowed``; 43101 (no subscription left for the
+43004 (the person unfollowed) → ``wechat.unfollowed``, with an ``Unfollowed`` event for the person
+(``properties.appid`` the account) so the policy stops their next message before WeChat is asked;
+43101 (no subscription left for the
 template: the person refused, or it was used) → ``wechat.not_subscribed``; 45015 / 45047 (outside the 48-hour
-customer-service window or past its message quota) → ``wechat.outside_window``; 45009 (daily API
-quota), 45011 (per-minute frequency) and -1 (system busy) are retried; credential errors
+customer-service window or past its message quota) → ``wechat.outside_window``; 45009 (the daily API
+quota) → ``wechat.daily_quota``, held until the quota resets at 00:00 Beijing time; 45011
+(per-minute frequency) and -1 (system busy) are retried; credential errors
 (bad appid or secret, server IP not whitelisted) → ``wechat.credentials``; anything else
 → ``wechat.rejected``. A call that may have reached WeChat without an answer fails as
 ``wechat.uncertain`` and is not retried: none of the APIs is idempotent (a template message's
@@ -37,13 +40,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from wechatpy import WeChatClient
 
+from siyu import clock
 from siyu.channels import http
 from siyu.channels.access_tokens import TOKENS, TokenCache, platform_answer, with_fresh_token
-from siyu.channels.base import ChannelError, Delivery
+from siyu.channels.base import ChannelError, Delivery, next_midnight
 
 TEMPLATE, CUSTOMER_SERVICE, SUBSCRIBE = "template", "cs", "subscribe"
 ENDPOINTS = {TEMPLATE: "message/template/send", CUSTOMER_SERVICE: "message/custom/send",
@@ -56,15 +61,35 @@ CS_FIELDS: dict[str, tuple[str, ...]] = {
 
 STALE_TOKEN = frozenset({40001, 40014, 42001})  # invalid / not latest, malformed, expired
 CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41004, 40243})  # appid, secret, IP whitelist, frozen secret
-RETRYABLE = {-1: "wechat.busy", 45009: "wechat.quota", 45011: "wechat.rate_limited"}
-PERMANENT = {43004: "wechat.unfollowed", 45015: "wechat.outside_window", 45047: "wechat.outside_window",
+RETRYABLE = {-1: "wechat.busy", 45011: "wechat.rate_limited"}
+# 45009 "reach max api daily quota limit" / "api freq out of limit": the account's daily call limit
+# for the API is used up (发送客服消息 500,000 a day, template messages 100,000, raised with
+# followers). The count starts again at 00:00 Beijing time (接口调用频次限制说明,
+# developers.weixin.qq.com/doc/service/Message_Management/API_Call_Limits.html; a community answer:
+# "今天凌晨就没有报错了"), so a retry before then can only be refused again. Clearing the count
+# (clear_quota, 10 times a month) is the operator's decision, never siyu's.
+DAILY_QUOTA = {45009: "wechat.daily_quota"}
+QUOTA_ZONE = "Asia/Shanghai"
+UNFOLLOWED = 43004  # "require subscribe": the person does not (or no longer) follow the account
+PERMANENT = {UNFOLLOWED: "wechat.unfollowed", 45015: "wechat.outside_window", 45047: "wechat.outside_window",
              40003: "wechat.invalid_openid", 43101: "wechat.not_subscribed"}
 
 
-def wechat_error(errcode: int, errmsg: str) -> ChannelError:
+def wechat_error(errcode: int, errmsg: str, *, appid: str | None = None) -> ChannelError:
+    """The ChannelError an errcode means; with the sending ``appid``, a 43004 carries the
+    ``Unfollowed`` event (scoped to that account) for the person's timeline."""
     detail = f"errcode {errcode}: {errmsg}"[:500]
+    if errcode in DAILY_QUOTA:
+        resets = next_midnight(clock.now(), QUOTA_ZONE)
+        local = resets.astimezone(ZoneInfo(QUOTA_ZONE)).isoformat(timespec="minutes")
+        return ChannelError(DAILY_QUOTA[errcode], f"{detail[:400]} — the account's daily quota for this API is used "
+                            f"up; held until it resets at {local} (00:00 Beijing time)", retryable=True,
+                            retry_at=resets)
     if errcode in RETRYABLE:
         return ChannelError(RETRYABLE[errcode], detail, retryable=True)
+    if errcode == UNFOLLOWED and appid is not None:
+        return ChannelError(PERMANENT[errcode], detail, retryable=False,
+                            person_event=("Unfollowed", {"appid": appid, "errcode": errcode}))
     if errcode in CREDENTIAL_ERRORS:
         return ChannelError("wechat.credentials", detail, retryable=False)
     return ChannelError(PERMANENT.get(errcode, "wechat.rejected"), detail, retryable=False)
@@ -178,5 +203,6 @@ class WeChatChannel:
         client = _Client(self.appid, self.secret, access_token=token, timeout=self.timeout, auto_retry=False)
         client.API_BASE_URL = f"{self.base_url}/cgi-bin/"
         answer = platform_answer(lambda: client.post(ENDPOINTS[self.kind], data=body), platform="wechat",
-                                 stale=STALE_TOKEN, refusal=wechat_error, lost="the message may have been sent")
+                                 stale=STALE_TOKEN, refusal=lambda code, message: wechat_error(
+                                     code, message, appid=self.appid), lost="the message may have been sent")
         return None if answer.get("msgid") is None else str(answer["msgid"])

@@ -160,6 +160,18 @@ class WeComChannel:
                                f"of {sender}, or past the customer's mass-message limit.", retryable=False)
         return None if answer.get("msgid") is None else str(answer["msgid"])
 
+    def call(self, path: str, body: dict[str, Any], *, lost: str) -> dict[str, Any]:
+        """POST ``body`` to ``/cgi-bin/<path>`` with the cached token (refreshed once when stale):
+        WeCom's answer, or the ChannelError it means, as for a send. ``lost`` says what may have
+        happened when the answer is lost. For other capabilities' calls (group chats, group tasks)."""
+        def post(token: str) -> dict[str, Any]:
+            client = _Client(self.corpid, self.secret, access_token=token, timeout=self.timeout, auto_retry=False)
+            client.API_BASE_URL = f"{self.base_url}/cgi-bin/"
+            return platform_answer(lambda: client.post(path, data=body), platform="wecom", stale=STALE_TOKEN,
+                                   refusal=wecom_error, lost=lost)
+
+        return with_fresh_token(self.tokens, self.token_key, self.access_token, post, "wecom")
+
     def access_token(self) -> str:
         return self.tokens.token(self.token_key, self._fetch_token)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from sqlalchemy import Connection
 
@@ -34,7 +34,7 @@ from siyu.journeys.models import (
     WaitFor,
     Webhook,
 )
-from siyu.messaging import outbox
+from siyu.messaging import outbox, render
 from siyu.messaging.models import Channel, Purpose
 from siyu.workspaces.models import Workspace
 
@@ -77,6 +77,23 @@ def perform(conn: Connection, run: Running, step: Step) -> Outcome:
         return Outcome(f"failed:{error.code}", next=_onward(step))
 
 
+def template_event(entry: Entry) -> dict[str, Any] | None:
+    """The ``event`` a send step's template reads (``{{ event.properties.sku }}``), from what the entry
+    kept of its trigger: the person's event (``name``, ``properties``, ``timestamp``, ``message_id``);
+    for an API entry the ``properties`` it was given, at the time it entered, with no name; None for
+    segment, date and schedule entries, which no event of the person's started."""
+    kept = entry.context.get("event")
+    if isinstance(kept, dict):
+        found = {"name": kept.get("name"), "properties": dict(kept.get("properties") or {}),
+                 "timestamp": kept.get("timestamp"), "message_id": kept.get("message_id")}
+    elif isinstance(entry.context.get("api"), dict):
+        found = {"properties": dict(entry.context["api"].get("properties") or {}),
+                 "timestamp": entry.entered_at.isoformat()}
+    else:
+        return None
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def _onward(step: Step) -> str | None:
     return getattr(step, "next", None)
 
@@ -100,6 +117,9 @@ def _perform(conn: Connection, run: Running, step: Step) -> Outcome:
                                             channel=step.channel, purpose=step.purpose, content=step.content,
                                             template=step.template, now=now, source=run.source,
                                             key=run.step_key(step), policy=run.definition.policy)
+            event = template_event(entry) if step.template is not None else None
+            if created and event is not None:
+                render.attach_event(conn, message, event, now)
             return Outcome("queued" if created else "already_queued", next=step.next, message_id=message.id)
         case Webhook():
             body = {"journey_id": entry.journey_id, "version": entry.version, "step": step.id, "entry_id": entry.id,

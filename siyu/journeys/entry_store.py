@@ -20,11 +20,13 @@ from siyu.db.dialect import upsert
 from siyu.db.tables import journey_entries, journey_step_visits, journeys, profiles
 from siyu.db.types import to_millis
 from siyu.journeys.models import Cohort, Entry, EntryStatus, JourneyStatus
+from siyu.messaging import store as messaging_store
 from siyu.segments.compile import Context, members_query
 from siyu.segments.json_sql import json_text
 from siyu.segments.models import Node
 
 UNFINISHED = (EntryStatus.ACTIVE.value, EntryStatus.WAITING.value)
+MERGED = "profile.merged"  # the exit reason of an entry whose person merged into someone inside the same journey
 
 
 def _entry(row: Any) -> Entry:
@@ -171,6 +173,40 @@ def convert(conn: Connection, entry: Entry, at: datetime, now: datetime) -> bool
         journey_entries.c.converted_at.is_(None)).values(
         status=EntryStatus.CONVERTED.value, converted_at=at, finished_at=func.coalesce(
             journey_entries.c.finished_at, to_millis(now)), due_at=None, updated_at=now)).rowcount > 0
+
+
+def fold_entries(conn: Connection, workspace_id: int, from_id: int, into_id: int, now: datetime) -> None:
+    """A profile merge: the merged-away profile's entries become the survivor's, so its goal events
+    convert them, its waits end on its events, and once-only entry rules count them as its own.
+
+    Every row is kept (entries are unique on their trigger's key, never on the person, so re-pointing
+    cannot collide). One rule keeps one person from walking one journey twice at once because of a
+    merge: when both profiles are inside the same journey, the survivor's entry goes on and the
+    merged-away one exits with ``profile.merged`` — decided by who survives, not by timing, so the
+    outcome is the same whatever order the engine or the merge ran in — and the messages it queued
+    and that are still waiting stop with ``policy.merged`` (the survivor's entry sends its own).
+    Set-based: one statement each to find, exit and re-point.
+    """
+    other = journey_entries.alias("other")
+    survivor_inside = select(other.c.id).where(
+        other.c.workspace_id == workspace_id, other.c.profile_id == into_id,
+        other.c.journey_id == journey_entries.c.journey_id, other.c.status.in_(UNFINISHED))
+    doubled = list(conn.execute(select(journey_entries.c.id).where(
+        journey_entries.c.workspace_id == workspace_id, journey_entries.c.profile_id == from_id,
+        journey_entries.c.status.in_(UNFINISHED), exists(survivor_inside))).scalars())
+    if doubled:
+        conn.execute(update(journey_entries).where(
+            journey_entries.c.workspace_id == workspace_id, journey_entries.c.id.in_(doubled)).values(
+            status=EntryStatus.EXITED.value, exit_reason=MERGED, finished_at=now, due_at=None, updated_at=now))
+        queued = conn.execute(select(journey_step_visits.c.message_id).where(
+            journey_step_visits.c.workspace_id == workspace_id, journey_step_visits.c.entry_id.in_(doubled),
+            journey_step_visits.c.message_id.is_not(None))).scalars()
+        messaging_store.stop_queued(conn, workspace_id, list(queued), messaging_store.MERGED, now,
+                                    "The person merged into a profile already inside this journey, whose own "
+                                    "entry sends this step.")
+    conn.execute(update(journey_entries).where(
+        journey_entries.c.workspace_id == workspace_id, journey_entries.c.profile_id == from_id).values(
+        profile_id=into_id, updated_at=now))
 
 
 def exit_unfinished(conn: Connection, workspace_id: int, journey_id: int, reason: str, now: datetime) -> int:

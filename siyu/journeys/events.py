@@ -66,6 +66,17 @@ def triggered_by(trigger: Trigger, name: str, properties: dict[str, Any], at: da
     return False
 
 
+def trigger_context(trigger: Trigger, row: Any, properties: dict[str, Any]) -> dict[str, Any]:
+    """What an entry keeps of the log entry that made it: for an event trigger the event itself —
+    what a send step's template reads as ``event`` however many steps later (:mod:`siyu.journeys.
+    actions`) — and for a segment trigger which segment moved (its ``Segment Entered`` / ``Exited``
+    entry is bookkeeping, not something the person did)."""
+    if isinstance(trigger, SegmentTrigger):
+        return {"segment": {"id": trigger.segment_id, "on": trigger.on, "event_id": row.id}}
+    return {"event": {"id": row.id, "message_id": row.message_id, "name": row.name, "properties": properties,
+                      "timestamp": row.timestamp.isoformat()}}
+
+
 def _names_inside(definition: Definition) -> set[str]:
     """Event names an entry inside this version may react to: its goal and its waits."""
     names = {s.match.name for s in definition.steps if isinstance(s, WaitFor)}
@@ -121,8 +132,7 @@ def _apply(conn: Connection, workspace_id: int, rows: list[Any], live: list[tupl
                 try:
                     result = entering.enter(conn, journey, version, definition, profile_id=row.profile_id,
                                             entry_key=f"event:{row.id}", after_event_id=row.id, now=now,
-                                            context={"event": {"id": row.id, "name": row.name,
-                                                               "properties": properties}})
+                                            context=trigger_context(definition.trigger, row, properties))
                 except ProfileNotFound:  # erased since
                     continue
                 if result.created and result.entry is not None:

@@ -143,7 +143,7 @@ def log_events(conn: Connection, workspace_id: int, position: int, bound: int,
     if not names:
         return []
     return list(conn.execute(select(events.c.id, events.c.profile_id, events.c.name, events.c.timestamp,
-                                    events.c.properties)
+                                    events.c.properties, events.c.message_id)
                              .where((events.c.workspace_id + 0) == workspace_id, events.c.id > position,
                                     events.c.id <= bound, events.c.name.in_(sorted(set(names))))
                              .order_by(events.c.id)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import staff_tasks
@@ -31,3 +31,11 @@ def list_tasks(conn: Connection, workspace_id: int, *, profile_id: int | None = 
     if status is not None:
         query = query.where(staff_tasks.c.status == status)
     return [dict(r._mapping) for r in conn.execute(query.order_by(staff_tasks.c.id).limit(limit))]
+
+
+def fold_tasks(conn: Connection, workspace_id: int, from_id: int, into_id: int, now: datetime) -> None:
+    """A profile merge: the merged-away profile's tasks (open or done) are the survivor's; their keys
+    name the journey step, not the person, so nothing collides."""
+    conn.execute(update(staff_tasks).where(staff_tasks.c.workspace_id == workspace_id,
+                                           staff_tasks.c.profile_id == from_id).values(
+        profile_id=into_id, updated_at=now))

@@ -15,18 +15,22 @@ of it; :func:`test_send` queues the message to chosen people (marked as a test, 
 
 from __future__ import annotations
 
+import queue
+import threading
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from siyu import clock
-from siyu.db.engine import write
+from siyu.db.engine import read
+from siyu.db.types import to_millis
 from siyu.messaging import broadcast_store as store
 from siyu.messaging import outbox, policies
-from siyu.messaging.bulk_facts import facts_many
-from siyu.messaging.models import Channel, Purpose, Status, Verdict
+from siyu.messaging.bulk_facts import Gathered, gather
+from siyu.messaging.models import Channel, PolicySettings, Purpose, Sent, Status, Verdict
 from siyu.messaging.outbox import MessagingError
 from siyu.messaging.store import sending_scope
 from siyu.segments import store as segment_store
@@ -102,53 +106,212 @@ def test_send(conn: Connection, workspace_id: int, broadcast_id: int, profile_id
 def decide_many(conn: Connection, workspace: Any, profile_ids: list[int], channel: Channel, purpose: Purpose,
                 now: datetime) -> list[tuple[Verdict, str | None]]:
     """The contact policy's verdict and the address, for each of ``profile_ids`` (live profiles), in order."""
-    settings = policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
-    facts = facts_many(conn, workspace.id, profile_ids, channel, now, sending_scope(workspace.settings, channel))
-    # The policy reads the address only for whether there is one; people with the same facts
-    # otherwise (most have no recent message) get the same verdict, decided once.
-    verdicts: dict[tuple[Any, ...], Verdict] = {}
+    gathered = gather(conn, workspace.id, profile_ids, channel, now, sending_scope(workspace.settings, channel))
+    verdicts = _verdicts(gathered, profile_ids, channel, purpose, _settings(workspace), now)
+    return [(verdict, gathered.addresses.get(pid)) for pid, verdict in zip(profile_ids, verdicts, strict=True)]
+
+
+def _settings(workspace: Any) -> PolicySettings:
+    return policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
+
+
+class _Watched:
+    """A person's history handed to the policy, noting whether the policy looked at it: a verdict
+    reached without looking holds for everyone with the same other facts, whatever their history
+    (the policy is a pure function, so its path up to the first look cannot depend on what it
+    would have seen). Anything the policy might do with a sequence other than these fails, and
+    the person is then decided on the plain history."""
+
+    __slots__ = ("items", "read")
+
+    def __init__(self, items: tuple[Sent, ...]) -> None:
+        self.items, self.read = items, False
+
+    def __iter__(self) -> Iterator[Sent]:
+        self.read = True
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        self.read = True
+        return len(self.items)
+
+    def __getitem__(self, index: Any) -> Any:
+        self.read = True
+        return self.items[index]
+
+    def __contains__(self, item: object) -> bool:
+        self.read = True
+        return item in self.items
+
+    def __reversed__(self) -> Iterator[Sent]:
+        self.read = True
+        return reversed(self.items)
+
+
+def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purpose: Purpose,
+              settings: PolicySettings, now: datetime) -> list[Verdict]:
+    """``policies.decide`` for each person, decided once per distinct set of facts that the policy
+    reads. The policy reads the address only for whether there is one; most people's verdict
+    doesn't depend on their history (nobody without consent or an address gets as far as the
+    caps), which :class:`_Watched` finds out per set of the other facts; the few whose verdict
+    does are decided per history (each history differs by its times)."""
+    decide = policies.decide
+    regardless: dict[tuple[Any, ...], Verdict] = {}  # other facts -> verdict, whatever the history
+    by_history: dict[tuple[Any, ...], Verdict] = {}  # (other facts, history) -> verdict
+    reads_history: set[tuple[Any, ...]] = set()
+    consents, addresses, history = gathered.consents, gathered.addresses, gathered.history
+    followed, last_message, subscriptions = gathered.followed, gathered.last_message, gathered.subscriptions or {}
     decided = []
     for pid in profile_ids:
-        known = facts[pid]
-        key = (tuple(sorted(known.consents.items())), bool(known.address), known.wechat_followed,
-               known.last_user_message_at, known.history, known.subscription)
-        verdict = verdicts.get(key)
+        key = (consents.get(pid), bool(addresses.get(pid)), followed.get(pid), last_message.get(pid),
+               subscriptions.get(pid))
+        verdict = regardless.get(key)
         if verdict is None:
-            verdict = verdicts[key] = policies.decide(channel, purpose, known, settings, now)
-        decided.append((verdict, known.address))
+            if key in reads_history:
+                whole = (key, history.get(pid))
+                verdict = by_history.get(whole)
+                if verdict is None:
+                    verdict = by_history[whole] = decide(channel, purpose, gathered.facts(pid), settings, now)
+            else:
+                watched = _Watched(gathered.sent(pid))
+                try:
+                    verdict = decide(channel, purpose, gathered.facts(pid, watched), settings, now)
+                except Exception:  # noqa: BLE001 - a use of the history _Watched lacks: decided again below
+                    watched.read, verdict = True, None
+                if watched.read:
+                    reads_history.add(key)
+                    verdict = by_history[(key, history.get(pid))] = verdict or decide(
+                        channel, purpose, gathered.facts(pid), settings, now)
+                else:
+                    regardless[key] = verdict
+        decided.append(verdict)
     return decided
 
 
 def fan_out_due(engine: Engine, *, workspace_id: int | None = None, chunk: int = CHUNK) -> int:
-    """Queue the next chunk of every due broadcast until all are fanned out; returns people decided."""
-    total = 0
-    while True:
-        now = clock.now()
-        progressed = 0
-        with write(engine) as conn:
-            for broadcast in store.due(conn, now, workspace_id):
-                members = store.next_members(conn, broadcast["workspace_id"], broadcast["segment_id"],
-                                             broadcast["fanout_after"], chunk)
-                step = store.spacing(broadcast["rate_per_minute"])
-                start = broadcast["send_at"] if broadcast["rate_per_minute"] else now
-                workspace = workspace_store.get_workspace(conn, broadcast["workspace_id"])
-                verdicts = decide_many(conn, workspace, members, Channel(broadcast["channel"]),
-                                       Purpose(broadcast["purpose"]), now)
-                rows = []
-                for i, (verdict, _) in enumerate(verdicts):
-                    due_at = max(start + step * (broadcast["queued"] + i), now)
-                    if verdict.action == "stop":
-                        rows.append(store.Row(Status.STOPPED, due_at, verdict.reason, verdict.detail))
-                    elif verdict.action == "defer":
-                        assert verdict.until is not None
-                        rows.append(store.Row(Status.QUEUED, max(due_at, verdict.until), verdict.reason,
-                                              verdict.detail))
-                    else:
-                        rows.append(store.Row(Status.QUEUED, due_at))
-                store.queue_many(conn, broadcast, members, rows, now)
-                store.advance(conn, broadcast, after=members[-1] if members else broadcast["fanout_after"],
-                              queued=broadcast["queued"] + len(members), done=len(members) < chunk, now=now)
-                progressed += len(members)
-        total += progressed
-        if progressed == 0:
-            return total
+    """Fan out every due broadcast; returns the people decided (and written)."""
+    with read(engine) as conn:
+        due = store.due(conn, clock.now(), workspace_id)
+    return sum(_fan_out(engine, broadcast, chunk) for broadcast in due)
+
+
+class _Moved(Exception):
+    """The broadcast's cursor was not where this fan-out left it: cancelled, or another worker."""
+
+
+def _fan_out(engine: Engine, broadcast: dict[str, Any], chunk: int) -> int:
+    """One broadcast, chunk by chunk: this thread reads each chunk's members and facts and decides,
+    a writer thread writes the chunk before (its rows and the cursor, one transaction), so the
+    database writes while Python decides. The writer moves the cursor only from where the chunk
+    began (:func:`store.advance`): rows are written once, whatever runs beside this."""
+    with engine.connect() as lock_holder:
+        if not store.lock_fan_out(lock_holder, broadcast["id"]):
+            return 0  # another worker's fan-out has it
+        lock_holder.commit()
+        writer = _Writer(engine, broadcast)
+        try:
+            channel, purpose = Channel(broadcast["channel"]), Purpose(broadcast["purpose"])
+            at = {"fanout_after": broadcast["fanout_after"], "queued": broadcast["queued"]}
+            done = False
+            while not done:
+                now = clock.now()
+                with read(engine) as conn:
+                    members = store.next_members(conn, broadcast["workspace_id"], broadcast["segment_id"],
+                                                 at["fanout_after"], chunk)
+                    workspace = workspace_store.get_workspace(conn, broadcast["workspace_id"])
+                    gathered = gather(conn, workspace.id, members, channel, now,
+                                      sending_scope(workspace.settings, channel))
+                verdicts = _verdicts(gathered, members, channel, purpose, _settings(workspace), now)
+                rows = _rows({**broadcast, **at}, members, verdicts, now)
+                done = len(members) < chunk
+                moved = {"fanout_after": members[-1] if members else at["fanout_after"],
+                         "queued": at["queued"] + len(members)}
+                if not writer.put((at, moved, done, rows, now)):
+                    break
+                at = moved
+        finally:
+            try:
+                written = writer.finish()
+            finally:
+                store.unlock_fan_out(lock_holder, broadcast["id"])
+                lock_holder.commit()
+    return written
+
+
+class _Writer:
+    """Writes a broadcast's chunks in order on a thread of its own, one transaction each (the rows
+    and the cursor together, so a crash leaves whole chunks). It holds at most one chunk beside
+    the one it writes, and stops at the first chunk whose cursor moved (:class:`_Moved`)."""
+
+    def __init__(self, engine: Engine, broadcast: dict[str, Any]) -> None:
+        self.engine, self.broadcast = engine, broadcast
+        self.chunks: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.written = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=f"fan-out of broadcast {broadcast['id']}",
+                                       daemon=True)
+        self.thread.start()
+
+    def put(self, chunk: Any) -> bool:
+        """Hand over a chunk; False when the writer has stopped (and won't take it)."""
+        while self.thread.is_alive():
+            try:
+                self.chunks.put(chunk, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def finish(self) -> int:
+        """Wait for the chunks handed over; the people written, or the writer's error."""
+        self.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.written
+
+    def _run(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+                while (chunk := self.chunks.get()) is not None:
+                    at, moved, done, rows, now = chunk
+                    with conn.begin():
+                        if not store.advance(conn, {**self.broadcast, **at}, after=moved["fanout_after"],
+                                             queued=moved["queued"], done=done, now=now):
+                            raise _Moved
+                        store.queue_many(conn, self.broadcast, rows, now)
+                    self.written += len(rows)
+        except _Moved:
+            pass  # rolled back; whoever moved the cursor carries on (or it was cancelled)
+        except BaseException as error:  # noqa: BLE001 - handed to the fan-out's thread by finish()
+            self.error = error
+
+
+def _rows(broadcast: dict[str, Any], members: list[int], verdicts: list[Verdict], now: datetime) -> list[store.Row]:
+    """One outbox row per person: stopped with the reason, or queued — for the throttle's slot (the
+    broadcast's ``queued``-th message onwards, ``rate_per_minute`` apart; now without a throttle),
+    or later if the policy defers. Rows of one verdict share everything but the person (and the
+    slot), worked out once."""
+    step = store.spacing(broadcast["rate_per_minute"])
+    start = broadcast["send_at"] if broadcast["rate_per_minute"] else now
+    shared: dict[int, tuple[str, str | None, str | None, datetime | None]] = {}
+    for verdict in verdicts:
+        if id(verdict) not in shared:
+            if verdict.action == "stop":
+                shared[id(verdict)] = (Status.STOPPED.value, verdict.reason, verdict.detail, None)
+            elif verdict.action == "defer":
+                assert verdict.until is not None
+                shared[id(verdict)] = (Status.QUEUED.value, verdict.reason, verdict.detail, verdict.until)
+            else:
+                shared[id(verdict)] = (Status.QUEUED.value, None, None, None)
+    if not step:  # every slot is now: a verdict's rows differ only by the person
+        due = {key: to_millis(max(now, until) if until else now) for key, (_, _, _, until) in shared.items()}
+        parts = {key: (status, reason, detail, due[key]) for key, (status, reason, detail, _) in shared.items()}
+        return [(pid, *parts[id(verdict)]) for pid, verdict in zip(members, verdicts, strict=True)]
+    rows = []
+    for i, (pid, verdict) in enumerate(zip(members, verdicts, strict=True)):
+        status, reason, detail, until = shared[id(verdict)]
+        slot = max(start + step * (broadcast["queued"] + i), now)
+        rows.append((pid, status, reason, detail, to_millis(max(slot, until) if until else slot)))
+    return rows

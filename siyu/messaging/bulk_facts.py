@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,15 +24,50 @@ from siyu.messaging import store
 from siyu.messaging.models import REACHED, Channel, Facts, Purpose, Sent
 
 CHUNK = 5000  # people per round of queries (an IN list of at most this many: within every driver's limit)
+_CHANNELS = {c.value: c for c in Channel}
+_PURPOSES = {p.value: p for p in Purpose}
+
+
+@dataclass
+class Gathered:
+    """The facts of a chunk of people as they were read, one map per kind of fact. The fan-out
+    looks at them without building a :class:`Facts` for everyone (most verdicts are shared);
+    :meth:`facts` builds one person's, equal to what :func:`store.facts` reads."""
+
+    consents: dict[int, tuple[tuple[tuple[str, str], str], ...]]  # person -> ((channel, purpose), status), sorted
+    addresses: dict[int, str]
+    history: dict[int, tuple[tuple[str, str, int], ...]]  # (channel, purpose, sent_at ms), newest first
+    followed: dict[int, bool]
+    last_message: dict[int, datetime]
+    subscriptions: dict[int, bool] | None  # wechat_subscribe only
+
+    def sent(self, profile_id: int) -> tuple[Sent, ...]:
+        return tuple(Sent(_CHANNELS[kind], _PURPOSES[purpose], from_millis(at))
+                     for kind, purpose, at in self.history.get(profile_id, ()))
+
+    def facts(self, profile_id: int, history: Sequence[Sent] | None = None) -> Facts:
+        """``history`` stands in for the person's own (the fan-out's watched copy of it)."""
+        return Facts(consents=dict(self.consents.get(profile_id, ())), address=self.addresses.get(profile_id),
+                     wechat_followed=self.followed.get(profile_id),
+                     last_user_message_at=self.last_message.get(profile_id),
+                     history=self.sent(profile_id) if history is None else history,  # type: ignore[arg-type]
+                     subscription=None if self.subscriptions is None else self.subscriptions[profile_id])
 
 
 def facts_many(conn: Connection, workspace_id: int, profile_ids: Sequence[int], channel: Channel, now: datetime,
                scope: str | None = None) -> dict[int, Facts]:
     """:func:`store.facts` (with nothing excluded) for each of ``profile_ids``."""
-    found: dict[int, Facts] = {}
+    gathered = gather(conn, workspace_id, profile_ids, channel, now, scope)
+    return {pid: gathered.facts(pid) for pid in profile_ids}
+
+
+def gather(conn: Connection, workspace_id: int, profile_ids: Sequence[int], channel: Channel, now: datetime,
+           scope: str | None = None) -> Gathered:
+    """The facts of ``profile_ids``, a round of queries per :data:`CHUNK` people."""
+    gathered = Gathered({}, {}, {}, {}, {}, {} if channel is Channel.WECHAT_SUBSCRIBE else None)
     for start in range(0, len(profile_ids), CHUNK):
-        found.update(_chunk(conn, workspace_id, list(profile_ids[start:start + CHUNK]), channel, now, scope))
-    return found
+        _chunk(conn, workspace_id, list(profile_ids[start:start + CHUNK]), channel, now, scope, gathered)
+    return gathered
 
 
 def _in(ids: Sequence[int]) -> str:
@@ -48,37 +84,35 @@ def _people(workspace_id: int, ids: list[int]) -> tuple[str, list[Any]]:
 
 
 def _chunk(conn: Connection, workspace_id: int, ids: list[int], channel: Channel, now: datetime,
-           scope: str | None) -> dict[int, Facts]:
+           scope: str | None, into: Gathered) -> None:
     """Straight on the driver (:mod:`siyu.db.driver`): with a thousand ids per statement, SQLAlchemy's
-    expansion of the IN list and its per-row type processing cost more than the queries."""
+    expansion of the IN list and its per-row type processing cost more than the queries. The range
+    scan reads a few people outside ``ids``: their facts are as true as anyone's, and nobody asks."""
     where, params = _people(workspace_id, ids)
-    consent: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
+    consent: dict[int, list[tuple[tuple[str, str], str]]] = defaultdict(list)
     for pid, kind, purpose, status in driver.rows(
             conn, f"SELECT profile_id, channel, purpose, status FROM consents WHERE {where}", params):
-        consent[pid][(kind, purpose)] = status
+        consent[pid].append(((kind, purpose), status))
+    into.consents.update((pid, tuple(sorted(found)) if len(found) > 1 else tuple(found))
+                         for pid, found in consent.items())
     reached = [s.value for s in REACHED]
-    history: dict[int, list[Sent]] = defaultdict(list)
-    for pid, kind, purpose, sent_at in driver.rows(
+    history: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+    for pid, *sent in driver.rows(
             conn, f"SELECT profile_id, channel, purpose, sent_at FROM messages WHERE {where} "
             f"AND status IN {_in(reached)} AND sent_at IS NOT NULL AND sent_at >= ? "
             "ORDER BY profile_id, sent_at DESC",
             [*params, *reached, to_millis(now - timedelta(days=store.HISTORY_DAYS))]):
-        history[pid].append(Sent(Channel(kind), Purpose(purpose), from_millis(sent_at)))
-    followed: dict[int, bool] = {}
-    last_message: dict[int, datetime] = {}
+        history[pid].append(tuple(sent))  # type: ignore[arg-type]
+    into.history.update((pid, tuple(sent)) for pid, sent in history.items())
     if channel.value.startswith("wechat"):
-        followed = _latest_follow(conn, where, params)
-        last_message = {pid: from_millis(at) for pid, at in driver.rows(
+        into.followed.update(_latest_follow(conn, where, params))
+        into.last_message.update((pid, from_millis(at)) for pid, at in driver.rows(
             conn, f"SELECT profile_id, max(timestamp) FROM events WHERE {where} "
             f"AND name IN {_in(store.USER_MESSAGE_EVENTS)} GROUP BY profile_id",
-            [*params, *store.USER_MESSAGE_EVENTS])}
-    addresses = _addresses(conn, where, params, workspace_id, ids, channel, scope)
-    return {pid: Facts(consents=consent.get(pid, {}), address=addresses.get(pid),
-                       wechat_followed=followed.get(pid), last_user_message_at=last_message.get(pid),
-                       history=tuple(history.get(pid, ())),
-                       subscription=store.has_subscribe_grant(conn, workspace_id, pid, None)
-                       if channel is Channel.WECHAT_SUBSCRIBE else None)
-            for pid in ids}
+            [*params, *store.USER_MESSAGE_EVENTS]))
+    into.addresses.update(_addresses(conn, where, params, workspace_id, ids, channel, scope))
+    if into.subscriptions is not None:
+        into.subscriptions.update((pid, store.has_subscribe_grant(conn, workspace_id, pid, None)) for pid in ids)
 
 
 def _latest_follow(conn: Connection, where: str, params: list[Any]) -> dict[int, bool]:

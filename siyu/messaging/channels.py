@@ -26,6 +26,7 @@ from siyu.channels.sms import sms_channel
 from siyu.channels.webhook import WebhookChannel
 from siyu.channels.wechat import CUSTOMER_SERVICE, SUBSCRIBE, TEMPLATE, WeChatChannel
 from siyu.channels.wecom import WeComChannel
+from siyu.channels.wecom_welcome import WeComWelcomeChannel, is_welcome
 from siyu.messaging.models import Channel, Message
 
 WECHAT_KINDS = {Channel.WECHAT_TEMPLATE: TEMPLATE, Channel.WECHAT_CS: CUSTOMER_SERVICE,
@@ -50,6 +51,8 @@ def adapter_for(workspace: Any, message: Message) -> Adapter:
             return sms_channel(config)
         if message.channel in WECHAT_KINDS:
             return WeChatChannel.from_settings(WECHAT_KINDS[message.channel], config)
+        if message.channel is Channel.WECOM and is_welcome(message.payload):
+            return WeComWelcomeChannel.from_settings(config)  # a welcome message (send_welcome_msg)
         if message.channel is Channel.WECOM:
             return WeComChannel.from_settings(config)
     except (KeyError, TypeError, ValueError) as error:

@@ -118,15 +118,16 @@ def check(workspace: WorkspaceOption, profile: ProfileOption, channel: ChannelOp
 @messages_app.command("deliver")
 @handles_errors
 def deliver(workspace: WorkspaceOption) -> None:
-    """One delivery round for the workspace (the worker does this continuously)."""
+    """One delivery round for the workspace, exactly as the worker runs it (tracked links, open pixel,
+    unsubscribe links from SIYU_PUBLIC_URL)."""
     from siyu.db.engine import read
-    from siyu.messaging.delivery import deliver_due
+    from siyu.messaging.delivery import deliver_round
     from siyu.workspaces import store
 
     rt = runtime()
     with read(rt.engine) as conn:
         ws = store.get_workspace(conn, workspace)
-    report = deliver_due(rt.engine, workspace_id=ws.id)
+    report = deliver_round(rt, workspace_id=ws.id)
     out.print(f"sent {report.sent}, stopped {report.stopped}, deferred {report.deferred}, retried {report.retried}, "
               f"failed {report.failed}, uncertain {report.uncertain}"
               + (f"; reasons: {report.reasons}" if report.reasons else ""))

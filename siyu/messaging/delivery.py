@@ -8,7 +8,10 @@ Each decision is written before it is acted on, so that no crash can send twice 
    committed *before* the channel is called;
 3. after the channel answered: ``sent`` with the provider's id, or a retry with exponential backoff,
    or ``dead`` after the last attempt, or ``failed`` for a permanent refusal — with a ``Message Sent``
-   or ``Message Failed`` event on the person in the same transaction (:mod:`siyu.messaging.receipts`).
+   or ``Message Failed`` event on the person in the same transaction (:mod:`siyu.messaging.receipts`),
+   and what the refusal says about the person (an ``Unfollowed`` for WeChat's 43004). A quota that
+   resets at a known time (WeChat's daily quota, 00:00 Beijing time) holds the message ``queued``
+   until then, without using up an attempt.
 
 Links are tracked (:mod:`siyu.messaging.tracking`) in step 1, when the payload to send is written:
 the log shows the links the person got, and a retry reuses the same tokens.
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -44,6 +47,9 @@ from siyu.messaging.channels import adapter_for
 from siyu.messaging.models import Message, Status
 from siyu.messaging.outbox import POLICY_KEY, TEMPLATE_KEY, decide_now
 from siyu.workspaces import store as workspace_store
+
+if TYPE_CHECKING:
+    from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.messaging")
 
@@ -131,6 +137,17 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
     return report
 
 
+def deliver_round(rt: Runtime, *, workspace_id: int | None = None, limit: int = CLAIM) -> DeliveryReport:
+    """One round as it runs in production: :func:`deliver_due` with the runtime's unsubscribe links
+    and ``SIYU_PUBLIC_URL`` for link and open tracking. ``siyu worker`` and ``siyu messages deliver``
+    both call this, so a message delivered from the command line is the message the worker would send
+    (tracked links, open pixel, one-click unsubscribe) — not a bare copy of it."""
+    from siyu.messaging.unsubscribe import links
+
+    return deliver_due(rt.engine, limit=limit, unsubscribe_url=links(rt), workspace_id=workspace_id,
+                       public_url=rt.config.public_url)
+
+
 Lane = tuple[Any, str, pacing.Limits, list[Message]]
 
 
@@ -171,12 +188,14 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
               unsubscribe_url: Callable[[Message], str | None] | None) -> bool:
     """Render the message's template for its person now; the rendered payload replaces the template
     (the log shows what was sent). A render the platform would refuse stops the message."""
-    from siyu.messaging.render import render_for
+    from siyu.messaging.render import EVENT_KEY, render_for
     from siyu.messaging.template_models import InvalidTemplate
 
+    event = message.payload.get(EVENT_KEY)
     try:
         rendered = render_for(conn, workspace, message.profile_id, message.channel, message.purpose,
-                              message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None)
+                              message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None,
+                              event if isinstance(event, dict) else None)
     except InvalidTemplate as error:
         store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                              detail=error.message[:500], lease_until=None, sent_at=None)
@@ -188,8 +207,9 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
                              detail=blocking[:500], lease_until=None, sent_at=None)
         report.count("stopped", "template.blocked")
         return False
-    # the rendered payload replaces the template; siyu's own keys ($track_links, …) stay with it
-    own = {k: v for k, v in message.payload.items() if k.startswith("$") and k != TEMPLATE_KEY}
+    # the rendered payload replaces the template and the event it read; siyu's own keys ($track_links,
+    # $policy) stay with it
+    own = {k: v for k, v in message.payload.items() if k.startswith("$") and k not in (TEMPLATE_KEY, EVENT_KEY)}
     message.payload = {**rendered.payload, **own}
     return True
 
@@ -240,7 +260,17 @@ def _failed(engine: Engine, message: Message, error: ChannelError, report: Deliv
             store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                                  detail=error.detail[:500], lease_until=None, sent_at=None)
             receipts.record_failed(conn, message, error.code, error.detail, now)
+            if error.person_event is not None:  # what the refusal says about the person, with the failure
+                name, properties = error.person_event
+                receipts.record_event(conn, message.workspace_id, message.profile_id, name,
+                                      {**receipts.about(message), **properties}, now)
             report.count("failed", error.code)
+        elif error.retry_at is not None:  # a quota that resets at a known time: wait for it, no attempt used
+            store.update_message(conn, message, now, status=Status.QUEUED, due_at=max(error.retry_at, now),
+                                 attempts=message.attempts - 1, reason=error.code, detail=error.detail[:500],
+                                 lease_until=None, sent_at=None)
+            message.attempts -= 1
+            report.count("deferred", error.code)
         elif message.attempts >= MAX_ATTEMPTS:
             store.update_message(conn, message, now, status=Status.DEAD, reason=error.code,
                                  detail=error.detail[:500], lease_until=None, sent_at=None)

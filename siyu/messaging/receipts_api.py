@@ -1,14 +1,14 @@
 """Receipt callbacks from the providers, per workspace (formats in :mod:`receipt_formats`):
 
-- ``GET /callbacks/wechat/{workspace_id}`` — WeChat's server-URL check (answers ``echostr``);
-- ``POST /callbacks/wechat/{workspace_id}`` — WeChat's pushes: ``TEMPLATESENDJOBFINISH`` is
-  recorded, every other event is answered ``success`` and left for the full callback (a later issue
-  extends this same URL, since an official account has only one);
 - ``POST /callbacks/sms/aliyun/{workspace_id}/{report_token}`` — Aliyun's SMS status reports.
 
-Each is authenticated by a secret in the workspace's settings (``channels.wechat.token``,
-``channels.sms.report_token``); a workspace without it, or unknown, is ``404 receipts.not_configured``
-— the same answer, so the address tells nothing about which workspaces exist.
+WeChat's template-message results (``TEMPLATESENDJOBFINISH``) arrive at the official account's one
+callback URL, ``/callbacks/wechat/{workspace_id}``, served by :mod:`siyu.callbacks.api`; its handler
+(:mod:`siyu.callbacks.template_results`) applies them through :mod:`siyu.messaging.receipts`.
+
+Each is authenticated by a secret in the workspace's settings (``channels.sms.report_token``); a
+workspace without it, or unknown, is ``404 receipts.not_configured`` — the same answer, so the
+address tells nothing about which workspaces exist.
 """
 
 from __future__ import annotations
@@ -16,22 +16,15 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from siyu import clock
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read, write
 from siyu.messaging import receipts
-from siyu.messaging.receipt_formats import (
-    MAX_BODY,
-    ReceiptError,
-    check_wechat_signature,
-    sms_reports,
-    template_result,
-    wechat_fields,
-)
+from siyu.messaging.receipt_formats import MAX_BODY, ReceiptError, sms_reports
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.errors import WorkspaceNotFound
 
@@ -62,31 +55,6 @@ async def _body(request: Request, limit: int) -> bytes:
             raise ReceiptError("The callback body is too large.", code="receipts.too_large", status=413)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-@router.get("/wechat/{workspace_id}", response_class=PlainTextResponse,
-            summary="WeChat server-URL verification (echostr)")
-def wechat_verify(request: Request, workspace_id: WorkspaceId, signature: str = "", timestamp: str = "",
-                  nonce: str = "", echostr: str = Query("", max_length=200)) -> PlainTextResponse:
-    token = _secret(request, workspace_id, "wechat", "token")
-    check_wechat_signature(token, signature, timestamp, nonce, clock.now())
-    return PlainTextResponse(echostr)
-
-
-@router.post("/wechat/{workspace_id}", response_class=PlainTextResponse,
-             summary="WeChat pushes: template message results (TEMPLATESENDJOBFINISH)")
-async def wechat_push(request: Request, workspace_id: WorkspaceId, signature: str = "", timestamp: str = "",
-                      nonce: str = "") -> PlainTextResponse:
-    token = await run_in_threadpool(_secret, request, workspace_id, "wechat", "token")
-    check_wechat_signature(token, signature, timestamp, nonce, clock.now())
-    result = template_result(wechat_fields(await _body(request, MAX_BODY)))
-    if result is not None:
-        def apply() -> None:
-            with write(runtime_of(request).engine) as conn:
-                receipts.apply_template_result(conn, workspace_id, result, clock.now())
-
-        await run_in_threadpool(apply)
-    return PlainTextResponse("success")  # WeChat's "received, don't retry"
 
 
 @router.post("/sms/aliyun/{workspace_id}/{report_token}", summary="Aliyun SMS status reports (SmsReport)")

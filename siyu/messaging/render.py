@@ -1,31 +1,48 @@
-"""Rendering a message's template for its person, with the profile as it is at send time."""
+"""Rendering a message's template for its person, with the profile as it is at send time, and the
+event that triggered the send (a journey's) kept on the outbox row until then."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from siyu import clock
-from siyu.messaging.models import Channel, Purpose
+from siyu.messaging import store
+from siyu.messaging.models import Channel, Message, Purpose
 from siyu.messaging.template_models import MessageTemplate, RenderContext, RenderedMessage
 from siyu.messaging.templates import preview, profile_context, render
 from siyu.profiles.read_store import profile_detail
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Workspace
 
+# The event a template reads as ``event`` (``name``, ``properties``, ``timestamp``, ``message_id``),
+# kept in the payload of a templated message from its queueing to its rendering; the rendered
+# payload no longer carries it, so no channel ever sees it.
+EVENT_KEY = "$event"
 
-def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None) -> RenderContext:
+
+def attach_event(conn: Connection, message: Message, event: dict[str, Any], now: datetime) -> None:
+    """Keep ``event`` with a message just queued (in the queueing transaction), for its template to
+    read when it is rendered at send time — however many steps after the trigger that is."""
+    message.payload = {**message.payload, EVENT_KEY: event}
+    store.update_message(conn, message, now, payload=message.payload)
+
+
+def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None,
+             event: dict[str, Any] | None = None) -> RenderContext:
     language = str((workspace.settings or {}).get("language") or "zh")
-    return RenderContext(profile=profile_context(profile_detail(conn, workspace.id, profile_id)),
+    return RenderContext(profile=profile_context(profile_detail(conn, workspace.id, profile_id)), event=event,
                          unsubscribe_url=unsubscribe_url, timezone=workspace.timezone, default_language=language,
                          now=clock.now())
 
 
 def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
-               template: dict[str, Any], unsubscribe_url: str | None = None) -> RenderedMessage:
+               template: dict[str, Any], unsubscribe_url: str | None = None,
+               event: dict[str, Any] | None = None) -> RenderedMessage:
     return render(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id,
-                                                                        unsubscribe_url))
+                                                                        unsubscribe_url, event))
 
 
 def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,

@@ -273,3 +273,44 @@ def subscribe_grants_of(conn: Connection, workspace_id: int, profile_id: int) ->
         subscribe_grants.c.used_by_message, subscribe_grants.c.source).where(
         subscribe_grants.c.workspace_id == workspace_id, subscribe_grants.c.profile_id == profile_id).order_by(
         desc(subscribe_grants.c.granted_at), desc(subscribe_grants.c.id)).limit(200))]
+
+
+def fold_subscribe_grants(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:
+    """A profile merge: the merged-away profile's one-time subscriptions (used or free) are the
+    survivor's — the person accepted them, whichever profile siyu knew them by."""
+    conn.execute(update(subscribe_grants).where(subscribe_grants.c.workspace_id == workspace_id,
+                                                subscribe_grants.c.profile_id == from_id).values(profile_id=into_id))
+
+
+MERGED = "policy.merged"
+
+
+def stop_queued(conn: Connection, workspace_id: int, message_ids: Sequence[int], reason: str, now: datetime,
+                detail: str) -> int:
+    """Stop these messages if they are still ``queued`` (one a worker holds goes its way); returns how
+    many stopped."""
+    if not message_ids:
+        return 0
+    return conn.execute(update(messages).where(
+        messages.c.workspace_id == workspace_id, messages.c.id.in_(sorted(set(message_ids))),
+        messages.c.status == Status.QUEUED.value).values(
+        status=Status.STOPPED.value, reason=reason, detail=detail[:500], updated_at=now)).rowcount
+
+
+def fold_messages(conn: Connection, workspace_id: int, from_id: int, into_id: int, now: datetime) -> None:
+    """A profile merge: the merged-away profile's messages become the survivor's — its message log,
+    and the history its frequency caps and cooldown count. What is still ``queued`` is decided for
+    the survivor when it is due (their address, consent and caps), except a broadcast the survivor
+    has a message of already: that one stops with ``policy.merged``, so one person gets one copy.
+    (A journey's queued messages of an entry the merge exits are stopped by the journeys' fold.)
+    Two set-based statements."""
+    mine = messages.alias("mine")
+    survivor_has = select(mine.c.id).where(mine.c.workspace_id == workspace_id, mine.c.profile_id == into_id,
+                                           mine.c.source == messages.c.source)
+    conn.execute(update(messages).where(
+        messages.c.workspace_id == workspace_id, messages.c.profile_id == from_id,
+        messages.c.status == Status.QUEUED.value, messages.c.source.like("broadcast:%"), survivor_has.exists())
+        .values(status=Status.STOPPED.value, reason=MERGED, updated_at=now,
+                detail="The person merged into a profile that has this broadcast's message already."))
+    conn.execute(update(messages).where(messages.c.workspace_id == workspace_id, messages.c.profile_id == from_id)
+                 .values(profile_id=into_id, updated_at=now))

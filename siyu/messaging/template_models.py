@@ -52,7 +52,8 @@ class RenderContext:
     """Everything a template may read about one send.
 
     ``profile`` is :func:`siyu.messaging.templates.profile_context` of the person; ``event`` the
-    triggering event (``name``, ``properties``, ``timestamp``); ``coupon`` the offer given with the
+    triggering event (``name``, ``properties``, ``timestamp``, ``message_id``; a journey's send passes
+    the event that entered the person, or an API entry's ``properties``); ``coupon`` the offer given with the
     message (``code``, ``value``, ``expires_at``). ``now`` defaults to :func:`siyu.clock.now` and is
     shown in ``timezone``. ``utm`` holds defaults for ``link()`` (a journey sets its campaign).
     """

@@ -52,7 +52,7 @@ MAX_FIELD_CHARS = 100_000  # a rendered field longer than any channel accepts is
 MAX_REPEAT = 10_000  # 'ab' * n and [x] * n may build at most this many items
 MAX_EXPONENT = 100
 PROFILE_KEYS = ("id", "traits", "identities", "tags", "rollups")
-EVENT_KEYS = ("name", "properties", "timestamp")
+EVENT_KEYS = ("name", "properties", "timestamp", "message_id")
 VARIABLES = frozenset({"profile", "event", "coupon", "link", "unsubscribe_url", "now", "locale"})
 _SETTINGS = "_siyu"
 

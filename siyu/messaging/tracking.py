@@ -32,9 +32,10 @@ def tracking_wanted(workspace: Workspace, payload: dict[str, Any]) -> tuple[bool
 
 
 def sendable(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as the channel gets it: siyu's own ``$track_links`` flag and a journey's ``$policy``
-    overrides removed (they stay on the row, so a retry is decided under the same overrides)."""
-    return {k: v for k, v in payload.items() if k not in (links.TRACK_KEY, "$policy")}
+    """The payload as the channel gets it: siyu's own ``$track_links`` flag, a journey's ``$policy``
+    overrides and the ``$event`` a template read removed (the first two stay on the row, so a retry is
+    decided under the same overrides)."""
+    return {k: v for k, v in payload.items() if k not in (links.TRACK_KEY, "$policy", "$event")}
 
 
 def track(conn: Connection, workspace: Workspace, message: Message, public_url: str, now: datetime) -> dict[str, Any]:

@@ -204,8 +204,9 @@ def _execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) 
 def fold_profile(conn: Connection, workspace_id: int, from_id: int, into_id: int, at: datetime) -> None:
     """Fold everything the merged-away profile holds into the survivor.
 
-    Events, tags, consent and per-event counts are re-pointed so that every query sees one person;
-    the merged-away row stays as a tombstone (``merged_into``) so old ids still resolve.
+    Events, tags, consent, per-event counts, journey entries, staff tasks, one-time subscriptions and
+    messages are re-pointed so that every query sees one person; the merged-away row stays as a tombstone
+    (``merged_into``) so old ids still resolve.
     """
     states = load_states(conn, workspace_id, [from_id, into_id])
     source, target = states.get(from_id), states.get(into_id)
@@ -224,6 +225,22 @@ def fold_profile(conn: Connection, workspace_id: int, from_id: int, into_id: int
     _fold_tags(conn, workspace_id, from_id, into_id)
     _fold_consents(conn, workspace_id, from_id, into_id)
     _fold_event_counts(conn, workspace_id, from_id, into_id)
+    _fold_running_state(conn, workspace_id, from_id, into_id, at)
+
+
+def _fold_running_state(conn: Connection, workspace_id: int, from_id: int, into_id: int, at: datetime) -> None:
+    """What other capabilities keep per person and must follow a merge, each re-pointed set-based by
+    its own store: journey entries, staff tasks, one-time subscriptions (subscription notices), and
+    the outbox (the message log, what caps count, and queued messages decided for the survivor).
+    Imported here, not at the top: those capabilities read profiles, so they import this module."""
+    from siyu.journeys.entry_store import fold_entries
+    from siyu.journeys.task_store import fold_tasks
+    from siyu.messaging.store import fold_messages, fold_subscribe_grants
+
+    fold_entries(conn, workspace_id, from_id, into_id, at)  # first: it stops the queued sends of entries it exits
+    fold_tasks(conn, workspace_id, from_id, into_id, at)
+    fold_subscribe_grants(conn, workspace_id, from_id, into_id)
+    fold_messages(conn, workspace_id, from_id, into_id, at)
 
 
 def _fold_tags(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:

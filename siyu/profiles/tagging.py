@@ -34,3 +34,20 @@ def tag_profiles(conn: Connection, workspace_id: int, tag: dict[str, Any], *, pr
     read_store.append_profile_events(conn, workspace_id, [(p, TAG_REMOVED if remove else TAG_ADDED, properties)
                                                           for p in changed], source, now)
     return len(changed)
+
+
+def add_tags_by_name(conn: Connection, workspace_id: int, names: list[str], profile_id: int, *, source: str,
+                     actor: str) -> None:
+    """Tag one person with tags named by an operator's configuration (a form, a channel code, a
+    journey step), creating a business tag the first time a name is used."""
+    from siyu.profiles.errors import TagNotFound
+    from siyu.profiles.models import TagGroupKind
+
+    for name in names:
+        try:
+            tag = tag_store.get_tag(conn, workspace_id, name=name)
+        except TagNotFound:
+            tag_store.create_tag(conn, workspace_id, name, group=None, kind=TagGroupKind.BUSINESS, description=None,
+                                 at=clock.now())
+            tag = tag_store.get_tag(conn, workspace_id, name=name)
+        tag_profiles(conn, workspace_id, tag, profile_ids=[profile_id], source=source, actor=actor)

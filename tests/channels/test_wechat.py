@@ -30,7 +30,7 @@ TEMPLATE_PAYLOAD = {"template_id": "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY"
 
 @pytest.mark.parametrize(("errcode", "code", "retryable"), [
     (43004, "wechat.unfollowed", False), (45047, "wechat.outside_window", False),
-    (45015, "wechat.outside_window", False), (45009, "wechat.quota", True), (-1, "wechat.busy", True),
+    (45015, "wechat.outside_window", False), (45009, "wechat.daily_quota", True), (-1, "wechat.busy", True),
     (45011, "wechat.rate_limited", True), (40003, "wechat.invalid_openid", False),
     (40164, "wechat.credentials", False),
     (43101, "wechat.not_subscribed", False), (40037, "wechat.rejected", False), (47003, "wechat.rejected", False),
@@ -39,7 +39,23 @@ def test_errcodes_map_to_retry_or_a_permanent_failure_keeping_the_raw_code(errco
                                                                            retryable: bool) -> None:
     error = wechat_error(errcode, "说明")
     assert (error.code, error.retryable) == (code, retryable)
-    assert error.detail == f"errcode {errcode}: 说明"
+    assert error.detail.startswith(f"errcode {errcode}: 说明")
+    assert (error.retry_at is None) == (errcode != 45009) and error.person_event is None
+
+
+def test_the_daily_quota_is_held_until_midnight_in_beijing_and_43004_names_the_account() -> None:
+    from datetime import UTC, datetime
+
+    from siyu import clock
+
+    clock.freeze(datetime(2026, 11, 30, 15, 59, tzinfo=UTC))  # 23:59 in Beijing
+    quota = wechat_error(45009, "reach max api daily quota limit")
+    assert quota.retry_at == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert "held until it resets at 2026-12-01T00:00+08:00" in quota.detail
+    clock.freeze(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # 00:00: the quota just reset, the next is tomorrow
+    assert wechat_error(45009, "").retry_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    unfollowed = wechat_error(43004, "require subscribe", appid=APPID)
+    assert unfollowed.person_event == ("Unfollowed", {"appid": APPID, "errcode": 43004})
 
 
 def problem_field(kind: str, payload: Any) -> str:
@@ -181,7 +197,7 @@ def test_a_token_refused_again_after_refreshing_is_retried_later(fake: FakeWeCha
 @pytest.mark.parametrize(("setup", "code", "retryable"), [
     (lambda f: f.unfollow("oLina"), "wechat.unfollowed", False),
     (lambda f: f.fail_openid("oLina", 45047), "wechat.outside_window", False),
-    (lambda f: f.fail_next(45009), "wechat.quota", True),
+    (lambda f: f.fail_next(45009), "wechat.daily_quota", True),
     (lambda f: f.fail_next(-1), "wechat.busy", True),
 ])
 def test_refusals_from_the_api(fake: FakeWeChat, setup: Any, code: str, retryable: bool) -> None:

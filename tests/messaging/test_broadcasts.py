@@ -3,23 +3,37 @@ policies as any message, test sends, cancelling, and refusals with codes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 
 from siyu import clock
-from siyu.db.engine import read, write
+from siyu.db.engine import make_engine, read, write
+from siyu.db.migrate import upgrade
 from siyu.db.tables import broadcasts as broadcasts_table
-from siyu.db.tables import messages
+from siyu.db.tables import messages, segment_members, segments
+from siyu.db.types import from_millis, to_millis
 from siyu.identity.rules import DEFAULT_RULES
 from siyu.ingest.pipeline import ingest
 from siyu.ingest.spec import parse_message
-from siyu.messaging import broadcasts, delivery
+from siyu.messaging import broadcast_store, broadcasts, delivery, outbox
+from siyu.messaging.models import Channel, Purpose
 from siyu.runtime import Runtime
+from siyu.workspaces import store as workspace_store
 from tests.messaging.fakes import WebhookSink
+from tests.messaging.test_bulk_facts import NOW, populate
+from tests.messaging.test_bulk_facts import person as made_person
 from tests.messaging.test_delivery import SECRET, configure
 
 NOON = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
@@ -146,3 +160,184 @@ def test_refusals(runtime: Runtime, client: Any, workspace: Any, other_workspace
     hidden = client.get(f"/api/broadcasts/{broadcast['id']}", headers=other_workspace.bearer())
     assert hidden.status_code == 404
     assert client.get("/api/broadcasts", headers=other_workspace.bearer()).json() == []
+
+
+def segment_of(engine: Engine, workspace_id: int, ids: list[int]) -> int:
+    with write(engine) as conn:
+        segment_id = conn.execute(segments.insert().values(
+            workspace_id=workspace_id, name=f"generated {len(ids)}", definition={"all": []}, status="active",
+            size=len(ids), created_at=NOON, updated_at=NOON).returning(segments.c.id)).scalar_one()
+        conn.execute(segment_members.insert(), [{"workspace_id": workspace_id, "segment_id": segment_id,
+                                                 "profile_id": pid, "entered_at": NOON} for pid in ids])
+    return segment_id
+
+
+def outbox_rows(engine: Engine, broadcast_id: int) -> list[Any]:
+    with read(engine) as conn:
+        return conn.execute(select(messages).where(messages.c.source == f"broadcast:{broadcast_id}")
+                            .order_by(messages.c.profile_id)).all()
+
+
+def broadcast_row(engine: Engine, broadcast_id: int) -> Any:
+    with read(engine) as conn:
+        return conn.execute(select(broadcasts_table).where(broadcasts_table.c.id == broadcast_id)).one()
+
+
+SMS = {"sign_name": "完美日记", "template_code": "SMS_1111", "params": {"name": "亲"}}
+
+
+def sms_broadcast(runtime: Runtime, workspace: Any, segment_id: int, rate_per_minute: int | None = None) -> int:
+    with write(runtime.engine) as conn:
+        return broadcasts.create(conn, workspace.id, name="双11", segment_id=segment_id, channel=Channel.SMS,
+                                 purpose=Purpose.MARKETING, content=SMS, send_at=None,
+                                 rate_per_minute=rate_per_minute, created_by="test", now=clock.now())["id"]
+
+
+@pytest.mark.parametrize("rate_per_minute", [None, 600])
+def test_fanned_out_rows_are_what_the_policy_decides_for_each_person(runtime: Runtime, workspace: Any,
+                                                                     rate_per_minute: int | None) -> None:
+    """Each person's outbox row — status, reason, detail and due time — is what the per-message
+    path (``outbox.decide_now``) decides for them, on people with every kind of fact, in chunks."""
+    clock.freeze(NOW)
+    with write(runtime.engine) as conn:
+        workspace_store.update_workspace_settings(conn, workspace.id, {"messaging": {
+            "quiet_start": None, "cooldown_minutes": 60 * 24 * 2, "caps": [{"limit": 2, "days": 7}]}})
+    ids = populate(runtime, workspace.id, 60, seed=3)
+    for sent in ((), (timedelta(days=5), timedelta(days=6)), (timedelta(hours=1),), (timedelta(days=3),)):
+        ids.append(made_person(runtime, workspace.id, kinds=("phone",), granted=("sms",),
+                          sent=tuple(("sms", "marketing", ago) for ago in sent)))  # sent, capped, cooled down, sent
+    broadcast_id = sms_broadcast(runtime, workspace, segment_of(runtime.engine, workspace.id, ids), rate_per_minute)
+    assert broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id, chunk=9) == 64
+    rows = outbox_rows(runtime.engine, broadcast_id)
+    assert [r.profile_id for r in rows] == sorted(ids)
+    step = timedelta(minutes=1) / rate_per_minute if rate_per_minute else timedelta(0)
+    reasons = set()
+    with read(runtime.engine) as conn:
+        current = workspace_store.get_workspace(conn, workspace.id)
+        for i, row in enumerate(rows):
+            verdict, _ = outbox.decide_now(conn, current, row.profile_id, Channel.SMS, Purpose.MARKETING, NOW)
+            slot = NOW + step * i
+            expected = {"stop": ("stopped", slot), "defer": ("queued", max(slot, verdict.until or slot)),
+                        "send": ("queued", slot)}[verdict.action]
+            assert (row.status, row.reason, row.detail, row.due_at) == (
+                expected[0], verdict.reason, verdict.detail, from_millis(to_millis(expected[1]))), row
+            assert row.idempotency_key == f"broadcast:{broadcast_id}:{row.profile_id}"
+            assert (row.channel, row.purpose, row.payload, row.attempts) == ("sms", "marketing", SMS, 0)
+            reasons.add(verdict.reason)
+    assert {None, "policy.unsubscribed", "policy.no_consent", "policy.no_address", "policy.frequency_cap",
+            "policy.cooldown"} <= reasons, reasons
+    shown = broadcast_row(runtime.engine, broadcast_id)
+    assert (shown.status, shown.queued, shown.fanout_after) == ("done", 64, max(ids))
+
+
+def webhook_broadcast(engine: Engine, workspace: Any, count: int) -> tuple[list[int], int]:
+    """``count`` people (no facts: the webhook reaches everyone) and a broadcast to them."""
+    ids = list(range(7_000_001, 7_000_001 + count))
+    segment_id = segment_of(engine, workspace.id, ids)
+    with write(engine) as conn:
+        found = broadcasts.create(conn, workspace.id, name="全员", segment_id=segment_id, channel=Channel.WEBHOOK,
+                                  purpose=Purpose.TRANSACTIONAL, content={"n": 1}, send_at=None, rate_per_minute=None,
+                                  created_by="test", now=clock.now())
+    return ids, found["id"]
+
+
+def test_a_fan_out_interrupted_mid_way_resumes_without_writing_anyone_twice(runtime: Runtime, workspace: Any,
+                                                                            monkeypatch: Any) -> None:
+    ids, broadcast_id = webhook_broadcast(runtime.engine, workspace, 50)
+    real, calls = broadcast_store.queue_many, []
+
+    def failing_third(conn: Any, *args: Any) -> None:
+        calls.append(1)
+        real(conn, *args)
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(broadcast_store, "queue_many", failing_third)
+    with pytest.raises(RuntimeError):
+        broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id, chunk=10)
+    left = broadcast_row(runtime.engine, broadcast_id)  # two whole chunks and their cursor; the third rolled back
+    assert (left.status, left.queued, left.fanout_after) == ("sending", 20, ids[19])
+    assert [r.profile_id for r in outbox_rows(runtime.engine, broadcast_id)] == ids[:20]
+
+    monkeypatch.setattr(broadcast_store, "queue_many", real)
+    assert broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id, chunk=10) == 30
+    assert [r.profile_id for r in outbox_rows(runtime.engine, broadcast_id)] == ids
+    done = broadcast_row(runtime.engine, broadcast_id)
+    assert (done.status, done.queued, done.fanout_after) == ("done", 50, ids[-1])
+
+
+def test_two_fan_outs_of_one_broadcast_at_once_write_each_person_once(runtime: Runtime, workspace: Any) -> None:
+    ids, broadcast_id = webhook_broadcast(runtime.engine, workspace, 300)
+    counts: list[int] = []
+    runs = [threading.Thread(target=lambda: counts.append(
+        broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id, chunk=7))) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sum(counts) == 300, counts  # a chunk is counted by the fan-out that wrote it
+    assert [r.profile_id for r in outbox_rows(runtime.engine, broadcast_id)] == ids
+    assert broadcast_row(runtime.engine, broadcast_id).queued == 300
+
+
+def test_cancelling_during_the_fan_out_stops_it(runtime: Runtime, workspace: Any, monkeypatch: Any) -> None:
+    _, broadcast_id = webhook_broadcast(runtime.engine, workspace, 40)
+    real, calls = broadcast_store.next_members, []
+
+    def cancel_on_second(conn: Any, *args: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 2:  # from another connection, as the console would
+            with write(runtime.engine) as other:
+                broadcasts.cancel(other, workspace.id, broadcast_id, clock.now())
+        return real(conn, *args)
+
+    monkeypatch.setattr(broadcast_store, "next_members", cancel_on_second)
+    written = broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id, chunk=10)
+    rows = outbox_rows(runtime.engine, broadcast_id)
+    # The first chunk may have been written before the cancel (and its rows stopped by it) or not
+    # at all; nothing after it was.
+    assert written == len(rows) in (0, 10)
+    assert all((r.status, r.reason) == ("stopped", "broadcast.cancelled") for r in rows)
+    assert broadcast_row(runtime.engine, broadcast_id).status == "cancelled"
+
+
+FAN_OUT = """
+import sys
+from siyu.db.engine import make_engine
+from siyu.messaging import broadcasts
+broadcasts.fan_out_due(make_engine(sys.argv[1]), workspace_id=int(sys.argv[2]), chunk=int(sys.argv[3]))
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_fan_out_then_resuming_writes_each_person_once(database_url: str, tmp_path: Path) -> None:
+    """A real process fanning out is killed with SIGKILL between (or inside) its transactions:
+    whole chunks are left, each with its cursor, and the next fan-out writes exactly the rest."""
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'fan-out.db'}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    people = 20_000
+    try:
+        with write(engine) as conn:
+            workspace = workspace_store.create_workspace(conn, f"fanout{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        ids, broadcast_id = webhook_broadcast(engine, workspace, people)
+        process = subprocess.Popen([sys.executable, "-c", FAN_OUT, database_url, str(workspace.id), "50"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while broadcast_row(engine, broadcast_id).queued == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(30)
+        left = broadcast_row(engine, broadcast_id)
+        assert 0 < left.queued < people, "the fan-out was not caught mid-way"
+        written = outbox_rows(engine, broadcast_id)
+        assert [r.profile_id for r in written] == ids[:left.queued] and left.fanout_after == ids[left.queued - 1]
+
+        assert broadcasts.fan_out_due(engine, workspace_id=workspace.id, chunk=1000) == people - left.queued
+        assert [r.profile_id for r in outbox_rows(engine, broadcast_id)] == ids
+        assert broadcast_row(engine, broadcast_id).status == "done"
+    finally:
+        engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -201,11 +201,31 @@ def test_an_unfollowed_person_fails_with_43004_and_an_unfollowed_event_stops_the
     assert fake.refused == [("oGone", 43004)] and fake.received == []
 
 
-def test_customer_service_messages_inside_the_window_with_quota_retries_and_window_refusals(
+def test_43004_records_unfollowed_for_the_account_with_the_failure_and_the_next_message_stops_before_wechat(
         runtime: Runtime, client: Any, workspace: Any, wechat: tuple[FakeWeChat, str]) -> None:
     fake, appid = wechat
     set_up_wechat(runtime, workspace, fake, appid)
-    clock.freeze(clock.now())
+    profile = follower(client, workspace, appid, "oLeft")
+    track(client, workspace, "oLeft", "Followed")
+    fake.unfollow("oLeft")  # WeChat's unsubscribe callback never reached siyu
+    first = queue(client, workspace, profile, "wechat_template", TEMPLATE).json()
+    assert deliver(runtime, workspace).reasons == {"wechat.unfollowed": 1}
+    assert message(client, workspace, first["id"])["status"] == "failed"
+    timeline = client.get(f"/api/profiles/{profile}/events", headers=workspace.bearer()).json()["items"]
+    [unfollowed] = [e for e in timeline if e["name"] == "Unfollowed"]
+    assert unfollowed["properties"]["appid"] == appid
+    assert (unfollowed["properties"]["message_id"], unfollowed["properties"]["errcode"]) == (first["id"], 43004)
+    second = queue(client, workspace, profile, "wechat_template", TEMPLATE).json()
+    assert deliver(runtime, workspace).reasons == {"policy.unfollowed": 1}
+    assert message(client, workspace, second["id"])["status"] == "stopped"
+    assert fake.refused == [("oLeft", 43004)]  # WeChat was asked once
+
+
+def test_customer_service_messages_inside_the_window_with_the_daily_quota_and_window_refusals(
+        runtime: Runtime, client: Any, workspace: Any, wechat: tuple[FakeWeChat, str]) -> None:
+    fake, appid = wechat
+    set_up_wechat(runtime, workspace, fake, appid)
+    clock.freeze(datetime(2026, 11, 30, 6, 0, tzinfo=UTC))  # 14:00 in Beijing
     asked, busy, late = (follower(client, workspace, appid, f"o{name}") for name in ("Asked", "Busy", "Late"))
     for openid in ("oAsked", "oBusy", "oLate"):
         track(client, workspace, openid, "Message Received")  # opens the 48-hour window
@@ -214,12 +234,16 @@ def test_customer_service_messages_inside_the_window_with_quota_retries_and_wind
               for openid, profile in (("oAsked", asked), ("oBusy", busy), ("oLate", late))}
     fake.fail_next(45009)  # the daily API quota, for the first send of the round
     report = deliver(runtime, workspace)
-    assert (report.sent, report.failed, report.retried) == (1, 1, 1)
-    assert report.reasons == {"wechat.outside_window": 1, "wechat.quota": 1}
+    assert (report.sent, report.failed, report.deferred, report.retried) == (1, 1, 1, 0)
+    assert report.reasons == {"wechat.outside_window": 1, "wechat.daily_quota": 1}
     assert message(client, workspace, queued["oLate"])["detail"].startswith("errcode 45047")
-    held = [openid for openid, id_ in queued.items() if message(client, workspace, id_)["status"] == "queued"]
-    assert len(held) == 1 and message(client, workspace, queued[held[0]])["reason"] == "wechat.quota"
-    clock.advance(timedelta(seconds=31))
+    [held] = [message(client, workspace, id_) for id_ in queued.values()
+              if message(client, workspace, id_)["status"] == "queued"]
+    assert (held["reason"], held["attempts"]) == ("wechat.daily_quota", 0)  # it used up no attempt
+    assert held["detail"].startswith("errcode 45009") and "2026-12-01T00:00+08:00" in held["detail"]
+    clock.advance(timedelta(hours=9, minutes=59))  # 23:59 in Beijing: the quota is still used up
+    assert deliver(runtime, workspace).sent == 0 and len(fake.received) == 1
+    clock.advance(timedelta(minutes=1))  # midnight in Beijing: a new day's quota
     assert deliver(runtime, workspace).sent == 1
     assert sorted(r.openid for r in fake.received) == ["oAsked", "oBusy"]
     assert fake.received[0].body in ({"touser": "oAsked", **TEXT}, {"touser": "oBusy", **TEXT})

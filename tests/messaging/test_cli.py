@@ -68,3 +68,42 @@ def test_broadcasts_from_the_cli(runtime: Runtime, database_url: str, workspace:
             args += ["--segment", str(segment["id"])]
         refused = siyu(database_url, *args)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, (bad, refused.stderr)
+
+
+def test_deliver_from_the_cli_tracks_links_like_the_worker(runtime: Runtime, database_url: str, workspace: Any,
+                                                           client: Any, tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.messaging.fakes import SmtpSink
+
+    sink = SmtpSink()
+    controller, port = sink.start()
+    try:
+        with write(runtime.engine) as conn:
+            workspace_store.update_workspace_settings(conn, workspace.id, {
+                "channels": {"email": {"host": "127.0.0.1", "port": port, "sender": "hi@brand.cn"}},
+                "messaging": {"quiet_start": None, "cooldown_minutes": 0}})
+        client.post("/v1/identify", auth=(workspace.write_key, ""),
+                    json={"userId": "cli-3", "traits": {"email": "lina@example.cn"}})
+        profile = client.get("/api/profiles/lookup", params={"type": "user_id", "value": "cli-3"},
+                             headers=workspace.bearer()).json()["id"]
+        client.put(f"/api/profiles/{profile}/consent", headers=workspace.bearer(),
+                   json={"channel": "email", "purpose": "marketing", "status": "granted"})
+        queued = client.post("/api/messages", headers=workspace.bearer(), json={
+            "profile_id": profile, "channel": "email", "purpose": "marketing", "content": {
+                "subject": "新品", "html": '<p><a href="https://brand.cn/new">看看</a></p>'}})
+        assert queued.status_code == 202, queued.text
+        env = {**os.environ, "SIYU_DATABASE_URL": database_url, "SIYU_PUBLIC_URL": "https://s.brand.cn",
+               "SIYU_SECRET": "cli-secret", "SIYU_DATA_DIR": str(tmp_path)}
+        delivered = subprocess.run([sys.executable, "-m", "siyu", "messages", "deliver", "--workspace",
+                                    workspace.name], capture_output=True, text=True, timeout=120, env=env)
+        assert delivered.returncode == 0 and "sent 1" in delivered.stdout, delivered.stdout + delivered.stderr
+        [mail] = sink.received
+        html = mail.get_body(("html",)).get_content()
+        assert "https://s.brand.cn/r/" in html and "https://brand.cn/new" not in html
+        assert "https://s.brand.cn/o/" in html  # the open pixel
+        assert str(mail["List-Unsubscribe"]).strip().startswith("<https://s.brand.cn/u/")
+    finally:
+        controller.stop()

@@ -29,7 +29,7 @@ ERRMSG = {
     40002: "invalid grant_type", 40003: "invalid openid", 40008: "invalid message type", 40013: "invalid appid",
     40037: "invalid template_id", 40125: "invalid appsecret", 41001: "access_token missing",
     42001: "access_token expired", 43004: "require subscribe", 43101: "user refuse to accept the msg",
-    47003: "argument invalid!", 45009: "reach max api daily quota limit",
+    47003: "argument invalid!", 40053: "invalid action info", 45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit", 45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit", 47001: "data format error",
 }
@@ -76,6 +76,7 @@ class FakeWeChat(LoopbackServer):
         self._scripted: list[int] = []
         self._sent_ids: dict[tuple[str, str, str], tuple[int, float]] = {}
         self._msgids = itertools.count(2_000_000_001)
+        self.qrcodes: dict[str, dict[str, Any]] = {}  # ticket -> qrcode/create's body and answer
         super().__init__(host, port)
 
     # --- what tests and the sandbox tell it -----------------------------------------------------
@@ -124,6 +125,8 @@ class FakeWeChat(LoopbackServer):
                 except ValueError:
                     return 200, self._error(47001)
                 return 200, self._issue("stable_token", body if isinstance(body, dict) else {})
+            if request.path == "/cgi-bin/qrcode/create" and request.method == "POST":
+                return 200, self._qrcode(request)
             kind = {"/cgi-bin/message/template/send": "template", "/cgi-bin/message/custom/send": "cs",
                     "/cgi-bin/message/subscribe/bizsend": "subscribe"}.get(request.path)
             if kind is None or request.method != "POST":
@@ -215,3 +218,26 @@ class FakeWeChat(LoopbackServer):
             self._subscriptions[key] -= 1
         self.received.append(ReceivedWeChat("subscribe", appid, openid, body, raw, None))
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _qrcode(self, request: Request) -> dict[str, Any]:
+        """Parametric QR codes (生成带参数的二维码): temporary ones last ``expire_seconds`` (60 by
+        default, at most 2,592,000 = 30 days), permanent ones (``QR_LIMIT_*``) never expire."""
+        token = self._tokens.get(request.query.get("access_token", ""))
+        if token is None or token.revoked or token.expires_at <= self.now():
+            return self._error(41001 if not request.query.get("access_token") else 40001 if token is None
+                               or token.revoked else 42001)
+        try:
+            body = request.json()
+        except ValueError:
+            return self._error(47001)
+        action = body.get("action_name") if isinstance(body, dict) else None
+        scene = ((body.get("action_info") or {}).get("scene") or {}) if isinstance(body, dict) else {}
+        if action not in ("QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE") or not (
+                1 <= len(str(scene.get("scene_str") or scene.get("scene_id") or "")) <= 64):
+            return self._error(40053)
+        ticket = "gQ" + secrets.token_urlsafe(24)
+        answer: dict[str, Any] = {"ticket": ticket, "url": f"http://weixin.qq.com/q/{secrets.token_urlsafe(16)}"}
+        if not action.startswith("QR_LIMIT"):
+            answer["expire_seconds"] = min(int(body.get("expire_seconds") or 60), 2_592_000)
+        self.qrcodes[ticket] = {**body, **answer}
+        return answer

@@ -1,4 +1,5 @@
-"""A fake WeCom API: ``gettoken`` and the company mass-message API ``externalcontact/add_msg_template``.
+"""A fake WeCom API: ``gettoken``, the company mass-message API ``externalcontact/add_msg_template``
+(to customers and to customer groups) and the customer-group detail ``externalcontact/groupchat/get``.
 
 Tokens behave like WeCom's (path/91039): one per app, the same token again while it is valid, a new
 one after it expired; a missing token is answered with 41001, an unknown or revoked one with 40014
@@ -30,9 +31,14 @@ ERRMSG = {
     40014: "invalid access_token", 40058: "invalid parameter", 40096: "invalid external userid",
     41001: "access_token missing", 42001: "access_token expired", 45009: "api freq out of limit",
     45033: "api concurrent out of limit", 48002: "api forbidden", 60020: "not allow to access from your ip",
-    84061: "not external contact",
+    84061: "not external contact", 41051: "welcome_code used or expired", 40050: "chatid not found",
 }
 LIMITS = ("month", "week", "day")  # 群发助手 → 设置群发规则
+# Customer hand-overs (path/92125, path/96331, path/94088) and contact ways (path/92228).
+CONTACT_APIS = ("externalcontact/transfer_customer", "externalcontact/resigned/transfer_customer",
+                "externalcontact/transfer_result", "externalcontact/resigned/transfer_result",
+                "externalcontact/add_contact_way", "externalcontact/update_contact_way")
+TAKEOVER_SECONDS = 24 * 3600  # a hand-over completes 24 h after it started, unless the customer refuses
 
 
 @dataclass
@@ -49,6 +55,17 @@ class ReceivedWeCom:
     external_userids: tuple[str, ...]  # the customers the task reaches (fail_list left out)
     body: dict[str, Any]
     raw: bytes  # the bytes on the wire
+    msgid: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ReceivedWeComGroupTask:
+    corpid: str
+    sender: str
+    chat_ids: tuple[str, ...]  # the groups the task reaches (groups past their limit left out)
+    body: dict[str, Any]
+    raw: bytes
     msgid: str
     at: float
 
@@ -80,6 +97,14 @@ class FakeWeCom(LoopbackServer):
         self._external_errors: dict[str, int] = {}
         self._scripted: list[int] = []
         self._msgids = itertools.count(1)
+        self.welcomes: list[dict[str, Any]] = []  # send_welcome_msg bodies accepted (each code works once)
+        # hand-overs: (resigned?, handover, takeover) -> external_userid -> [started_at, status]
+        self.transfers: dict[tuple[bool, str, str], dict[str, list[Any]]] = {}
+        self.transfer_bodies: list[dict[str, Any]] = []  # what transfer_customer calls carried
+        self.refusing: set[str] = set()  # customers who will refuse a hand-over (status 3)
+        self.contact_ways: dict[str, dict[str, Any]] = {}  # config_id -> add_contact_way's body + updates
+        self._group_chats: dict[str, dict[str, Any]] = {}  # chat id -> groupchat/get's group_chat
+        self.group_tasks: list[ReceivedWeComGroupTask] = []  # add_msg_template with chat_type group
         super().__init__(host, port)
 
     # --- what tests and the sandbox tell it -----------------------------------------------------
@@ -110,6 +135,27 @@ class FakeWeCom(LoopbackServer):
             for token in self._tokens.values():
                 token.revoked = True
 
+    def set_group_chat(self, chat_id: str, *, name: str, owner: str, members: Iterable[Mapping[str, Any]],
+                       create_time: int = 1_700_000_000, notice: str = "") -> None:
+        """The customer group ``chat_id`` as ``groupchat/get`` returns it (path/92122): ``members`` are
+        member_list entries (``userid``, ``type`` 1 staff / 2 external, ``join_time``, ``join_scene``,
+        ``invitor``?, ``unionid``?, ``name``, ``group_nickname``?)."""
+        with self.lock:
+            listed = [dict(member) for member in members]
+            self._group_chats[chat_id] = {
+                "chat_id": chat_id, "name": name, "owner": owner, "create_time": create_time, "notice": notice,
+                "member_list": listed, "admin_list": [],
+                "member_version": secrets.token_hex(16)}
+
+    def drop_group_chat(self, chat_id: str) -> None:
+        """The group was dismissed: ``groupchat/get`` answers 40050 (invalid chat id) from now on."""
+        with self.lock:
+            self._group_chats.pop(chat_id, None)
+
+    def group_tasks_for(self, chat_id: str) -> list[ReceivedWeComGroupTask]:
+        with self.lock:
+            return [task for task in self.group_tasks if chat_id in task.chat_ids]
+
     def received_by(self, external_userid: str) -> list[ReceivedWeCom]:
         with self.lock:
             return [task for task in self.received if external_userid in task.external_userids]
@@ -122,7 +168,31 @@ class FakeWeCom(LoopbackServer):
                 return 200, self._issue(request.query)
             if request.path == "/cgi-bin/externalcontact/add_msg_template" and request.method == "POST":
                 return 200, self._add_msg_template(request)
+            if request.path == "/cgi-bin/externalcontact/send_welcome_msg" and request.method == "POST":
+                return 200, self._send_welcome_msg(request)
+            if request.path == "/cgi-bin/externalcontact/groupchat/get" and request.method == "POST":
+                return 200, self._group_chat(request)
+            if request.path.removeprefix("/cgi-bin/") in CONTACT_APIS and request.method == "POST":
+                return 200, self._contact_api(request)
             return 404, {"errcode": 404, "errmsg": "not found"}
+
+    def _send_welcome_msg(self, request: Request) -> dict[str, Any]:
+        """send_welcome_msg (path/92137): a welcome code from the add event, used once, with text and / or
+        up to 9 attachments; a used code is refused (41051 here)."""
+        token = self._tokens.get(request.query.get("access_token", ""))
+        if token is None or token.revoked or token.expires_at <= self.now():
+            return self._error(40014 if token is None or token.revoked else 42001)
+        try:
+            body = request.json()
+        except ValueError:
+            return self._error(40058)
+        code = body.get("welcome_code") if isinstance(body, dict) else None
+        if not isinstance(code, str) or not code or not (body.get("text") or body.get("attachments")):
+            return self._error(40058)
+        if any(sent["welcome_code"] == code for sent in self.welcomes):
+            return self._error(41051)
+        self.welcomes.append(body)
+        return {"errcode": 0, "errmsg": "ok"}
 
     @staticmethod
     def _error(errcode: int, **extra: Any) -> dict[str, Any]:
@@ -158,6 +228,8 @@ class FakeWeCom(LoopbackServer):
             body = request.json()
         except ValueError:
             return self._error(40058)
+        if isinstance(body, dict) and body.get("chat_type") == "group":
+            return self._add_group_task(token, body, request.body)
         errcode = self._scripted.pop(0) if self._scripted else self._check(body)
         if errcode:
             self.refused.append(errcode)
@@ -179,6 +251,59 @@ class FakeWeCom(LoopbackServer):
                                                self.now()))
         return {"errcode": 0, "errmsg": "ok", "fail_list": fail_list, "msgid": msgid}
 
+    def _valid_token(self, request: Request) -> _Token | int:
+        given = request.query.get("access_token", "")
+        token = self._tokens.get(given)
+        refusal = (41001 if not given else 40014 if token is None or token.revoked
+                   else 42001 if token.expires_at <= self.now() else 0)
+        if refusal or token is None:
+            self.token_refusals.append(refusal)
+            return refusal
+        return token
+
+    def _group_chat(self, request: Request) -> dict[str, Any]:
+        token = self._valid_token(request)
+        if isinstance(token, int):
+            return self._error(token)
+        if self._scripted:
+            errcode = self._scripted.pop(0)
+            self.refused.append(errcode)
+            return self._error(errcode)
+        try:
+            body = request.json()
+        except ValueError:
+            return self._error(40058)
+        chat = self._group_chats.get(body.get("chat_id", "")) if isinstance(body, dict) else None
+        if chat is None:
+            return self._error(40050)
+        need_name = isinstance(body, dict) and body.get("need_name") == 1
+        listed = [member if need_name else {k: v for k, v in member.items() if k != "name"}
+                  for member in chat["member_list"]]
+        return {"errcode": 0, "errmsg": "ok", "group_chat": {**chat, "member_list": listed}}
+
+    def _add_group_task(self, token: _Token, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
+        """A group task (path/92135): ``sender`` required, ``chat_id_list`` ≤ 2,000 of the sender's
+        groups; a group past its receive limit is left out silently, as WeCom does."""
+        if self._scripted:
+            errcode = self._scripted.pop(0)
+            self.refused.append(errcode)
+            return self._error(errcode)
+        sender, chat_ids = body.get("sender"), body.get("chat_id_list")
+        if not isinstance(sender, str) or not sender or (self.members is not None and sender not in self.members):
+            return self._error(40003)
+        if (not isinstance(chat_ids, list) or not chat_ids or len(chat_ids) > 2000
+                or not (body.get("text") or body.get("attachments"))):
+            return self._error(40058)
+        owned = [chat_id for chat_id in chat_ids if self._group_chats.get(chat_id, {}).get("owner") == sender]
+        reached = tuple(chat_id for chat_id in owned if not self._group_at_limit(chat_id))
+        msgid = f"msg{token.corpid[-6:]}{next(self._msgids):08d}"
+        self.group_tasks.append(ReceivedWeComGroupTask(token.corpid, sender, reached, body, raw, msgid, self.now()))
+        return {"errcode": 0, "errmsg": "ok", "fail_list": [], "msgid": msgid}
+
+    def _group_at_limit(self, chat_id: str) -> bool:
+        times = [task.at for task in self.group_tasks if chat_id in task.chat_ids]
+        return self._past_limit(times)
+
     def _check(self, body: Any) -> int:
         if not isinstance(body, dict) or body.get("chat_type", "single") != "single":
             return 40058
@@ -196,6 +321,9 @@ class FakeWeCom(LoopbackServer):
         return 0
 
     def _at_limit(self, external_userid: str) -> bool:
+        return self._past_limit([task.at for task in self.received if external_userid in task.external_userids])
+
+    def _past_limit(self, received_at: list[float]) -> bool:
         now = datetime.fromtimestamp(self.now(), UTC).astimezone(BEIJING)
         days = calendar.monthrange(now.year, now.month)[1]
         allowed, same_period = {
@@ -203,6 +331,66 @@ class FakeWeCom(LoopbackServer):
             "week": (7, lambda then: then.isocalendar()[:2] == now.isocalendar()[:2]),
             "day": (1, lambda then: then.date() == now.date()),
         }[self.limit]
-        times = [datetime.fromtimestamp(task.at, UTC).astimezone(BEIJING) for task in self.received
-                 if external_userid in task.external_userids]
+        times = [datetime.fromtimestamp(at, UTC).astimezone(BEIJING) for at in received_at]
         return sum(1 for then in times if same_period(then)) >= allowed
+
+    # --- hand-overs and contact ways --------------------------------------------------------------
+
+    def _contact_api(self, request: Request) -> dict[str, Any]:
+        token = self._tokens.get(request.query.get("access_token", ""))
+        if token is None or token.revoked or token.expires_at <= self.now():
+            return self._error(41001 if not request.query.get("access_token") else 40014 if token is None
+                               or token.revoked else 42001)
+        try:
+            body = request.json()
+        except ValueError:
+            return self._error(40058)
+        if not isinstance(body, dict):
+            return self._error(40058)
+        api = request.path.removeprefix("/cgi-bin/externalcontact/")
+        if api.endswith("transfer_customer"):
+            return self._transfer(api.startswith("resigned/"), body)
+        if api.endswith("transfer_result"):
+            return self._transfer_result(api.startswith("resigned/"), body)
+        if api == "add_contact_way":
+            if not isinstance(body.get("user"), list) or not body["user"] or len(str(body.get("state", ""))) > 30:
+                return self._error(40058)
+            config_id = secrets.token_hex(16)
+            self.contact_ways[config_id] = {**body, "qr_code": f"{self.url}/qr/{config_id}.png"}
+            return {"errcode": 0, "errmsg": "ok", "config_id": config_id,
+                    "qr_code": self.contact_ways[config_id]["qr_code"]}
+        way = self.contact_ways.get(str(body.get("config_id", "")))
+        if way is None:
+            return self._error(40058)
+        way.update({key: value for key, value in body.items() if key != "config_id"})
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _transfer(self, resigned: bool, body: dict[str, Any]) -> dict[str, Any]:
+        customers = body.get("external_userid")
+        if not isinstance(customers, list) or not 1 <= len(customers) <= 100:
+            return self._error(40058)
+        self.transfer_bodies.append(body)
+        pair = self.transfers.setdefault((resigned, str(body.get("handover_userid")),
+                                          str(body.get("takeover_userid"))), {})
+        answers = []
+        for external_userid in customers:
+            if self.check_contacts and body.get("handover_userid") not in self._contacts.get(external_userid, set()):
+                answers.append({"external_userid": external_userid, "errcode": 84061})
+                continue
+            pair[external_userid] = [self.now(), 2]
+            answers.append({"external_userid": external_userid, "errcode": 0})
+        return {"errcode": 0, "errmsg": "ok", "customer": answers}
+
+    def _transfer_result(self, resigned: bool, body: dict[str, Any]) -> dict[str, Any]:
+        pair = self.transfers.get((resigned, str(body.get("handover_userid")), str(body.get("takeover_userid"))), {})
+        listed = []
+        for external_userid, record in pair.items():
+            if record[1] == 2 and external_userid in self.refusing:
+                record[1] = 3
+            elif record[1] == 2 and self.now() >= record[0] + TAKEOVER_SECONDS:
+                record[1] = 1
+                self._contacts.setdefault(external_userid, set()).discard(str(body.get("handover_userid")))
+                self._contacts[external_userid].add(str(body.get("takeover_userid")))
+            listed.append({"external_userid": external_userid, "status": record[1],
+                           "takeover_time": int(record[0] + TAKEOVER_SECONDS) if record[1] == 1 else 0})
+        return {"errcode": 0, "errmsg": "ok", "customer": listed, "next_cursor": ""}

@@ -9,8 +9,26 @@ reads or writes its tables.
 from __future__ import annotations
 
 from siyu.db.tables.base import BigId, metadata
+from siyu.db.tables.callbacks import reply_rules, welcome_messages
 from siyu.db.tables.channels import subscribe_grants
 from siyu.db.tables.events import event_dedupe, events, ingest_queue
+from siyu.db.tables.forms import form_codes, form_submissions, form_views, forms
+from siyu.db.tables.groups import (
+    community_group_members,
+    community_groups,
+    group_broadcast_tasks,
+    group_broadcasts,
+    group_code_alerts,
+    group_code_daily,
+    group_code_groups,
+    group_codes,
+    group_taggings,
+    group_tags,
+    poster_avatars,
+    poster_links,
+    poster_renders,
+    poster_templates,
+)
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
 from siyu.db.tables.messaging import broadcasts, messages
@@ -32,11 +50,22 @@ from siyu.db.tables.segments import (
     segments,
     tag_rules,
 )
+from siyu.db.tables.staff import (
+    channel_code_arrivals,
+    channel_codes,
+    customer_owners,
+    customer_transfers,
+    sop_rules,
+    staff,
+    staff_task_results,
+)
 from siyu.db.tables.tags import consents, profile_tags, tag_groups, tags
 from siyu.db.tables.tracking import message_links, message_receipts
 from siyu.db.tables.workspaces import api_keys, users, workspace_members, workspaces
 
 __all__ = [
+    "reply_rules",
+    "welcome_messages",
     "BigId",
     "metadata",
     "workspaces",
@@ -46,6 +75,10 @@ __all__ = [
     "events",
     "event_dedupe",
     "ingest_queue",
+    "forms",
+    "form_codes",
+    "form_submissions",
+    "form_views",
     "profiles",
     "identities",
     "identity_versions",
@@ -76,4 +109,25 @@ __all__ = [
     "message_links",
     "message_receipts",
     "subscribe_grants",
+    "staff",
+    "customer_owners",
+    "customer_transfers",
+    "staff_task_results",
+    "sop_rules",
+    "channel_codes",
+    "channel_code_arrivals",
+    "community_groups",
+    "community_group_members",
+    "group_tags",
+    "group_taggings",
+    "group_broadcasts",
+    "group_broadcast_tasks",
+    "group_codes",
+    "group_code_groups",
+    "group_code_daily",
+    "group_code_alerts",
+    "poster_templates",
+    "poster_links",
+    "poster_avatars",
+    "poster_renders",
 ]

@@ -1,0 +1,44 @@
+"""Keyword replies to inbound text messages and menu-click replies, as callback handlers.
+
+They run after everything else (priority 200) and stand back when an earlier handler already chose
+the passive reply. The answering rule's ``match_count`` is bumped in the callback's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from siyu import clock
+from siyu.acquisition import replies_store
+from siyu.acquisition.replies import first_match
+from siyu.acquisition.replies_service import answer
+from siyu.callbacks.hooks import InboundEvent, Outcome, register
+from siyu.workspaces import store as workspace_store
+
+PRIORITY = 200
+
+
+def _reply(conn: Connection, event: InboundEvent, outcome: Outcome, trigger: str, text: str) -> None:
+    if outcome.reply is not None or event.profile_id is None or not text:
+        return
+    rule = first_match(replies_store.enabled_rules(conn, event.workspace_id, trigger), text)
+    if rule is None:
+        return
+    timezone = workspace_store.get_workspace(conn, event.workspace_id).timezone
+    outcome.reply = answer(conn, event, rule.reply_at(clock.now(), timezone), f"reply:{rule.id}")
+    outcome.notes["reply_rule"] = rule.id
+    replies_store.count_match(conn, event.workspace_id, rule.id, clock.now())
+
+
+def keyword_reply(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcome) -> None:
+    _reply(conn, event, outcome, "keyword", event.fields.get("Content", ""))
+
+
+def menu_reply(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcome) -> None:
+    _reply(conn, event, outcome, "menu", event.fields.get("EventKey", ""))
+
+
+register("wechat", "text", keyword_reply, priority=PRIORITY)
+register("wechat", "click", menu_reply, priority=PRIORITY)

@@ -1,0 +1,128 @@
+"""Receiving one callback: find the workspace's settings, verify, decrypt, ingest, run the handlers, reply.
+
+Everything the platform waits for happens in one write transaction — the ingest of the push's
+events (deduped on their messageIds against the platform's retries, resolved to people) and the
+handlers of the events seen for the first time, which only write decisions (outbox rows, counts).
+Nothing here calls a platform: a send goes out through the outbox, so the reply comes well inside
+WeChat's 5 seconds ("微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次").
+
+Settings (``settings.channels``): ``wechat.token`` (+ ``appid``, and ``encoding_aes_key`` for
+compatible / safe mode); ``wecom.callback_token``, ``wecom.encoding_aes_key`` and ``wecom.corpid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from siyu import clock
+from siyu.callbacks import hooks, wire
+from siyu.callbacks.errors import refused
+from siyu.callbacks.pushes import Push, pushes_of
+from siyu.db.engine import read, write
+from siyu.identity.rules import IdentityRules
+from siyu.ingest.pipeline import ingest
+from siyu.ingest.spec import Message
+from siyu.workspaces import store as workspace_store
+from siyu.workspaces.errors import WorkspaceNotFound
+from siyu.workspaces.models import Workspace
+
+SETTINGS = {"wechat": ("token", "appid"), "wecom": ("callback_token", "corpid")}
+NO_REPLY = {"wechat": "success", "wecom": ""}  # WeChat: "success" stops retries; WeCom: an empty body
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: str
+    content_type: str = "text/plain"
+    events: int = 0  # events stored (0 for a retry of a push already received)
+
+
+def endpoint_of(engine: Any, workspace_id: int, platform: str) -> tuple[Workspace, wire.Endpoint]:
+    """The workspace and its callback settings, or ``not_configured`` (also for an unknown workspace)."""
+    try:
+        with read(engine) as conn:
+            workspace = workspace_store.get_workspace(conn, workspace_id)
+    except WorkspaceNotFound:
+        workspace = None
+    token_key, id_key = SETTINGS[platform]
+    config = (((workspace.settings or {}).get("channels") or {}).get(platform) if workspace else None) or {}
+    config = config if isinstance(config, dict) else {}
+    token, receive_id, aes_key = config.get(token_key), config.get(id_key), config.get("encoding_aes_key")
+    if workspace is None or not (isinstance(token, str) and token and isinstance(receive_id, str) and receive_id):
+        raise refused(platform, "not_configured", "No callbacks are set up at this address "
+                      f"(settings.channels.{platform}.{token_key} and .{id_key}).")
+    if aes_key is not None and aes_key != "" and not wire.valid_aes_key(aes_key):
+        raise refused(platform, "not_configured", f"settings.channels.{platform}.encoding_aes_key is not a valid "
+                      "EncodingAESKey (43 characters).")
+    return workspace, wire.Endpoint(platform, token, aes_key or None, receive_id)
+
+
+def verify_url(engine: Any, workspace_id: int, platform: str, query: Mapping[str, str]) -> str:
+    """The answer to the platform's server-URL check: WeChat's ``echostr`` as it came, WeCom's decrypted."""
+    _, endpoint = endpoint_of(engine, workspace_id, platform)
+    timestamp, nonce, echostr = query.get("timestamp", ""), query.get("nonce", ""), query.get("echostr", "")
+    wire.check_fresh(platform, timestamp, clock.now())
+    if len(echostr) > wire.MAX_ECHOSTR:
+        raise refused(platform, "invalid", "echostr is too long.")
+    if platform == "wechat":
+        wire.check_signature(endpoint, query.get("signature", ""), timestamp, nonce)
+        return echostr
+    wire.check_signature(endpoint, query.get("msg_signature", ""), timestamp, nonce, echostr)
+    return wire.decrypt(endpoint, echostr)
+
+
+def open_push(endpoint: wire.Endpoint, query: Mapping[str, str], body: bytes) -> tuple[dict[str, str], bool]:
+    """The push's fields, checked and decrypted, and whether it came encrypted (the reply is then too)."""
+    platform = endpoint.platform
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    wire.check_fresh(platform, timestamp, clock.now())
+    if platform == "wechat":  # every official-account request carries the plain signature
+        wire.check_signature(endpoint, query.get("signature", ""), timestamp, nonce)
+    fields = wire.fields_of(platform, body)
+    ciphertext = fields.get("Encrypt")
+    if platform == "wechat" and (ciphertext is None or ("MsgType" in fields and not endpoint.aes_key)):
+        return fields, False  # plaintext mode, or compatible mode read as plaintext
+    if ciphertext is None:
+        raise refused(platform, "invalid", "A WeCom push carries <Encrypt>.")
+    endpoint.key()  # ``encrypted`` when no key is set up
+    wire.check_signature(endpoint, query.get("msg_signature", ""), timestamp, nonce, ciphertext)
+    return wire.fields_of(platform, wire.decrypt(endpoint, ciphertext).encode()), True
+
+
+def _message(platform: str, push: Push) -> Message:
+    context: dict[str, Any] = {"externalIds": [{"type": t, "id": i} for t, i in push.external_ids]}
+    if push.traits:
+        context["traits"] = dict(push.traits)
+    return Message(type="track", message_id=push.message_id, name=push.name, timestamp=push.at,
+                   received_at=clock.now(), properties=push.properties, context=context, source=f"{platform}_callback")
+
+
+def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes) -> Answer:
+    """Handle one POST from the platform and say what to answer."""
+    workspace, endpoint = endpoint_of(runtime.engine, workspace_id, platform)
+    fields, encrypted = open_push(endpoint, query, body)
+    now = clock.now()
+    pushes = pushes_of(platform, endpoint.receive_id, fields, now)
+    messages = [_message(platform, push) for push in pushes]
+    reply: hooks.Reply | None = None
+    with write(runtime.engine) as conn:
+        result = ingest(conn, workspace.id, messages, rules=IdentityRules.from_settings(workspace.settings),
+                        region=workspace.default_region,
+                        dedupe_window=timedelta(hours=runtime.config.dedupe_window_hours))
+        for push in pushes:
+            if push.message_id not in result.profile_ids:
+                continue  # a retry of a push already received: its handlers ran then
+            event = hooks.InboundEvent(workspace_id=workspace.id, platform=platform, kind=push.kind, fields=fields,
+                                       at=push.at, profile_id=result.profile_ids[push.message_id],
+                                       event_name=push.name, message_id=push.message_id)
+            outcome = hooks.dispatch(conn, runtime, event)
+            reply = reply or outcome.reply
+    if reply is None or platform != "wechat":
+        return Answer(NO_REPLY[platform], events=result.accepted)
+    xml = wire.reply_xml(fields.get("FromUserName", ""), fields.get("ToUserName", ""), reply, int(now.timestamp()))
+    if encrypted:
+        xml = wire.encrypt_reply(endpoint, xml, query.get("nonce", "") or "siyu", str(int(now.timestamp())))
+    return Answer(xml, "application/xml", events=result.accepted)

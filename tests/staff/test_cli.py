@@ -1,0 +1,44 @@
+"""`siyu staff` through the real Typer app."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from siyu.db.engine import write
+from siyu.staff import store
+from siyu.staff.models import OwnershipReason
+
+
+def cli(runtime, *args: str):  # noqa: ANN001, ANN201
+    import siyu.staff.cli  # noqa: F401 - registers `siyu staff` on the app
+    from siyu.cli import app
+
+    return CliRunner().invoke(app, list(args), env={"SIYU_DATABASE_URL": runtime.config.database_url,
+                                                    "SIYU_DATA_DIR": str(runtime.config.data_dir)})
+
+
+def test_add_list_leave_and_decide_a_resigned_transfer(runtime, workspace) -> None:  # noqa: ANN001
+    from siyu import clock
+
+    w = workspace.name
+    assert cli(runtime, "staff", "add", "-w", w, "小完子", "--persona").exit_code == 0
+    assert cli(runtime, "staff", "add", "-w", w, "张三", "--userid", "zhangsan").exit_code == 0
+    assert cli(runtime, "staff", "add", "-w", w, "李四", "--userid", "lisi").exit_code == 0
+    listed = json.loads(cli(runtime, "staff", "list", "-w", w, "--json").stdout)
+    assert [(s["kind"], s["userid"]) for s in listed] == [("persona", None), ("member", "zhangsan"),
+                                                          ("member", "lisi")]
+    with write(runtime.engine) as conn:
+        store.open_spell(conn, workspace.id, profile_id=4242, userid="zhangsan", external_userid="wmCli",
+                         state=None, reason=OwnershipReason.ADDED, at=clock.now(), key="cli-test")
+    refused = cli(runtime, "staff", "transfer", "-w", w, "zhangsan", "lisi", "--resigned", "--key", "k1")
+    assert refused.exit_code == 2 and "has not left" in refused.output
+    assert cli(runtime, "staff", "leave", "-w", w, "zhangsan").exit_code == 0
+    decided = cli(runtime, "staff", "transfer", "-w", w, "zhangsan", "lisi", "--resigned", "--key", "k1", "--json")
+    assert decided.exit_code == 0, decided.output
+    assert [(t["profile_id"], t["status"]) for t in json.loads(decided.stdout)] == [(4242, "decided")]
+    unconfigured = cli(runtime, "staff", "sync", "-w", w)
+    assert unconfigured.exit_code == 2 and "corpid" in unconfigured.output
+    missing = cli(runtime, "staff", "done", "-w", w, "999999")
+    assert missing.exit_code == 2 and "No task" in missing.output

@@ -41,6 +41,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
     from siyu.groups.worker import run_due as run_groups
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
+    from siyu.staff.worker import run_due as run_staff
     from siyu.workspaces import store as workspace_store
 
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
@@ -52,6 +53,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
         workspaces = workspace_store.list_workspaces(conn)
+    run_staff(rt, workspaces)  # hand-overs, SOP rules, channel-code routing pushed to WeCom
     for workspace in workspaces:
         if workspace.id in with_segments:
             while True:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from siyu.acquisition import channel_codes_store as store
 from siyu.acquisition.channel_codes import local_day
-from siyu.callbacks.hooks import InboundEvent, Outcome, Reply, register
+from siyu.callbacks.hooks import InboundEvent, Outcome, register
 from siyu.errors import SiyuError
 
 
@@ -97,20 +97,14 @@ def _enter(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome:
 
 def _welcome(conn: Connection, event: InboundEvent, code: dict[str, Any], userid: str | None,
              outcome: Outcome) -> None:
-    text = str(code["welcome"]["text"])
-    if event.platform == "wechat":
-        if outcome.reply is None:
-            outcome.reply = Reply(kind="text", content=text)
-            outcome.notes["welcome"] = "channel_code"
-        return
-    from siyu.messaging import outbox
-    from siyu.messaging.models import Channel, Purpose
+    """The code's welcome through the same path as the default one (personalised, the passive reply on
+    an official account; on WeCom ``send_welcome_msg`` with the push's WelcomeCode, through the outbox)."""
+    from siyu.acquisition.welcome import queue_welcome
 
-    # WeCom: a message to the customer from the member they added (the owner the channel reads).
-    outbox.queue(conn, event.workspace_id, profile_id=event.profile_id, channel=Channel.WECOM,
-                 purpose=Purpose.TRANSACTIONAL, content={"text": {"content": text}}, now=event.at,
-                 source=f"channel_code:{code['id']}", key=event.message_id, track_links=False)
-    outcome.notes["welcome"] = "channel_code"
+    text = str(code["welcome"]["text"])
+    content = ({"msgtype": "text", "text": {"content": text}} if event.platform == "wechat"
+               else {"text": {"content": text}})
+    queue_welcome(conn, None, event, content, outcome, source="channel_code")
 
 
 register("wechat", "subscribe", arrived, priority=10)

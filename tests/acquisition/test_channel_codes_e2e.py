@@ -103,6 +103,7 @@ def test_a_wecom_code_routes_round_robin_and_greets_from_the_member(runtime, cli
         with read(runtime.engine) as conn:
             queued = messaging_store.of_profile(conn, workspace.id, person)
         assert [(m.channel.value, m.payload["text"]["content"]) for m in queued] == [("wecom", WELCOME["text"])]
+        assert queued[0].payload["welcome_code"]  # sent with send_welcome_msg and the push's WelcomeCode
         assert client.get(f"/api/profiles/{person}/owners", headers=workspace.bearer()).json()[0]["state"] == "xhs_post"
 
         assert client.post("/api/channel-codes/sync", headers=workspace.bearer()).json() == {"pushed": 1}

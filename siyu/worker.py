@@ -36,9 +36,9 @@ class PassResult:
 
 
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResult:
+    from siyu.groups.worker import run_due as run_groups
     from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
-    from siyu.groups.worker import run_due as run_groups
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
     from siyu.staff.worker import run_due as run_staff

@@ -33,8 +33,8 @@ def test_the_cli_reference_is_generated_from_the_commands() -> None:
                                   "operations.md", "getting-started.md", "configuration.md", "cli.md",
                                   "segments.md", "segments.zh.md", "analytics.md", "clv.md", "reports.md",
                                   "messaging.md", "messaging-rules.md", "messaging-rules.zh.md", "journeys.md",
-                                  "journeys.zh.md",
-                                  "staff.md", "staff.zh.md", "forms.md", "forms.zh.md", "channel-codes.md", "channel-codes.zh.md",
+                                  "journeys.zh.md", "callbacks.md", "replies.md", "replies.zh.md", "forms.md",
+                                  "forms.zh.md", "staff.md", "staff.zh.md", "channel-codes.md", "channel-codes.zh.md",
                                   "groups.md", "groups.zh.md", "group-codes.md", "group-codes.zh.md",
                                   "posters.md", "posters.zh.md"])
 def test_every_guide_linked_from_the_index_exists(page: str) -> None:

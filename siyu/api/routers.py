@@ -88,8 +88,10 @@ def _journeys(app: FastAPI) -> None:
 def _callbacks(app: FastAPI) -> None:
     from siyu.acquisition.replies_api import router as replies_router
     from siyu.callbacks.api import router
+    from siyu.callbacks.setup_api import router as channels_router
 
     app.include_router(router)
+    app.include_router(channels_router)
     app.include_router(replies_router)
 
 

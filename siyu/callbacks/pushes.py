@@ -118,7 +118,7 @@ def _person(platform: str, receive_id: str, sender: str) -> tuple[tuple[str, str
         return ((f"wechat_openid:{receive_id}", sender),)
     if sender.startswith(EXTERNAL_PREFIXES):
         return ((f"wecom_external_userid:{receive_id}", sender),)
-    return ()  # a member of the corp: staff are not customer profiles
+    return ((f"wecom_user:{receive_id}", sender),)  # a member of the corp writing to the app
 
 
 def _traits(fields: Mapping[str, str]) -> dict[str, str]:

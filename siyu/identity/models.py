@@ -14,6 +14,7 @@ class IdentifierKind(StrEnum):
     WECHAT_UNIONID = "wechat_unionid"
     WECHAT_OPENID = "wechat_openid"  # scope: the official account / mini program app id
     WECOM_EXTERNAL_USERID = "wecom_external_userid"  # scope: the WeCom corp id
+    WECOM_USER = "wecom_user"  # a member of the corp (staff) writing to the app; scope: the corp id
     PLATFORM_BUYER_ID = "platform_buyer_id"  # scope: tmall, jd, youzan, shopify, douyin, ...
     MEMBER_ID = "member_id"
 
@@ -21,7 +22,8 @@ class IdentifierKind(StrEnum):
 _KINDS = {kind.value: kind for kind in IdentifierKind}
 
 SCOPED_KINDS = frozenset(
-    {IdentifierKind.WECHAT_OPENID, IdentifierKind.WECOM_EXTERNAL_USERID, IdentifierKind.PLATFORM_BUYER_ID}
+    {IdentifierKind.WECHAT_OPENID, IdentifierKind.WECOM_EXTERNAL_USERID, IdentifierKind.WECOM_USER,
+     IdentifierKind.PLATFORM_BUYER_ID}
 )
 
 # Traits that are identifiers as well as traits (interface contract).

@@ -23,6 +23,7 @@ DEFAULT_LIMITS: dict[IdentifierKind, int] = {
     IdentifierKind.WECHAT_UNIONID: 1,
     IdentifierKind.WECHAT_OPENID: 1,  # per app id
     IdentifierKind.WECOM_EXTERNAL_USERID: 1,  # per corp id
+    IdentifierKind.WECOM_USER: 1,  # per corp id
     IdentifierKind.PLATFORM_BUYER_ID: 3,  # per platform: people keep a second shop account
     IdentifierKind.PHONE: 3,
     IdentifierKind.EMAIL: 5,
@@ -36,6 +37,7 @@ DEFAULT_PRIORITY: tuple[IdentifierKind, ...] = (
     IdentifierKind.WECHAT_UNIONID,
     IdentifierKind.WECHAT_OPENID,
     IdentifierKind.WECOM_EXTERNAL_USERID,
+    IdentifierKind.WECOM_USER,
     IdentifierKind.PHONE,
     IdentifierKind.PLATFORM_BUYER_ID,
     IdentifierKind.EMAIL,

@@ -41,6 +41,7 @@ IDENTIFIER_LABELS = {
     IdentifierKind.EMAIL: "E-mail", IdentifierKind.WECHAT_UNIONID: "WeChat UnionID",
     IdentifierKind.WECHAT_OPENID: "WeChat OpenID (any app)",
     IdentifierKind.WECOM_EXTERNAL_USERID: "WeCom external contact ID",
+    IdentifierKind.WECOM_USER: "WeCom member ID",
     IdentifierKind.PLATFORM_BUYER_ID: "Marketplace buyer ID (any platform)", IdentifierKind.MEMBER_ID: "Member ID",
 }
 

@@ -18,8 +18,8 @@ from typing import Any
 from siyu.errors import SiyuError
 
 MASK = "********"
-SECRET_FIELDS = frozenset({"secret", "password", "access_key_secret", "token", "encoding_aes_key", "aes_key",
-                           "api_key", "private_key", "signing_secret"})
+SECRET_FIELDS = frozenset({"secret", "password", "access_key_secret", "token", "callback_token", "encoding_aes_key",
+                           "aes_key", "api_key", "private_key", "signing_secret"})
 MAX_BYTES = 256 * 1024
 
 
@@ -122,15 +122,22 @@ def _sms(config: dict[str, Any]) -> None:
 
 
 def _wechat(config: dict[str, Any]) -> None:
+    """Sending needs ``secret``; an account connected only for callbacks (``siyu channels add``) has none."""
     from siyu.channels.wechat import TEMPLATE, WeChatChannel
 
-    WeChatChannel.from_settings(TEMPLATE, config)
+    if "secret" in config or "token" not in config:
+        WeChatChannel.from_settings(TEMPLATE, config)
+    elif not config.get("appid"):
+        raise KeyError("appid")
 
 
 def _wecom(config: dict[str, Any]) -> None:
     from siyu.channels.wecom import WeComChannel
 
-    WeComChannel.from_settings(config)
+    if "secret" in config or "callback_token" not in config:
+        WeComChannel.from_settings(config)
+    elif not config.get("corpid"):
+        raise KeyError("corpid")
 
 
 CHANNEL_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {

@@ -4,7 +4,9 @@ that resolved: attribute them to the code (traits ``first_channel_code`` — kep
 ``last_channel_code``), add the code's tags, enter the code's journey, and greet them with the
 code's welcome message — the passive reply for an official account; for WeCom an outbox row to the
 customer from the member they added — noting ``outcome.notes["welcome"] = "channel_code"`` so
-the default welcome stands back. An expired or archived code records the arrival and does nothing else.
+the default welcome stands back; and decide the code's cash reward, if it has one, in the reward
+ledger (:mod:`siyu.payments.ledger`; the worker pays it). An expired or archived code records the
+arrival and does nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import Connection
 
 from siyu.acquisition import channel_codes_store as store
 from siyu.acquisition.channel_codes import local_day
-from siyu.callbacks.hooks import InboundEvent, Outcome, register
+from siyu.callbacks.hooks import InboundEvent, Outcome, register, workspace_of
 from siyu.errors import SiyuError
 
 
@@ -32,9 +34,8 @@ def arrived(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcom
     code = store.code_by_key(conn, event.workspace_id, key)
     if code is None:
         return
-    from siyu.workspaces import store as workspace_store
 
-    workspace = workspace_store.get_workspace(conn, event.workspace_id)
+    workspace = workspace_of(conn, event)
     kind = "add" if event.platform == "wecom" else "follow" if event.kind == "subscribe" else "scan"
     userid = event.fields.get("UserID") if event.platform == "wecom" else None
     new = store.record_arrival(conn, event.workspace_id, code_id=code["id"], profile_id=event.profile_id, kind=kind,
@@ -49,6 +50,8 @@ def arrived(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcom
         _enter(conn, event, code, outcome)
     if code["welcome"] and outcome.notes.get("welcome") is None:
         _welcome(conn, event, code, userid, outcome)
+    if code.get("reward"):
+        _reward(conn, event, code, outcome)
 
 
 def _attribute(conn: Connection, event: InboundEvent, code: dict[str, Any]) -> None:
@@ -105,6 +108,20 @@ def _welcome(conn: Connection, event: InboundEvent, code: dict[str, Any], userid
     content = ({"msgtype": "text", "text": {"content": text}} if event.platform == "wechat"
                else {"text": {"content": text}})
     queue_welcome(conn, None, event, content, outcome, source="channel_code")
+
+
+def _reward(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome: Outcome) -> None:
+    """The code's red packet, decided in the ledger (the worker pays it): once per person per code,
+    against the code's budget (``reason`` = ``channel_code:<id>``)."""
+    from siyu.payments.ledger import decide_reward
+
+    reward = code["reward"]
+    decided, _ = decide_reward(conn, event.workspace_id, key=f"channel_code:{code['id']}:profile:{event.profile_id}",
+                               profile_id=event.profile_id, amount_fen=int(reward["cash_fen"]),
+                               reason=f"channel_code:{code['id']}", wishing=reward.get("wishing") or code["name"],
+                               act_name=code["name"][:32], remark=f"channel_code:{code['key']}",
+                               budget_fen=reward.get("budget_fen"), now=event.at)
+    outcome.notes["reward"] = {"id": decided.id, "status": decided.status.value}
 
 
 register("wechat", "subscribe", arrived, priority=10)

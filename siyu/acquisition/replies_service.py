@@ -17,12 +17,11 @@ from sqlalchemy import Connection
 from siyu import clock
 from siyu.acquisition import replies_store
 from siyu.acquisition.replies import TRIGGERS, RepliesError, Rule, check_patterns, parse_variants, variants_json
-from siyu.callbacks.hooks import InboundEvent, Reply
+from siyu.callbacks.hooks import InboundEvent, Reply, workspace_of
 from siyu.channels.wecom_welcome import WELCOME_KEY
 from siyu.messaging import outbox
 from siyu.messaging.models import Channel, Purpose
 from siyu.messaging.render import render_for
-from siyu.workspaces import store as workspace_store
 
 PLATFORMS = {"wechat": Channel.WECHAT_CS, "wecom": Channel.WECOM}
 PASSIVE = ("text", "image", "news")
@@ -90,7 +89,7 @@ def answer(conn: Connection, event: InboundEvent, content: dict[str, Any], sourc
     (a mini-program card, any WeCom message). ``source`` names who answered (``welcome``, ``reply:3``)."""
     if event.profile_id is None:
         return None
-    workspace = workspace_store.get_workspace(conn, event.workspace_id)
+    workspace = workspace_of(conn, event)
     channel = PLATFORMS[event.platform]
     rendered = render_for(conn, workspace, event.profile_id, channel, Purpose.TRANSACTIONAL, content,
                           event={"name": event.event_name, "properties": dict(event.fields), "timestamp": event.at})

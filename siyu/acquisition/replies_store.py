@@ -13,6 +13,11 @@ from siyu.db.dialect import upsert
 from siyu.db.tables import reply_rules, welcome_messages
 
 
+# Bumped by every change to rules in this process: the callback path's brief cache of enabled rules
+# (replies_hooks) checks it, so a rule saved here answers the very next message.
+CHANGES = [0]
+
+
 def rules_of(conn: Connection, workspace_id: int, trigger: str | None = None) -> list[Rule]:
     query = select(reply_rules).where(reply_rules.c.workspace_id == workspace_id)
     if trigger is not None:
@@ -35,6 +40,7 @@ def get_rule(conn: Connection, workspace_id: int, rule_id: int) -> Rule:
 
 
 def create_rule(conn: Connection, workspace_id: int, values: dict[str, Any], now: datetime) -> Rule:
+    CHANGES[0] += 1
     try:
         with conn.begin_nested():
             new_id = conn.execute(insert(reply_rules).values(
@@ -47,6 +53,7 @@ def create_rule(conn: Connection, workspace_id: int, values: dict[str, Any], now
 
 
 def update_rule(conn: Connection, workspace_id: int, rule_id: int, values: dict[str, Any], now: datetime) -> Rule:
+    CHANGES[0] += 1
     get_rule(conn, workspace_id, rule_id)
     try:
         with conn.begin_nested():
@@ -59,6 +66,7 @@ def update_rule(conn: Connection, workspace_id: int, rule_id: int, values: dict[
 
 
 def delete_rule(conn: Connection, workspace_id: int, rule_id: int) -> None:
+    CHANGES[0] += 1
     get_rule(conn, workspace_id, rule_id)
     conn.execute(delete(reply_rules).where(reply_rules.c.workspace_id == workspace_id, reply_rules.c.id == rule_id))
 

@@ -55,6 +55,16 @@ class InboundEvent:
     profile_id: int | None  # the person the event resolved to (None: nobody, e.g. a staff-only event)
     event_name: str  # the siyu event it was ingested as ("Followed", "WeCom Contact Added", ...)
     message_id: str  # the ingest messageId (dedupe key) of that event
+    workspace: Any = field(default=None, compare=False)  # the Workspace row, when the endpoint has it
+
+
+def workspace_of(conn: Connection, event: InboundEvent) -> Any:
+    """The event's workspace (settings, time zone), without a query when the endpoint passed it."""
+    if event.workspace is not None:
+        return event.workspace
+    from siyu.workspaces import store as workspace_store
+
+    return workspace_store.get_workspace(conn, event.workspace_id)
 
 
 @dataclass

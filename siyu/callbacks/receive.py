@@ -12,6 +12,7 @@ compatible / safe mode); ``wecom.callback_token``, ``wecom.encoding_aes_key`` an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,13 +41,33 @@ class Answer:
     events: int = 0  # events stored (0 for a retry of a push already received)
 
 
-def endpoint_of(engine: Any, workspace_id: int, platform: str) -> tuple[Workspace, wire.Endpoint]:
-    """The workspace and its callback settings, or ``not_configured`` (also for an unknown workspace)."""
+WORKSPACE_TTL = 2.0  # seconds a process keeps a workspace's row between pushes
+_workspaces: dict[tuple[int, int], tuple[float, int, Workspace | None]] = {}
+
+
+def _workspace(engine: Any, workspace_id: int) -> Workspace | None:
+    """The workspace, kept briefly: every push needs its settings, and a busy account pushes thousands a
+    second. A change made in this process (``workspace_store.CHANGES``) is seen at once; one made in
+    another process within WORKSPACE_TTL (a changed token refuses pushes signed with the old one from then)."""
+    key = (id(engine), workspace_id)
+    cached = _workspaces.get(key)
+    if cached and time.monotonic() - cached[0] < WORKSPACE_TTL and cached[1] == workspace_store.CHANGES[0]:
+        return cached[2]
+    version = workspace_store.CHANGES[0]
     try:
         with read(engine) as conn:
             workspace = workspace_store.get_workspace(conn, workspace_id)
     except WorkspaceNotFound:
         workspace = None
+    if len(_workspaces) > 10_000:
+        _workspaces.clear()
+    _workspaces[key] = (time.monotonic(), version, workspace)
+    return workspace
+
+
+def endpoint_of(engine: Any, workspace_id: int, platform: str) -> tuple[Workspace, wire.Endpoint]:
+    """The workspace and its callback settings, or ``not_configured`` (also for an unknown workspace)."""
+    workspace = _workspace(engine, workspace_id)
     token_key, id_key = SETTINGS[platform]
     config = (((workspace.settings or {}).get("channels") or {}).get(platform) if workspace else None) or {}
     config = config if isinstance(config, dict) else {}
@@ -117,7 +138,7 @@ def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, 
                 continue  # a retry of a push already received: its handlers ran then
             event = hooks.InboundEvent(workspace_id=workspace.id, platform=platform, kind=push.kind, fields=fields,
                                        at=push.at, profile_id=result.profile_ids[push.message_id],
-                                       event_name=push.name, message_id=push.message_id)
+                                       event_name=push.name, message_id=push.message_id, workspace=workspace)
             outcome = hooks.dispatch(conn, runtime, event)
             reply = reply or outcome.reply
     if reply is None or platform != "wechat":

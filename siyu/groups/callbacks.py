@@ -17,11 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from siyu.callbacks.hooks import InboundEvent, Outcome, register
+from siyu.callbacks.hooks import InboundEvent, Outcome, register, workspace_of
 from siyu.groups import store
 from siyu.groups.models import QuitScene
 from siyu.groups.sync import record_left
-from siyu.workspaces import store as workspace_store
 
 QUIT_SCENES = {"0": QuitScene.LEFT, "1": QuitScene.REMOVED}
 
@@ -32,7 +31,7 @@ def corp_of(conn: Connection, event: InboundEvent) -> str | None:
     corp = (event.fields.get("ToUserName") or event.fields.get("AuthCorpId") or "").strip()
     if corp:
         return corp
-    settings = workspace_store.get_workspace(conn, event.workspace_id).settings or {}
+    settings = workspace_of(conn, event).settings or {}
     configured = ((settings.get("channels") or {}).get("wecom") or {}).get("corpid")
     return str(configured) if configured else None
 

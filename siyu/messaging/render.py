@@ -13,6 +13,7 @@ from siyu.messaging import store
 from siyu.messaging.models import Channel, Message, Purpose
 from siyu.messaging.template_models import MessageTemplate, RenderContext, RenderedMessage
 from siyu.messaging.templates import preview, profile_context, render
+from siyu.profiles import store as profile_store
 from siyu.profiles.read_store import profile_detail
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Workspace
@@ -31,18 +32,34 @@ def attach_event(conn: Connection, message: Message, event: dict[str, Any], now:
 
 
 def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None,
-             event: dict[str, Any] | None = None) -> RenderContext:
+             event: dict[str, Any] | None = None, *, whole_profile: bool = True) -> RenderContext:
     language = str((workspace.settings or {}).get("language") or "zh")
-    return RenderContext(profile=profile_context(profile_detail(conn, workspace.id, profile_id)), event=event,
-                         unsubscribe_url=unsubscribe_url, timezone=workspace.timezone, default_language=language,
-                         now=clock.now())
+    if whole_profile:
+        profile = profile_context(profile_detail(conn, workspace.id, profile_id))
+    else:  # the template never names `profile`: only the traits, which choose the language variant
+        profile = {"traits": profile_store.load_traits(conn, workspace.id, [profile_id]).get(profile_id, ({}, {}))[0]}
+    return RenderContext(profile=profile, event=event, unsubscribe_url=unsubscribe_url, timezone=workspace.timezone,
+                         default_language=language, now=clock.now())
+
+
+def mentions_profile(template: Any) -> bool:
+    """Whether any text of the template names ``profile``. Jinja (sandboxed) can only reach a variable
+    by writing its name, so a template without the word cannot read the profile, and rendering it
+    needs no profile detail (six queries; most of a keyword reply's cost when measured)."""
+    if isinstance(template, str):
+        return "profile" in template
+    if isinstance(template, dict):
+        return any(mentions_profile(value) for value in template.values())
+    if isinstance(template, list):
+        return any(mentions_profile(value) for value in template)
+    return False
 
 
 def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
                template: dict[str, Any], unsubscribe_url: str | None = None,
                event: dict[str, Any] | None = None) -> RenderedMessage:
-    return render(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id,
-                                                                        unsubscribe_url, event))
+    context = _context(conn, workspace, profile_id, unsubscribe_url, event, whole_profile=mentions_profile(template))
+    return render(MessageTemplate(channel, template, purpose), context)
 
 
 def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,

@@ -9,6 +9,8 @@ passes repeats nothing."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from siyu import clock
 from siyu.db.engine import write
@@ -18,23 +20,33 @@ log = logging.getLogger("siyu.staff")
 
 
 def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - Workspace rows
+    done = {"transfers_submitted": 0, "transfers_finished": 0, "sop_tasks": 0, "codes_pushed": 0}
+    now = clock.now()
+    for workspace in workspaces:
+        try:
+            _workspace_steps(rt, workspace, now, done)
+        except Exception:  # noqa: BLE001 - one workspace's broken rule must not stop the others' hand-overs
+            log.exception("workspace %s: staff steps failed; the next pass tries again", workspace.id)
+    return done
+
+
+def _workspace_steps(rt: Runtime, workspace: Any, now: datetime, done: dict[str, int]) -> None:
     from siyu.acquisition.channel_codes import sync_all
     from siyu.errors import SiyuError
     from siyu.staff.tasks import run_sop_rules
     from siyu.staff.transfers import poll_transfers, submit_transfers
 
-    done = {"transfers_submitted": 0, "transfers_finished": 0, "sop_tasks": 0, "codes_pushed": 0}
-    now = clock.now()
-    for workspace in workspaces:
+    try:
         with write(rt.engine) as conn:
             ran = run_sop_rules(conn, workspace.id, now, workspace.timezone)
         done["sop_tasks"] += sum(r["created"] for r in ran.values())
-        if not ((workspace.settings or {}).get("channels") or {}).get("wecom"):
-            continue
-        try:
-            done["transfers_submitted"] += submit_transfers(rt.engine, workspace, now=now)
-            done["transfers_finished"] += poll_transfers(rt.engine, workspace, now=now)
-            done["codes_pushed"] += sync_all(rt.engine, workspace, now)
-        except SiyuError:  # WeCom settings incomplete: the operator sees it on the API calls that need them
-            log.info("workspace %s: WeCom steps skipped (settings incomplete)", workspace.id, exc_info=True)
-    return done
+    except SiyuError:  # a rule whose segment no longer compiles: logged, the hand-overs below still run
+        log.warning("workspace %s: SOP rules failed", workspace.id, exc_info=True)
+    if not ((workspace.settings or {}).get("channels") or {}).get("wecom"):
+        return
+    try:
+        done["transfers_submitted"] += submit_transfers(rt.engine, workspace, now=now)
+        done["transfers_finished"] += poll_transfers(rt.engine, workspace, now=now)
+        done["codes_pushed"] += sync_all(rt.engine, workspace, now)
+    except SiyuError:  # WeCom settings incomplete: the operator sees it on the API calls that need them
+        log.info("workspace %s: WeCom steps skipped (settings incomplete)", workspace.id, exc_info=True)

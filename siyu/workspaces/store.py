@@ -60,8 +60,15 @@ def list_workspaces(conn: Connection) -> list[Workspace]:
     return [_workspace(r) for r in rows]
 
 
+# Bumped by every change to a workspace's row in this process, so a per-process cache of workspaces
+# (the callback endpoint's) never serves one this process has changed; other processes' changes reach
+# it within that cache's lifetime.
+CHANGES = [0]
+
+
 def update_workspace_settings(conn: Connection, workspace_id: int, settings: dict[str, Any]) -> None:
     conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(settings=settings))
+    CHANGES[0] += 1
 
 
 def workspace_for_update(conn: Connection, workspace_id: int) -> Workspace:

@@ -170,7 +170,8 @@ def test_a_daily_sop_rule_tasks_the_owners_of_segment_entrants_once_a_day(runtim
         owned = fake.customer(client, workspace, "sop_owner", "wmSop1")
         with write(runtime.engine) as conn:
             segment = segment_store.create_segment(conn, workspace.id, name="高意向", description=None,
-                                                   definition={"all": []}, created_by=None, now=clock.now())
+                                                   definition={"all": [{"trait": "city", "op": "eq", "value": "上海"}]},
+                                                   created_by=None, now=clock.now())
             conn.execute(segment_members.insert().values(workspace_id=workspace.id, segment_id=segment["id"],
                                                          profile_id=owned, entered_at=clock.now()))
         rule = client.post("/api/sop-rules", json={"name": "高意向跟进", "segment_id": segment["id"],

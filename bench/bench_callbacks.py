@@ -1,0 +1,191 @@
+"""WeChat official-account callbacks against a real `siyu serve`: throughput and reply latency.
+
+    python bench/bench_callbacks.py --database sqlite --seconds 20 [--mode plaintext|safe] [--clients 16]
+    python bench/bench_callbacks.py --database postgres --seconds 20
+
+A fixed, seeded load: FOLLOWERS people follow the account first (steady state: known openids), then
+CLIENTS threads push text messages from random followers, signed like WeChat (and encrypted in safe
+mode), half of them matching a keyword rule whose passive reply must come back in the response.
+Every push is verified, decrypted, ingested (deduped, resolved to the follower's profile), handed to
+the handlers (keyword rules, welcome, receipts) and answered, as in production. Reports callbacks/s,
+p50 / p99 of the time to the reply, the server's CPU time per callback and its peak RSS.
+
+The floor, measured in the same run on the same database: one event row inserted and committed per
+callback (a callback must be durable before it is answered, so one commit each is the least a server
+that does not batch can do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_ingest import cpu_seconds, database_url, drop_database, free_port, start_server, vm_hwm_kb  # noqa: E402
+
+from siyu.channels.fakes.callbacks import FakeCallbacks  # noqa: E402
+
+APPID = "wx1f2e3d4c5b6a7980"
+TOKEN = "siyuBench2026"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+FOLLOWERS = 20_000
+KEYWORD, REPLY = "色号", "小完子推荐：#520 元气番茄"
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "siyu", *args], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"siyu {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def pusher(client: httpx.Client, workspace_id: int, mode: str, number: int = 0) -> FakeCallbacks:
+    """One client's pusher; each numbers its MsgIds apart, as WeChat's are unique."""
+    return FakeCallbacks(client, f"/callbacks/wechat/{workspace_id}", "wechat", TOKEN, APPID,
+                         aes_key=AES_KEY if mode != "plaintext" else None, mode=mode,
+                         _msg_ids=itertools.count(24_000_000_000_000_001 + number * 1_000_000_000))
+
+
+def load(base: str, workspace_id: int, mode: str, bodies: list[tuple[str, bool]], seconds: float,
+         clients: int) -> dict[str, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    cursor = [0]
+    wrong = [0]
+    deadline = time.monotonic() + seconds
+
+    def worker(number: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            platform = pusher(client, workspace_id, mode, number)
+            while time.monotonic() < deadline:
+                with lock:
+                    if cursor[0] >= len(bodies):
+                        return
+                    openid, matches = bodies[cursor[0]]
+                    cursor[0] += 1
+                content = f"请问{KEYWORD}推荐" if matches else "你好"
+                started = time.perf_counter()
+                response = platform.push(platform.text(openid, content))
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise SystemExit(f"callback failed: {response.status_code} {response.text[:200]}")
+                if matches and REPLY not in platform.reply(response).get("Content", ""):
+                    with lock:
+                        wrong[0] += 1
+                with lock:
+                    latencies.append(elapsed)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    duration = time.monotonic() - started
+    latencies.sort()
+    return {"callbacks": len(latencies), "seconds": duration, "callbacks_per_second": len(latencies) / duration,
+            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "missing_replies": wrong[0]}
+
+
+def floor(url: str, workspace_id: int, count: int) -> float:
+    """One event row committed per callback: the durability a non-batching server pays."""
+    from datetime import UTC, datetime
+
+    from siyu.db.engine import make_engine, write
+    from siyu.db.types import to_millis
+    from siyu.ingest import store
+
+    engine = make_engine(url)
+    now = to_millis(datetime.now(UTC))
+    started = time.perf_counter()
+    for n in range(count):
+        with write(engine) as conn:
+            store.append_events(conn, workspace_id, [(workspace_id, 1, f"floor-{n}", "track", "Message Received",
+                                                      None, None, now, None, now, "floor",
+                                                      '{"content": "你好"}', None, None)])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--mode", choices=["plaintext", "safe"], default="safe")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
+    url = database_url(args.database, folder)
+    env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_DATA_DIR": str(folder), "SIYU_LOG_LEVEL": "warning"}
+    try:
+        workspace = json.loads(cli(env, "workspace", "create", "bench", "--json"))
+        cli(env, "channels", "add", "wechat-oa", "--workspace", "bench", "--app-id", APPID, "--token", TOKEN,
+            "--aes-key", AES_KEY)
+        rule = folder / "rule.json"
+        rule.write_text(json.dumps({"name": "色号", "trigger": "keyword", "match": "contains", "patterns": [KEYWORD],
+                                    "reply": {"msgtype": "text", "text": {"content": REPLY}}}, ensure_ascii=False))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(env, port)
+        try:
+            auth = {"Authorization": f"Bearer {workspace['secret_key']}"}
+            created = httpx.post(f"{base}/api/replies/rules", json=json.loads(rule.read_text()), headers=auth)
+            if created.status_code != 201:
+                raise SystemExit(f"rule: {created.status_code} {created.text}")
+            print(f"{FOLLOWERS:,} followers follow ...", flush=True)
+            def follow(first: int) -> None:
+                with httpx.Client(base_url=base, timeout=30) as client:
+                    platform = pusher(client, workspace["workspace_id"], args.mode)
+                    for n in range(first, FOLLOWERS, 8):
+                        platform.push(platform.follow(f"oBench{n:07d}"))
+
+            followers = [threading.Thread(target=follow, args=(n,)) for n in range(8)]
+            for thread in followers:
+                thread.start()
+            for thread in followers:
+                thread.join()
+            rnd = random.Random(args.seed)
+            bodies = [(f"oBench{rnd.randrange(FOLLOWERS):07d}", rnd.random() < 0.5)
+                      for _ in range(int(args.seconds * 5000))]
+            print(f"pushing for {args.seconds:.0f} s with {args.clients} clients ({args.mode}) ...", flush=True)
+            cpu_before = cpu_seconds(server.pid)
+            result = load(base, workspace["workspace_id"], args.mode, bodies, args.seconds, args.clients)
+            server_cpu = cpu_seconds(server.pid) - cpu_before
+            peak = vm_hwm_kb(server.pid) / 1024
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        bare = floor(url, workspace["workspace_id"], min(int(result["callbacks"]), 20_000))
+        print(json.dumps({"database": args.database, "mode": args.mode, "clients": args.clients,
+                          "followers": FOLLOWERS, **{k: round(v, 1) for k, v in result.items()},
+                          "floor_commits_per_second": round(bare),
+                          "ratio_to_floor": round(result["callbacks_per_second"] / bare, 3),
+                          "server_cpu_us_per_callback": round(server_cpu / result["callbacks"] * 1e6),
+                          "server_peak_rss_mb": round(peak, 1),
+                          "load_average_1min_at_end": round(os.getloadavg()[0], 2)}, indent=2))
+    finally:
+        drop_database(url)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -22,9 +22,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        from siyu.callbacks.writer import stop_writer as stop_callback_writer
         from siyu.ingest.writer import stop_writer
 
         stop_writer(runtime)
+        stop_callback_writer(runtime)
 
     app = FastAPI(
         lifespan=lifespan,

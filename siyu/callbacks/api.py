@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from siyu.api.auth import runtime_of
 from siyu.callbacks import receive
 from siyu.callbacks.errors import refused
+from siyu.callbacks.writer import writer_for
+from siyu.errors import SiyuError
 from siyu.messaging.receipt_formats import MAX_BODY
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
@@ -49,8 +51,18 @@ async def _verify(request: Request, workspace_id: int, platform: str) -> Respons
 
 async def _push(request: Request, workspace_id: int, platform: str) -> Response:
     body = await _body(request, platform)
-    answer = await run_in_threadpool(receive.receive, runtime_of(request), workspace_id, platform, _query(request),
-                                     body)
+    runtime = runtime_of(request)
+    grouped = writer_for(runtime).run
+
+    def handle() -> receive.Answer:
+        try:
+            return receive.receive(runtime, workspace_id, platform, _query(request), body, store=grouped)
+        except SiyuError:
+            raise
+        except Exception:  # noqa: BLE001 - logged by the writer; nothing of this push was kept
+            raise refused(platform, "unavailable", "The push could not be stored now; it will be retried.") from None
+
+    answer = await run_in_threadpool(handle)
     return Response(answer.body, media_type=answer.content_type)
 
 

@@ -11,6 +11,7 @@ this capability, answers ``callbacks.<reason>``. The reasons are the same on bot
 ``undecryptable``   400     the ciphertext is not the platform's format, or is for another app
 ``invalid``         400     not XML, a DTD, or not a push (no MsgType, no sender)
 ``too_large``       413     a body over 64 KiB
+``unavailable``     503     the database failed, or a handler did: nothing was kept, the platform retries
 ==================  ======  ===============================================================
 """
 
@@ -22,7 +23,7 @@ from siyu.errors import SiyuError
 
 PREFIX = {"wechat": "receipts", "wecom": "callbacks"}
 STATUS = {"not_configured": 404, "bad_signature": 403, "encrypted": 400, "undecryptable": 400, "invalid": 400,
-          "too_large": 413}
+          "too_large": 413, "unavailable": 503}
 
 
 class CallbackError(SiyuError):

@@ -121,15 +121,20 @@ def _message(platform: str, push: Push) -> Message:
                    received_at=clock.now(), properties=push.properties, context=context, source=f"{platform}_callback")
 
 
-def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes) -> Answer:
-    """Handle one POST from the platform and say what to answer."""
+def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes,
+            store: Any = None) -> Answer:
+    """Handle one POST from the platform and say what to answer.
+
+    ``store`` runs the transactional part: by default its own write transaction; the endpoint passes
+    the group writer's (:mod:`siyu.callbacks.writer`), which runs many pushes in one transaction."""
     workspace, endpoint = endpoint_of(runtime.engine, workspace_id, platform)
     fields, encrypted = open_push(endpoint, query, body)
     now = clock.now()
     pushes = pushes_of(platform, endpoint.receive_id, fields, now)
     messages = [_message(platform, push) for push in pushes]
-    reply: hooks.Reply | None = None
-    with write(runtime.engine) as conn:
+
+    def apply(conn: Any) -> tuple[int, hooks.Reply | None]:
+        reply: hooks.Reply | None = None
         result = ingest(conn, workspace.id, messages, rules=IdentityRules.from_settings(workspace.settings),
                         region=workspace.default_region,
                         dedupe_window=timedelta(hours=runtime.config.dedupe_window_hours))
@@ -141,9 +146,16 @@ def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, 
                                        event_name=push.name, message_id=push.message_id, workspace=workspace)
             outcome = hooks.dispatch(conn, runtime, event)
             reply = reply or outcome.reply
+        return result.accepted, reply
+
+    if store is None:
+        with write(runtime.engine) as conn:
+            accepted, reply = apply(conn)
+    else:
+        accepted, reply = store(apply)
     if reply is None or platform != "wechat":
-        return Answer(NO_REPLY[platform], events=result.accepted)
+        return Answer(NO_REPLY[platform], events=accepted)
     xml = wire.reply_xml(fields.get("FromUserName", ""), fields.get("ToUserName", ""), reply, int(now.timestamp()))
     if encrypted:
         xml = wire.encrypt_reply(endpoint, xml, query.get("nonce", "") or "siyu", str(int(now.timestamp())))
-    return Answer(xml, "application/xml", events=result.accepted)
+    return Answer(xml, "application/xml", events=accepted)

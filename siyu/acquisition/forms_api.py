@@ -84,6 +84,9 @@ def list_forms(request: Request, caller: Reader) -> list[FormOut]:
 
 @router.get("/{form_id}", response_model=FormOut, summary="A form with its figures: views, codes, submissions")
 def get_form(request: Request, caller: Reader, form_id: FormId) -> FormOut:
+    from siyu.acquisition.forms_page import views
+
+    views(runtime_of(request)).flush()  # this process's page views, counted in memory until now
     with read(runtime_of(request).engine) as conn:
         form = store.get_form(conn, caller.workspace_id, form_id)
         return _out(request, form, _figures(conn, caller.workspace_id, form_id))

@@ -24,7 +24,8 @@ from siyu.acquisition import forms_service
 from siyu.acquisition import forms_store as store
 from siyu.acquisition.forms import FormError, language, parse_definition
 from siyu.api.auth import runtime_of
-from siyu.db.engine import read, write
+from siyu.db.counters import counter_for
+from siyu.db.engine import read
 from siyu.workspaces import store as workspace_store
 
 router = APIRouter(tags=["forms"])
@@ -63,6 +64,16 @@ _env = Environment(autoescape=True)
 PAGE = _env.from_string((Path(__file__).parent / "templates" / "form.html").read_text(encoding="utf-8"))
 
 
+def _write_views(conn: Any, counts: dict[Any, int]) -> None:
+    for (workspace_id, form_id, day), count in sorted(counts.items()):
+        store.count_view(conn, workspace_id, form_id, day, count)
+
+
+def views(rt: Any) -> Any:
+    """Page views, counted in memory and written each second (:mod:`siyu.db.counters`)."""
+    return counter_for(rt, "form_views", _write_views)
+
+
 def _visitor(request: Request, body: dict[str, Any] | None = None) -> forms_service.Visitor:
     requested = (body or {}).get("lang") or request.query_params.get("lang")
     return forms_service.Visitor(ip=request.client.host if request.client else None,
@@ -95,8 +106,7 @@ def form_page(request: Request, slug: str) -> HTMLResponse:
     definition = parse_definition(form["definition"])
     with read(rt.engine) as conn:
         timezone = workspace_store.get_workspace(conn, workspace_id).timezone
-    with write(rt.engine) as conn:
-        store.count_view(conn, workspace_id, form["id"], clock.now().astimezone(ZoneInfo(timezone)).date().isoformat())
+    views(rt).add((workspace_id, form["id"], clock.now().astimezone(ZoneInfo(timezone)).date().isoformat()))
     aid = request.cookies.get(COOKIE) or uuid.uuid4().hex
     utm = {k: v[:200] for k, v in request.query_params.items() if k.startswith("utm_")}
     response = _page(lang, title=definition.title[lang], description=definition.description.get(lang),

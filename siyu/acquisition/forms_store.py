@@ -57,10 +57,10 @@ def update_form(conn: Connection, workspace_id: int, form_id: int, *, definition
     return get_form(conn, workspace_id, form_id)
 
 
-def count_view(conn: Connection, workspace_id: int, form_id: int, day: str) -> None:
-    conn.execute(upsert(conn, form_views).values(workspace_id=workspace_id, form_id=form_id, day=day, views=1)
+def count_view(conn: Connection, workspace_id: int, form_id: int, day: str, views: int = 1) -> None:
+    conn.execute(upsert(conn, form_views).values(workspace_id=workspace_id, form_id=form_id, day=day, views=views)
                  .on_conflict_do_update(index_elements=["workspace_id", "form_id", "day"],
-                                        set_={"views": form_views.c.views + 1}))
+                                        set_={"views": form_views.c.views + views}))
 
 
 def codes_sent_since(conn: Connection, workspace_id: int, *, since: datetime, phone: str | None = None,

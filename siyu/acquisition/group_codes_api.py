@@ -99,6 +99,7 @@ def create_code(request: Request, caller: Writer, body: CodeIn) -> dict[str, Any
 
 @router.get("", summary="Group live codes")
 def list_codes(request: Request, caller: Reader) -> list[dict[str, Any]]:
+    live.views(runtime_of(request)).flush()  # this process's page views, before the snapshot is taken
     with read(runtime_of(request).engine) as conn:
         return [describe(conn, request, code) for code in store.list_codes(conn, caller.workspace_id)]
 
@@ -112,6 +113,7 @@ def all_alerts(request: Request, caller: Reader,
 
 @router.get("/{code_id}", summary="A code with its groups: state (available, full, expired), counts, views")
 def get_code(request: Request, caller: Reader, code_id: CodeId) -> dict[str, Any]:
+    live.views(runtime_of(request)).flush()  # this process's page views, before the snapshot is taken
     with read(runtime_of(request).engine) as conn:
         return describe(conn, request, _code(conn, caller.workspace_id, code_id))
 
@@ -228,6 +230,7 @@ def group_image(request: Request, caller: Reader, code_id: CodeId, entry_id: Ent
 @router.get("/{code_id}/stats", summary="Per day: page views, the group shown, joins per group")
 def stats(request: Request, caller: Reader, code_id: CodeId,
           days: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict[str, Any]]:
+    live.views(runtime_of(request)).flush()
     with read(runtime_of(request).engine) as conn:
         _code(conn, caller.workspace_id, code_id)
         zone = ZoneInfo(workspace_store.get_workspace(conn, caller.workspace_id).timezone)

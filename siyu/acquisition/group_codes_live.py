@@ -22,7 +22,8 @@ from siyu import clock
 from siyu.acquisition import group_codes_store as store
 from siyu.acquisition.group_codes import Entry, Strategy, alerts_due, choose
 from siyu.channels import http
-from siyu.db.engine import write
+from siyu.db.counters import counter_for
+from siyu.db.engine import read, write
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
 
@@ -50,8 +51,12 @@ def check_alerts(conn: Connection, code: dict[str, Any], rows: list[dict[str, An
 
 
 def view(rt: Runtime, token: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
-    """A view of the public page: ``(code, the group to show or None)``; None for no such (active) code."""
-    with write(rt.engine) as conn:
+    """A view of the public page: ``(code, the group to show or None)``; None for no such (active) code.
+
+    Read-only unless an alert falls due: the view itself is counted in memory and written with the
+    others within a second (:mod:`siyu.db.counters`), so a code shared in a live stream costs no write
+    transaction per scan."""
+    with read(rt.engine) as conn:
         code = store.code_by_token(conn, token)
         if code is None or code["status"] != "active":
             return None
@@ -59,11 +64,23 @@ def view(rt: Runtime, token: str) -> tuple[dict[str, Any], dict[str, Any] | None
         rows = store.entries_of(conn, code["workspace_id"], code["id"])
         chosen = choose(entries(rows), Strategy(code["strategy"]), now)
         zone = ZoneInfo(workspace_store.get_workspace(conn, code["workspace_id"]).timezone)
-        store.count_shown(conn, code["workspace_id"], code["id"], chosen.id if chosen else 0,
-                          now.astimezone(zone).date().isoformat())
-        check_alerts(conn, code, rows, now)
+    day = now.astimezone(zone).date().isoformat()
+    views(rt).add((code["workspace_id"], code["id"], chosen.id if chosen else 0, day))
+    if alerts_due(entries(rows), now):
+        with write(rt.engine) as conn:
+            check_alerts(conn, code, rows, now)
     shown = next((row for row in rows if chosen is not None and row["id"] == chosen.id), None)
     return code, shown
+
+
+def _write_views(conn: Connection, counts: dict[Any, int]) -> None:
+    for (workspace_id, code_id, entry_id, day), count in sorted(counts.items()):
+        store.count_shown(conn, workspace_id, code_id, entry_id, day, count)
+
+
+def views(rt: Runtime) -> Any:
+    """The process's page-view counter for group live codes."""
+    return counter_for(rt, "group_code_views", _write_views)
 
 
 def check_all(rt: Runtime) -> int:

@@ -96,13 +96,13 @@ def entry_image(conn: Connection, workspace_id: int, code_id: int, entry_id: int
     return None if row is None else (bytes(row.qr_image), row.qr_mime, row.qr_sha256)
 
 
-def count_shown(conn: Connection, workspace_id: int, code_id: int, entry_id: int, day: str) -> None:
-    """One more view of the page that showed ``entry_id`` (0: none was left) on ``day``. An upsert
-    that adds one: concurrent views each count (the row lock serialises the increments)."""
+def count_shown(conn: Connection, workspace_id: int, code_id: int, entry_id: int, day: str, views: int = 1) -> None:
+    """``views`` more views of the page that showed ``entry_id`` (0: none was left) on ``day``. An
+    upsert that adds: concurrent writers each count (the row lock serialises the increments)."""
     conn.execute(upsert(conn, daily_t).values(
-        workspace_id=workspace_id, code_id=code_id, entry_id=entry_id, day=day, shown=1,
+        workspace_id=workspace_id, code_id=code_id, entry_id=entry_id, day=day, shown=views,
     ).on_conflict_do_update(index_elements=["workspace_id", "code_id", "entry_id", "day"],
-                            set_={"shown": daily_t.c.shown + 1}))
+                            set_={"shown": daily_t.c.shown + views}))
 
 
 def shown_per_day(conn: Connection, workspace_id: int, code_id: int, since_day: str) -> list[dict[str, Any]]:

@@ -23,10 +23,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         from siyu.callbacks.writer import stop_writer as stop_callback_writer
+        from siyu.db.counters import stop_all as stop_counters
         from siyu.ingest.writer import stop_writer
 
         stop_writer(runtime)
         stop_callback_writer(runtime)
+        stop_counters(runtime)
 
     app = FastAPI(
         lifespan=lifespan,

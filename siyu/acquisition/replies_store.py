@@ -12,7 +12,6 @@ from siyu.acquisition.replies import RepliesError, Rule, rule_from_row
 from siyu.db.dialect import upsert
 from siyu.db.tables import reply_rules, welcome_messages
 
-
 # Bumped by every change to rules in this process: the callback path's brief cache of enabled rules
 # (replies_hooks) checks it, so a rule saved here answers the very next message.
 CHANGES = [0]

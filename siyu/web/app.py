@@ -9,14 +9,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from siyu.web import (
+    acquisition_routes,
     broadcast_routes,
     errors,
+    form_routes,
+    group_routes,
     journey_routes,
+    reply_routes,
     report_routes,
     routes,
     segment_routes,
     session,
     spend_routes,
+    staff_routes,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -36,4 +41,9 @@ def mount(app: FastAPI) -> None:
     app.include_router(spend_routes.router)
     app.include_router(broadcast_routes.router)
     app.include_router(journey_routes.router)
+    app.include_router(acquisition_routes.router)
+    app.include_router(form_routes.router)
+    app.include_router(staff_routes.router)
+    app.include_router(reply_routes.router)
+    app.include_router(group_routes.router)
     errors.install(app)

@@ -39,6 +39,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
     from siyu.groups.worker import run_due as run_groups
     from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
+    from siyu.payments.worker import run_due as run_rewards
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
     from siyu.staff.worker import run_due as run_staff
@@ -54,6 +55,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
         with_segments = set(segment_store.workspaces_with_segments(conn))
         workspaces = workspace_store.list_workspaces(conn)
     run_staff(rt, workspaces)  # hand-overs, SOP rules, channel-code routing pushed to WeCom
+    run_rewards(rt, workspaces)  # cash rewards (red packets): due ones sent, uncertain ones queried first
     for workspace in workspaces:
         if workspace.id in with_segments:
             while True:

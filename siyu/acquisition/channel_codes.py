@@ -37,7 +37,7 @@ MAX_EXPIRE_SECONDS = 2_592_000  # a temporary official-account QR code lasts at 
 
 
 def validate(kind: str, key: str, *, expire_seconds: int | None, routing: Any, welcome: Any,
-             tags: Any) -> None:
+             tags: Any, reward: Any = None) -> None:
     if kind not in KINDS:
         raise ChannelCodeError(f"'kind' is one of {', '.join(KINDS)}.", details={"field": "kind"})
     if not KEY.fullmatch(key):
@@ -57,12 +57,30 @@ def validate(kind: str, key: str, *, expire_seconds: int | None, routing: Any, w
         raise ChannelCodeError("'welcome' is {\"text\": \"...\"}.", details={"field": "welcome"})
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) and t.strip() for t in tags)):
         raise ChannelCodeError("'tags' is a list of tag names.", details={"field": "tags"})
+    if reward is not None:
+        _validate_reward(reward)
+
+
+def _validate_reward(reward: Any) -> None:
+    """``{"cash_fen": 188, "wishing": "...", "budget_fen": 100000}``: a red packet for each person who
+    arrives through the code, within WeChat Pay's amounts (:mod:`siyu.payments.rules`)."""
+    from siyu.payments.rules import LIMITS, amount_refusal
+
+    fields = reward if isinstance(reward, dict) else {}
+    cash, wishing, budget = fields.get("cash_fen"), fields.get("wishing"), fields.get("budget_fen")
+    if not isinstance(cash, int) or isinstance(cash, bool) or amount_refusal(cash, None):
+        raise ChannelCodeError("'reward' is {\"cash_fen\": 100-20000, \"wishing\": \"...\", \"budget_fen\": ...} "
+                               "(a red packet is 1-200 yuan).", details={"field": "reward"})
+    if wishing is not None and not (isinstance(wishing, str) and 0 < len(wishing) <= LIMITS["wishing"]):
+        raise ChannelCodeError("'reward.wishing' is 1-128 characters.", details={"field": "reward"})
+    if budget is not None and not (isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0):
+        raise ChannelCodeError("'reward.budget_fen' is a whole number of fen.", details={"field": "reward"})
 
 
 def create(engine: Any, workspace: Any, *, kind: str, key: str, name: str, caption: str | None,
            expire_seconds: int | None, routing: Any, welcome: Any, tags: Any, journey_id: int | None,
-           expires_at: datetime | None, now: datetime) -> tuple[dict[str, Any], bool]:
-    validate(kind, key, expire_seconds=expire_seconds, routing=routing, welcome=welcome, tags=tags)
+           expires_at: datetime | None, now: datetime, reward: Any = None) -> tuple[dict[str, Any], bool]:
+    validate(kind, key, expire_seconds=expire_seconds, routing=routing, welcome=welcome, tags=tags, reward=reward)
     with write(engine) as conn:
         existing = store.code_by_key(conn, workspace.id, key)
         if existing is not None and (existing["kind"] != kind or existing["ticket"] or existing["config_id"]):
@@ -75,7 +93,7 @@ def create(engine: Any, workspace: Any, *, kind: str, key: str, name: str, capti
                 expires_at = now + timedelta(seconds=expire_seconds)
             existing = store.create_code(conn, workspace.id, now, kind=kind, key=key, name=name, caption=caption,
                                          routing=routing, welcome=welcome, tags=tags, journey_id=journey_id,
-                                         expires_at=expires_at)
+                                         expires_at=expires_at, reward=reward)
     code = existing
     try:
         if kind == "wechat_qr":

@@ -37,6 +37,7 @@ class CodeIn(BaseModel):
     welcome: dict[str, Any] | None = Field(None, description='{"text": "..."}')
     tags: list[str] | None = Field(None, max_length=50)
     journey_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    reward: dict[str, Any] | None = Field(None, description='{"cash_fen": 188, "wishing": "...", "budget_fen": ...}')
 
 
 class CodePatch(BaseModel):
@@ -47,6 +48,7 @@ class CodePatch(BaseModel):
     tags: list[str] | None = Field(None, max_length=50)
     journey_id: int | None = Field(None, ge=0, le=2**31 - 1, description="0 removes the journey")
     status: Literal["active", "archived"] | None = None
+    reward: dict[str, Any] | None = Field(None, description="a red packet per arrival; null removes it")
 
 
 def _workspace(conn: Any, caller: Principal) -> Any:
@@ -65,7 +67,7 @@ def create_code(request: Request, caller: Writer, body: CodeIn) -> Any:
     code, created = channel_codes.create(
         engine, workspace, kind=body.kind, key=body.key, name=body.name, caption=body.caption,
         expire_seconds=body.expire_seconds, routing=body.routing, welcome=body.welcome, tags=body.tags,
-        journey_id=body.journey_id, expires_at=body.expires_at, now=clock.now())
+        journey_id=body.journey_id, expires_at=body.expires_at, now=clock.now(), reward=body.reward)
     out = channel_codes.describe(code, clock.now())
     return out if created else JSONResponse(_json(out), status_code=200)
 
@@ -106,7 +108,8 @@ def edit_code(request: Request, caller: Writer, code_id: CodeId, body: CodePatch
         workspace = _workspace(conn, caller)
         channel_codes.validate(code["kind"], code["key"], expire_seconds=None,
                                routing=changes.get("routing", code["routing"]),
-                               welcome=changes.get("welcome", code["welcome"]), tags=changes.get("tags", code["tags"]))
+                               welcome=changes.get("welcome", code["welcome"]), tags=changes.get("tags", code["tags"]),
+                               reward=changes.get("reward", code["reward"]))
         if "journey_id" in changes:
             changes["journey_id"] = changes["journey_id"] or None
         code = store.update_code(conn, caller.workspace_id, code_id, now, **changes)

@@ -132,6 +132,13 @@ def _forms(app: FastAPI) -> None:
     app.include_router(page_router)
 
 
+def _payments(app: FastAPI) -> None:
+    from siyu.payments.api import profiles_router, router
+
+    app.include_router(router)
+    app.include_router(profiles_router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
@@ -140,4 +147,4 @@ def _console(app: FastAPI) -> None:
 
 ALL: list[Callable[[FastAPI], None]] = [_workspaces, _ingest, _profiles, _imports, _clv, _analytics, _segments,
                                         _reports, _messages, _journeys, _callbacks, _staff, _channel_codes, _groups,
-                                        _forms, _console]
+                                        _forms, _payments, _console]

@@ -41,6 +41,7 @@ def demo(
 ) -> None:
     """Generate a demo cosmetics brand (channels, customers, merges, orders) and serve it."""
     from siyu.db.engine import read
+    from siyu.demo.parcel_card import parcel_card
     from siyu.demo.store import summary
     from siyu.demo.understand import understand
 
@@ -64,6 +65,7 @@ def demo(
         figures = summary(conn, workspace_id)
     _print_summary(figures, None if already else time.monotonic() - started)
     if not already:
+        _print_parcel_card(parcel_card(rt, workspace_id, seed=seed, customers=customers))
         _print_understanding(understand(rt, workspace_id))
     url = f"http://{host}:{port}/"
     out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
@@ -107,6 +109,12 @@ def _start_sandbox(rt: Runtime) -> Callable[[], None]:
         fakes.stop()
 
     return stop
+
+
+def _print_parcel_card(found: dict[str, int]) -> None:
+    out.print(f"\n包裹卡 Parcel card: {found['adds']:,} added 小完子, {found['rewards_sent']:,} red packets paid "
+              f"({found['paid_fen'] / 100:,.2f} CNY), {found['rewards_refused']:,} refused (budget spent), "
+              f"{found['joined_group']:,} joined the welfare group")
 
 
 def _print_understanding(found: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from siyu.db.tables.groups import (
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
 from siyu.db.tables.messaging import broadcasts, messages
+from siyu.db.tables.payments import reward_budgets, rewards
 from siyu.db.tables.profiles import (
     identities,
     identity_conflicts,
@@ -130,4 +131,6 @@ __all__ = [
     "poster_links",
     "poster_avatars",
     "poster_renders",
+    "rewards",
+    "reward_budgets",
 ]

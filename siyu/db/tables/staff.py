@@ -149,6 +149,7 @@ channel_codes = Table(
     Column("pushed_users", JSONType, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("reward", JSONType, nullable=True),  # a cash reward on arrival: cash_fen, wishing, budget_fen (0018)
     UniqueConstraint("workspace_id", "key", name="uq_channel_codes_key"),
 )
 

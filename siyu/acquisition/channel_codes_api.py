@@ -16,6 +16,7 @@ from siyu.acquisition import channel_codes, qr
 from siyu.acquisition import channel_codes_store as store
 from siyu.acquisition.channel_codes_store import ChannelCodeError
 from siyu.api.auth import require, runtime_of
+from siyu.api.patch import patch_values
 from siyu.db.engine import read, write
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
@@ -101,7 +102,7 @@ def get_code(request: Request, caller: Reader, code_id: CodeId) -> dict[str, Any
 @router.patch("/{code_id}", summary="Change a code; new routing is pushed to WeCom at once")
 def edit_code(request: Request, caller: Writer, code_id: CodeId, body: CodePatch) -> dict[str, Any]:
     engine = runtime_of(request).engine
-    changes = body.model_dump(exclude_unset=True)
+    changes = patch_values(body, nullable=("caption", "welcome", "reward"))
     now = clock.now()
     with write(engine) as conn:
         code = store.get_code(conn, caller.workspace_id, code_id)

@@ -27,6 +27,7 @@ from siyu.acquisition.group_codes import (
     choose,
 )
 from siyu.api.auth import require, runtime_of
+from siyu.api.patch import patch_values
 from siyu.db.engine import read, write
 from siyu.groups import store as group_store
 from siyu.groups.figures import day_range, join_figures
@@ -120,7 +121,7 @@ def get_code(request: Request, caller: Reader, code_id: CodeId) -> dict[str, Any
 
 @router.patch("/{code_id}", summary="Rename, change the strategy or webhook, archive")
 def edit_code(request: Request, caller: Writer, code_id: CodeId, body: CodePatch) -> dict[str, Any]:
-    values = body.model_dump(exclude_unset=True)
+    values = patch_values(body, nullable=("title", "alert_webhook_url"))
     if "strategy" in values and values["strategy"] is not None:
         values["strategy"] = Strategy(values["strategy"]).value
     if values.get("alert_webhook_url") == "":
@@ -199,7 +200,7 @@ def _no_entry(entry_id: int) -> GroupCodeError:
 @router.patch("/{code_id}/groups/{entry_id}", summary="Change a group's label, capacity, count, link or position")
 def edit_group(request: Request, caller: Writer, code_id: CodeId, entry_id: EntryId, body: EntryPatch
                ) -> dict[str, Any]:
-    values = body.model_dump(exclude_unset=True)
+    values = patch_values(body)
     with write(runtime_of(request).engine) as conn:
         _code(conn, caller.workspace_id, code_id)
         if "group_id" in values:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from siyu import clock
 from siyu.api.auth import require, runtime_of
+from siyu.api.patch import patch_values
 from siyu.db.engine import read, write
 from siyu.staff import conversation, store, tasks, transfers
 from siyu.staff.errors import StaffError
@@ -104,7 +105,7 @@ def get_staff(request: Request, caller: Reader, staff_id: StaffId) -> dict[str, 
 
 @router.patch("/{staff_id}", summary="Rename, change persona, or mark as left (then 离职继承 their customers)")
 def edit_staff(request: Request, caller: Manager, staff_id: StaffId, body: StaffPatch) -> dict[str, Any]:
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = patch_values(body)
     now = clock.now()
     with write(runtime_of(request).engine) as conn:
         found = store.get_staff(conn, caller.workspace_id, staff_id)

@@ -6,16 +6,18 @@
 Builds a fresh database (not timed) with ``--profiles`` people in one segment, loaded in bulk: a
 phone for 90 %, SMS marketing consent granted by 70 % and revoked by 3 %, and for 15 % one to three
 marketing SMS already sent in the last ten days and for 2 % three today (so the daily and weekly caps
-and the cooldown have work to do). Then a marketing SMS broadcast to the segment is fanned out by the worker's own code
-(``siyu.messaging.broadcasts.fan_out_due``, chunks of 1,000 people, each chunk one transaction:
-members read, facts read set-based, every person's verdict by ``policies.decide``, one outbox row
-per person written — queued, deferred or stopped with its reason). Timed from the first chunk to
-the last.
+and the cooldown have work to do). Then a marketing SMS broadcast to the segment is fanned out by the
+worker's own code (``siyu.messaging.broadcasts.fan_out_due``, chunks of 5,000 people: members and
+facts read set-based, every person's verdict by ``policies.decide``, one outbox row per person —
+queued, deferred or stopped with its reason — written with the cursor in one transaction per chunk
+by a writer thread while the next chunk is decided). Timed from the first chunk to the last.
 
-Floor: the same number of outbox rows written with the same INSERT in the same 1,000-row
-transactions, with no members to read and nothing to decide — what the fan-out would cost if the
-policy were free. Prints decisions per second, the ratio to the floor, the verdicts by reason and
-the load average (the machine is shared: 2 cores).
+Floor: the rows the fan-out wrote (each person's status, reason, detail and due time), written again
+under another source by the same ``broadcast_store.queue_many`` (COPY on PostgreSQL, one INSERT …
+SELECT over a JSON array on SQLite) in transactions of the same size, with no members to read and
+nothing to decide — what the fan-out would cost if the policy were free. Prints decisions per
+second, the ratio to the floor, the verdicts by reason and the load average (the machine is shared:
+2 cores).
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ def drop(url: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def cpu_seconds(url: str) -> tuple[float, float]:
+    """CPU time so far of this process (every thread; SQLite's work included) and of the PostgreSQL
+    backends serving the bench's database (/proc/PID/stat fields 14 and 15): the figures least
+    distorted by other work on the machine."""
+    database = 0.0
+    if url.startswith("postgresql"):
+        name = url.rsplit("/", 1)[1].encode()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and name in (entry / "cmdline").read_bytes():
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    database += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                continue  # a backend that ended meanwhile
+    return time.process_time(), database
+
+
 def _load(rt: Runtime, sql: str, rows: list[tuple]) -> None:
     for start in range(0, len(rows), LOAD_ROWS):
         with write(rt.engine) as conn:
@@ -106,7 +125,8 @@ def populate(rt: Runtime, workspace_id: int, people: int, seed: int) -> int:
           [(w, p, k, "{}", d, c, u, s) for w, p, k, d, c, u, s in sent])
     with write(rt.engine) as conn:
         segment_id = conn.execute(segments.insert().values(
-            workspace_id=workspace_id, name="everyone", definition={"all": []}, status="active",
+            workspace_id=workspace_id, name="everyone", definition={"trait": "cohort", "op": "eq", "value": "bench"},
+            status="active",
             created_at=NOW, updated_at=NOW).returning(segments.c.id)).scalar_one()
     _load(rt, "INSERT INTO segment_members (workspace_id, segment_id, profile_id, entered_at) VALUES (?, ?, ?, ?)",
           [(workspace_id, segment_id, pid, moment) for pid in ids])
@@ -114,7 +134,7 @@ def populate(rt: Runtime, workspace_id: int, people: int, seed: int) -> int:
     return segment_id
 
 
-def floor(rt: Runtime, broadcast: dict, people: int, chunk: int) -> float:
+def floor(rt: Runtime, broadcast: dict, people: int, chunk: int) -> tuple[float, float, float]:
     """The outbox rows alone: the rows the fan-out wrote (each person's status, reason, detail and
     due time), written again under another source by the same ``queue_many`` in transactions of
     the same size — nothing read or decided."""
@@ -126,11 +146,13 @@ def floor(rt: Runtime, broadcast: dict, people: int, chunk: int) -> float:
                            [broadcast["workspace_id"], f"broadcast:{broadcast['id']}"])
     assert len(rows) == people
     again = {**broadcast, "id": f"{broadcast['id']}-floor"}
-    started = time.perf_counter()
+    url = rt.engine.url.render_as_string(hide_password=False)
+    cpu_before, started = cpu_seconds(url), time.perf_counter()
     for start in range(0, people, chunk):
         with write(rt.engine) as conn:
             broadcast_store.queue_many(conn, again, rows[start:start + chunk], NOW)
-    return time.perf_counter() - started
+    elapsed, cpu_after = time.perf_counter() - started, cpu_seconds(url)
+    return elapsed, cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
 
 
 def main() -> None:
@@ -161,10 +183,10 @@ def main() -> None:
                                           purpose=Purpose.MARKETING, content=SMS, send_at=None, rate_per_minute=None,
                                           created_by="bench", now=NOW)
         load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
-        started = time.perf_counter()
+        cpu_before, started = cpu_seconds(url), time.perf_counter()
         decided = broadcasts.fan_out_due(rt.engine, workspace_id=workspace.id)
-        ours = time.perf_counter() - started
-        base = floor(rt, broadcast, arguments.profiles, broadcasts.CHUNK)
+        ours, cpu_after = time.perf_counter() - started, cpu_seconds(url)
+        base, base_python, base_database = floor(rt, broadcast, arguments.profiles, broadcasts.CHUNK)
         load_after = "/".join(f"{x:.1f}" for x in os.getloadavg())
         with read(rt.engine) as conn:
             verdicts = conn.execute(select(messages.c.status, messages.c.reason, func.count()).where(
@@ -174,6 +196,10 @@ def main() -> None:
         print(f"fan-out with every policy: {decided:,} decisions in {ours:.1f} s = {decided / ours:,.0f} decisions/s")
         print(f"floor (the same rows, nothing decided): {base:.1f} s = {arguments.profiles / base:,.0f} rows/s; "
               f"ratio to the floor {base / ours:.2f}")
+        python, database = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+        print(f"CPU per person: fan-out {python / decided * 1e6:.1f} µs in Python (SQLite included) + "
+              f"{database / decided * 1e6:.1f} µs in PostgreSQL; floor {base_python / decided * 1e6:.1f} + "
+              f"{base_database / decided * 1e6:.1f} µs")
         print("verdicts: " + ", ".join(f"{status}{':' + reason if reason else ''} {count:,}"
                                        for status, reason, count in verdicts))
         print(f"load average 1/5/15 before {load_before}, after {load_after}")

@@ -9,6 +9,10 @@ Rows it lets through are decided again by the delivery worker when they are sent
 and cooldowns depend on what has gone out by then. Throttling spaces the messages' due times
 (``rate_per_minute``), so the outbox holds the schedule and any number of workers keep to it.
 
+The fan-out reads and decides a chunk while a writer thread writes the one before (the database's
+work and Python's overlap: bench/bench_broadcast.py). The writer moves the cursor by compare-and-set,
+so a chunk is written once even if another worker or a cancel moved it meanwhile.
+
 Before sending, :func:`preview` gives the audience and what the policy would decide for a sample
 of it; :func:`test_send` queues the message to chosen people (marked as a test, its own keys).
 """
@@ -159,13 +163,19 @@ def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purp
     regardless: dict[tuple[Any, ...], Verdict] = {}  # other facts -> verdict, whatever the history
     by_history: dict[tuple[Any, ...], Verdict] = {}  # (other facts, history) -> verdict
     reads_history: set[tuple[Any, ...]] = set()
-    consents, addresses, history = gathered.consents, gathered.addresses, gathered.history
-    followed, last_message, subscriptions = gathered.followed, gathered.last_message, gathered.subscriptions or {}
+    history = gathered.history
+    consent, address = gathered.consents.get, gathered.addresses.get
+    if gathered.followed or gathered.last_message or gathered.subscriptions:
+        followed, last_message = gathered.followed.get, gathered.last_message.get
+        subscription = (gathered.subscriptions or {}).get
+        keys = [(consent(pid), bool(address(pid)), followed(pid), last_message(pid), subscription(pid))
+                for pid in profile_ids]
+    else:  # the WeChat facts are None for everyone
+        keys = [(consent(pid), bool(address(pid))) for pid in profile_ids]
+    known = regardless.get
     decided = []
-    for pid in profile_ids:
-        key = (consents.get(pid), bool(addresses.get(pid)), followed.get(pid), last_message.get(pid),
-               subscriptions.get(pid))
-        verdict = regardless.get(key)
+    for pid, key in zip(profile_ids, keys, strict=True):
+        verdict = known(key)
         if verdict is None:
             if key in reads_history:
                 whole = (key, history.get(pid))
@@ -200,10 +210,12 @@ class _Moved(Exception):
 
 
 def _fan_out(engine: Engine, broadcast: dict[str, Any], chunk: int) -> int:
-    """One broadcast, chunk by chunk: this thread reads each chunk's members and facts and decides,
-    a writer thread writes the chunk before (its rows and the cursor, one transaction), so the
-    database writes while Python decides. The writer moves the cursor only from where the chunk
-    began (:func:`store.advance`): rows are written once, whatever runs beside this."""
+    """One broadcast, chunk by chunk: this thread reads each chunk's members and facts and decides
+    while a writer thread writes the chunk before (its rows and the cursor, one transaction). The
+    writer moves the cursor only from where the chunk began (:func:`store.advance`): rows are
+    written once, whatever runs beside this. (Reading on a thread of its own as well gains nothing:
+    SQLite's driver takes the GIL back for every row it fetches, and waits for it while Python
+    decides.)"""
     with engine.connect() as lock_holder:
         if not store.lock_fan_out(lock_holder, broadcast["id"]):
             return 0  # another worker's fan-out has it
@@ -212,21 +224,12 @@ def _fan_out(engine: Engine, broadcast: dict[str, Any], chunk: int) -> int:
         try:
             channel, purpose = Channel(broadcast["channel"]), Purpose(broadcast["purpose"])
             at = {"fanout_after": broadcast["fanout_after"], "queued": broadcast["queued"]}
-            done = False
-            while not done:
-                now = clock.now()
-                with read(engine) as conn:
-                    members = store.next_members(conn, broadcast["workspace_id"], broadcast["segment_id"],
-                                                 at["fanout_after"], chunk)
-                    workspace = workspace_store.get_workspace(conn, broadcast["workspace_id"])
-                    gathered = gather(conn, workspace.id, members, channel, now,
-                                      sending_scope(workspace.settings, channel))
+            for now, workspace, members, gathered in _chunks(engine, broadcast, chunk):
                 verdicts = _verdicts(gathered, members, channel, purpose, _settings(workspace), now)
-                rows = _rows({**broadcast, **at}, members, verdicts, now)
-                done = len(members) < chunk
                 moved = {"fanout_after": members[-1] if members else at["fanout_after"],
                          "queued": at["queued"] + len(members)}
-                if not writer.put((at, moved, done, rows, now)):
+                rows = _rows({**broadcast, **at}, members, verdicts, now)
+                if not writer.put((at, moved, len(members) < chunk, rows, now)):
                     break
                 at = moved
         finally:
@@ -236,6 +239,21 @@ def _fan_out(engine: Engine, broadcast: dict[str, Any], chunk: int) -> int:
                 store.unlock_fan_out(lock_holder, broadcast["id"])
                 lock_holder.commit()
     return written
+
+
+def _chunks(engine: Engine, broadcast: dict[str, Any], chunk: int) -> Iterator[tuple[Any, ...]]:
+    """Each chunk's time of decision, workspace, members (after the cursor, in id order) and facts."""
+    channel, after = Channel(broadcast["channel"]), broadcast["fanout_after"]
+    while True:
+        now = clock.now()
+        with read(engine) as conn:
+            members = store.next_members(conn, broadcast["workspace_id"], broadcast["segment_id"], after, chunk)
+            workspace = workspace_store.get_workspace(conn, broadcast["workspace_id"])
+            gathered = gather(conn, workspace.id, members, channel, now, sending_scope(workspace.settings, channel))
+        yield now, workspace, members, gathered
+        if len(members) < chunk:
+            return
+        after = members[-1]
 
 
 class _Writer:
@@ -295,23 +313,28 @@ def _rows(broadcast: dict[str, Any], members: list[int], verdicts: list[Verdict]
     slot), worked out once."""
     step = store.spacing(broadcast["rate_per_minute"])
     start = broadcast["send_at"] if broadcast["rate_per_minute"] else now
-    shared: dict[int, tuple[str, str | None, str | None, datetime | None]] = {}
-    for verdict in verdicts:
-        if id(verdict) not in shared:
-            if verdict.action == "stop":
-                shared[id(verdict)] = (Status.STOPPED.value, verdict.reason, verdict.detail, None)
-            elif verdict.action == "defer":
-                assert verdict.until is not None
-                shared[id(verdict)] = (Status.QUEUED.value, verdict.reason, verdict.detail, verdict.until)
-            else:
-                shared[id(verdict)] = (Status.QUEUED.value, None, None, None)
-    if not step:  # every slot is now: a verdict's rows differ only by the person
-        due = {key: to_millis(max(now, until) if until else now) for key, (_, _, _, until) in shared.items()}
-        parts = {key: (status, reason, detail, due[key]) for key, (status, reason, detail, _) in shared.items()}
-        return [(pid, *parts[id(verdict)]) for pid, verdict in zip(members, verdicts, strict=True)]
-    rows = []
+    shared: dict[int, tuple[Any, ...]] = {}
+    rows: list[store.Row] = []
     for i, (pid, verdict) in enumerate(zip(members, verdicts, strict=True)):
-        status, reason, detail, until = shared[id(verdict)]
-        slot = max(start + step * (broadcast["queued"] + i), now)
-        rows.append((pid, status, reason, detail, to_millis(max(slot, until) if until else slot)))
+        part = shared.get(id(verdict))
+        if part is None:
+            part = shared[id(verdict)] = _part(verdict, None if step else now)
+        if step:
+            status, reason, detail, until = part
+            slot = max(start + step * (broadcast["queued"] + i), now)
+            rows.append((pid, status, reason, detail, to_millis(max(slot, until) if until else slot)))
+        else:
+            rows.append((pid, *part))  # type: ignore[arg-type]
     return rows
+
+
+def _part(verdict: Verdict, now: datetime | None) -> tuple[Any, ...]:
+    """A verdict's status, reason, detail, and the time it defers to: with ``now`` (no throttle)
+    the row's due time in epoch ms, else the deferral's own time (or None)."""
+    status = Status.STOPPED.value if verdict.action == "stop" else Status.QUEUED.value
+    reason, detail = (None, None) if verdict.action == "send" else (verdict.reason, verdict.detail)
+    until = verdict.until if verdict.action == "defer" else None
+    assert until is not None or verdict.action != "defer"
+    if now is None:
+        return status, reason, detail, until
+    return status, reason, detail, to_millis(max(now, until) if until else now)

@@ -89,20 +89,21 @@ def _chunk(conn: Connection, workspace_id: int, ids: list[int], channel: Channel
     expansion of the IN list and its per-row type processing cost more than the queries. The range
     scan reads a few people outside ``ids``: their facts are as true as anyone's, and nobody asks."""
     where, params = _people(workspace_id, ids)
-    consent: dict[int, list[tuple[tuple[str, str], str]]] = defaultdict(list)
+    consents: dict[int, tuple[tuple[tuple[str, str], str], ...]] = {}
     for pid, kind, purpose, status in driver.rows(
             conn, f"SELECT profile_id, channel, purpose, status FROM consents WHERE {where}", params):
-        consent[pid].append(((kind, purpose), status))
-    into.consents.update((pid, tuple(sorted(found)) if len(found) > 1 else tuple(found))
-                         for pid, found in consent.items())
+        found = consents.get(pid)
+        consents[pid] = (((kind, purpose), status),) if found is None else tuple(sorted(
+            (*found, ((kind, purpose), status))))
+    into.consents.update(consents)  # whole, as a later chunk's range may read someone again
     reached = [s.value for s in REACHED]
     history: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
-    for pid, *sent in driver.rows(
+    for row in driver.rows(
             conn, f"SELECT profile_id, channel, purpose, sent_at FROM messages WHERE {where} "
             f"AND status IN {_in(reached)} AND sent_at IS NOT NULL AND sent_at >= ? "
             "ORDER BY profile_id, sent_at DESC",
             [*params, *reached, to_millis(now - timedelta(days=store.HISTORY_DAYS))]):
-        history[pid].append(tuple(sent))  # type: ignore[arg-type]
+        history[row[0]].append(row[1:])
     into.history.update((pid, tuple(sent)) for pid, sent in history.items())
     if channel.value.startswith("wechat"):
         into.followed.update(_latest_follow(conn, where, params))

@@ -163,10 +163,13 @@ def test_refusals(runtime: Runtime, client: Any, workspace: Any, other_workspace
 
 
 def segment_of(engine: Engine, workspace_id: int, ids: list[int]) -> int:
+    """A segment with exactly these members, stored as a refresh would leave it (a valid definition:
+    the worker of another test may refresh it later)."""
     with write(engine) as conn:
         segment_id = conn.execute(segments.insert().values(
-            workspace_id=workspace_id, name=f"generated {len(ids)}", definition={"all": []}, status="active",
-            size=len(ids), created_at=NOON, updated_at=NOON).returning(segments.c.id)).scalar_one()
+            workspace_id=workspace_id, name=f"generated {len(ids)}", status="active", size=len(ids),
+            definition={"trait": "cohort", "op": "eq", "value": "generated"}, created_at=NOON,
+            updated_at=NOON).returning(segments.c.id)).scalar_one()
         conn.execute(segment_members.insert(), [{"workspace_id": workspace_id, "segment_id": segment_id,
                                                  "profile_id": pid, "entered_at": NOON} for pid in ids])
     return segment_id
@@ -228,6 +231,14 @@ def test_fanned_out_rows_are_what_the_policy_decides_for_each_person(runtime: Ru
             "policy.cooldown"} <= reasons, reasons
     shown = broadcast_row(runtime.engine, broadcast_id)
     assert (shown.status, shown.queued, shown.fanout_after) == ("done", 64, max(ids))
+    stop_rest(runtime.engine, workspace.id, broadcast_id)
+
+
+def stop_rest(engine: Engine, workspace_id: int, broadcast_id: int) -> None:
+    """Stop what a test's broadcast left queued, so that a worker another test starts on this
+    database has nothing of it to deliver."""
+    with write(engine) as conn:
+        broadcast_store.cancel(conn, workspace_id, broadcast_id, clock.now())
 
 
 def webhook_broadcast(engine: Engine, workspace: Any, count: int) -> tuple[list[int], int]:
@@ -264,6 +275,7 @@ def test_a_fan_out_interrupted_mid_way_resumes_without_writing_anyone_twice(runt
     assert [r.profile_id for r in outbox_rows(runtime.engine, broadcast_id)] == ids
     done = broadcast_row(runtime.engine, broadcast_id)
     assert (done.status, done.queued, done.fanout_after) == ("done", 50, ids[-1])
+    stop_rest(runtime.engine, workspace.id, broadcast_id)
 
 
 def test_two_fan_outs_of_one_broadcast_at_once_write_each_person_once(runtime: Runtime, workspace: Any) -> None:
@@ -278,6 +290,7 @@ def test_two_fan_outs_of_one_broadcast_at_once_write_each_person_once(runtime: R
     assert sum(counts) == 300, counts  # a chunk is counted by the fan-out that wrote it
     assert [r.profile_id for r in outbox_rows(runtime.engine, broadcast_id)] == ids
     assert broadcast_row(runtime.engine, broadcast_id).queued == 300
+    stop_rest(runtime.engine, workspace.id, broadcast_id)
 
 
 def test_cancelling_during_the_fan_out_stops_it(runtime: Runtime, workspace: Any, monkeypatch: Any) -> None:
@@ -339,5 +352,6 @@ def test_kill_9_mid_fan_out_then_resuming_writes_each_person_once(database_url: 
         assert broadcasts.fan_out_due(engine, workspace_id=workspace.id, chunk=1000) == people - left.queued
         assert [r.profile_id for r in outbox_rows(engine, broadcast_id)] == ids
         assert broadcast_row(engine, broadcast_id).status == "done"
+        stop_rest(engine, workspace.id, broadcast_id)
     finally:
         engine.dispose()

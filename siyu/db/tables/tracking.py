@@ -56,5 +56,8 @@ message_receipts = Table(
     PrimaryKeyConstraint("workspace_id", "message_id"),
 )
 
-# Receipts name the provider's id (WeChat MsgID, Aliyun BizId): found through this index.
-Index("ix_messages_provider", messages.c.workspace_id, messages.c.provider_id)
+# Receipts name the provider's id (WeChat MsgID, Aliyun BizId): found through this index. Partial:
+# rows without one (everything queued or stopped, e.g. a broadcast's million) are not in it, and a
+# lookup by ``provider_id = ?`` implies ``IS NOT NULL`` on both databases (migration 0015).
+Index("ix_messages_provider", messages.c.workspace_id, messages.c.provider_id,
+      sqlite_where=messages.c.provider_id.is_not(None), postgresql_where=messages.c.provider_id.is_not(None))

@@ -35,7 +35,10 @@ class PassResult:
     scored: list[int] = field(default_factory=list)  # workspaces whose built-in scores were recomputed
 
 
-def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResult:
+def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
+             stop: threading.Event | None = None) -> PassResult:
+    """One pass; with ``stop``, it ends early between workspaces once stop is set (a SIGTERM or the server
+    gone), so the worker exits within a workspace's step, not a whole pass over every workspace."""
     from siyu.groups.worker import run_due as run_groups
     from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
@@ -57,6 +60,8 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None) -> PassResu
     run_staff(rt, workspaces)  # hand-overs, SOP rules, channel-code routing pushed to WeCom
     run_rewards(rt, workspaces)  # cash rewards (red packets): due ones sent, uncertain ones queried first
     for workspace in workspaces:
+        if stop is not None and stop.is_set():
+            break
         if workspace.id in with_segments:
             while True:
                 with write(rt.engine) as conn:
@@ -110,7 +115,7 @@ def _fit_customer_value(rt: Runtime, workspace_id: int) -> None:
 def run_forever(rt: Runtime, stop: threading.Event, interval: float = 1.0) -> None:
     while not stop.is_set():
         try:
-            run_pass(rt)
+            run_pass(rt, stop=stop)
         except Exception:  # noqa: BLE001 - logged; the next pass retries from the cursors
             log.exception("worker pass failed; retrying in %.0f s", interval * 5)
             stop.wait(interval * 5)

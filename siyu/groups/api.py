@@ -108,7 +108,8 @@ def list_groups(request: Request, caller: Reader,
                 status: Annotated[Literal["active", "dismissed"] | None, Query()] = None,
                 owner: Annotated[str | None, Query(max_length=64, description="The owner's WeCom userid")] = None,
                 q: Annotated[str | None, Query(max_length=100, description="Part of the group's name")] = None,
-                tag_id: Annotated[list[int] | None, Query(description="Groups carrying every one of these tags")]
+                tag_id: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None,
+                                  Query(max_length=50, description="Groups carrying every one of these tags")]
                 = None,
                 min_members: Annotated[int | None, Query(ge=0, le=100_000)] = None,
                 max_members: Annotated[int | None, Query(ge=0, le=100_000)] = None,
@@ -200,7 +201,8 @@ def get_broadcast(request: Request, caller: Reader,
 
 @router.get("/joins", summary="Joins per day, per group (all groups, or these)")
 def joins(request: Request, caller: Reader,
-          group_id: Annotated[list[int] | None, Query(description="Only these groups")] = None,
+          group_id: Annotated[list[Annotated[int, Field(ge=1, le=2**62)]] | None,
+                              Query(max_length=500, description="Only these groups")] = None,
           days: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict[str, Any]]:
     with read(runtime_of(request).engine) as conn:
         workspace = workspace_store.get_workspace(conn, caller.workspace_id)

@@ -55,7 +55,8 @@ FAN_OUT_LOCK = 7203  # pg_advisory_lock namespace of fan-outs (the person lock o
 def lock_fan_out(conn: Connection, broadcast_id: int) -> bool:
     """On PostgreSQL, make this connection's session the broadcast's only fan-out, or say that
     another worker's is (False). It saves work, nothing more: two fan-outs of one broadcast would
-    still not write anyone twice (:func:`advance`). SQLite has one worker process."""
+    still not write anyone twice (:func:`advance`). SQLite has one worker process.
+    # tenancy: cross-workspace (an advisory lock on the broadcast's own id, which is unique across workspaces)"""
     if conn.dialect.name != "postgresql":
         return True
     return bool(conn.execute(text("SELECT pg_try_advisory_lock(:space, :id)"),
@@ -63,6 +64,7 @@ def lock_fan_out(conn: Connection, broadcast_id: int) -> bool:
 
 
 def unlock_fan_out(conn: Connection, broadcast_id: int) -> None:
+    """Release :func:`lock_fan_out`'s lock. # tenancy: cross-workspace (the broadcast's own lock)"""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_unlock(:space, :id)"), {"space": FAN_OUT_LOCK, "id": broadcast_id})
 

@@ -318,6 +318,12 @@ def list_sop_rules(conn: Connection, workspace_id: int, *, status: str | None = 
             for r in conn.execute(query.order_by(sop_rules.c.id))]
 
 
+def workspaces_with_sop_rules(conn: Connection) -> set[int]:
+    """Workspaces with an active SOP rule. # tenancy: cross-workspace (the worker skips the others)"""
+    return set(conn.execute(select(sop_rules.c.workspace_id).where(sop_rules.c.status == "active").distinct())
+               .scalars())
+
+
 def mark_sop_run(conn: Connection, workspace_id: int, rule_id: int, now: datetime) -> None:
     conn.execute(update(sop_rules).where(sop_rules.c.workspace_id == workspace_id, sop_rules.c.id == rule_id)
                  .values(last_run_at=now, updated_at=now))

@@ -20,26 +20,32 @@ log = logging.getLogger("siyu.staff")
 
 
 def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - Workspace rows
+    from siyu.db.engine import read
+    from siyu.staff import store
+
     done = {"transfers_submitted": 0, "transfers_finished": 0, "sop_tasks": 0, "codes_pushed": 0}
     now = clock.now()
+    with read(rt.engine) as conn:
+        with_rules = store.workspaces_with_sop_rules(conn)
     for workspace in workspaces:
         try:
-            _workspace_steps(rt, workspace, now, done)
+            _workspace_steps(rt, workspace, now, done, workspace.id in with_rules)
         except Exception:  # noqa: BLE001 - one workspace's broken rule must not stop the others' hand-overs
             log.exception("workspace %s: staff steps failed; the next pass tries again", workspace.id)
     return done
 
 
-def _workspace_steps(rt: Runtime, workspace: Any, now: datetime, done: dict[str, int]) -> None:
+def _workspace_steps(rt: Runtime, workspace: Any, now: datetime, done: dict[str, int], has_rules: bool) -> None:
     from siyu.acquisition.channel_codes import sync_all
     from siyu.errors import SiyuError
     from siyu.staff.tasks import run_sop_rules
     from siyu.staff.transfers import poll_transfers, submit_transfers
 
     try:
-        with write(rt.engine) as conn:
-            ran = run_sop_rules(conn, workspace.id, now, workspace.timezone)
-        done["sop_tasks"] += sum(r["created"] for r in ran.values())
+        if has_rules:  # a write transaction only where there is a rule to run
+            with write(rt.engine) as conn:
+                ran = run_sop_rules(conn, workspace.id, now, workspace.timezone)
+            done["sop_tasks"] += sum(r["created"] for r in ran.values())
     except SiyuError:  # a rule whose segment no longer compiles: logged, the hand-overs below still run
         log.warning("workspace %s: SOP rules failed", workspace.id, exc_info=True)
     if not ((workspace.settings or {}).get("channels") or {}).get("wecom"):

@@ -165,11 +165,11 @@ def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purp
     reads_history: set[tuple[Any, ...]] = set()
     history = gathered.history
     consent, address = gathered.consents.get, gathered.addresses.get
-    if gathered.followed or gathered.last_message or gathered.subscriptions:
+    if gathered.followed or gathered.last_message or gathered.subscriptions or gathered.last_interaction:
         followed, last_message = gathered.followed.get, gathered.last_message.get
-        subscription = (gathered.subscriptions or {}).get
-        keys = [(consent(pid), bool(address(pid)), followed(pid), last_message(pid), subscription(pid))
-                for pid in profile_ids]
+        subscription, interaction = (gathered.subscriptions or {}).get, gathered.last_interaction.get
+        keys = [(consent(pid), bool(address(pid)), followed(pid), last_message(pid), subscription(pid),
+                 interaction(pid)) for pid in profile_ids]
     else:  # the WeChat facts are None for everyone
         keys = [(consent(pid), bool(address(pid))) for pid in profile_ids]
     known = regardless.get

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ class Gathered:
     followed: dict[int, bool]
     last_message: dict[int, datetime]
     subscriptions: dict[int, bool] | None  # wechat_subscribe only
+    last_interaction: dict[int, datetime] = field(default_factory=dict)  # follow, scan, menu click
 
     def sent(self, profile_id: int) -> tuple[Sent, ...]:
         return tuple(Sent(_CHANNELS[kind], _PURPOSES[purpose], from_millis(at))
@@ -50,6 +51,7 @@ class Gathered:
         return Facts(consents=dict(self.consents.get(profile_id, ())), address=self.addresses.get(profile_id),
                      wechat_followed=self.followed.get(profile_id),
                      last_user_message_at=self.last_message.get(profile_id),
+                     last_interaction_at=self.last_interaction.get(profile_id),
                      history=self.sent(profile_id) if history is None else history,  # type: ignore[arg-type]
                      subscription=None if self.subscriptions is None else self.subscriptions[profile_id])
 
@@ -111,6 +113,10 @@ def _chunk(conn: Connection, workspace_id: int, ids: list[int], channel: Channel
             conn, f"SELECT profile_id, max(timestamp) FROM events WHERE {where} "
             f"AND name IN {_in(store.USER_MESSAGE_EVENTS)} GROUP BY profile_id",
             [*params, *store.USER_MESSAGE_EVENTS]))
+        into.last_interaction.update((pid, from_millis(at)) for pid, at in driver.rows(
+            conn, f"SELECT profile_id, max(timestamp) FROM events WHERE {where} "
+            f"AND name IN {_in(store.INTERACTION_EVENTS)} GROUP BY profile_id",
+            [*params, *store.INTERACTION_EVENTS]))
     into.addresses.update(_addresses(conn, where, params, workspace_id, ids, channel, scope))
     if into.subscriptions is not None:
         into.subscriptions.update((pid, store.has_subscribe_grant(conn, workspace_id, pid, None)) for pid in ids)

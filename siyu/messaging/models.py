@@ -82,6 +82,8 @@ class PolicySettings:
     timezone: str = "Asia/Shanghai"
     cs_window: timedelta = timedelta(hours=48)  # WeChat customer-service window after a user message
     cs_window_messages: int = 5  # messages per window (from 2023-06-12; was 20)
+    cs_interaction_window: timedelta = timedelta(minutes=1)  # after a follow, a QR scan or a menu click ...
+    cs_interaction_messages: int = 3  # ... this many customer-service messages (the welcome after a follow)
     wecom_limit: WeComLimit = WeComLimit.MONTH  # mass messages a WeCom customer may receive (platform rule)
     marketing_needs_grant: tuple[str, ...] = ("sms", "email")  # opt-in channels (PIPL, 广告法 Art. 43)
 
@@ -103,6 +105,7 @@ class Facts:
     address: str | None = None  # where this channel reaches them (openid, phone, email, ...)
     wechat_followed: bool | None = None  # None: unknown (no follow or unfollow seen)
     last_user_message_at: datetime | None = None  # opens the 48-hour customer-service window
+    last_interaction_at: datetime | None = None  # a follow, QR scan or menu click: 3 messages within a minute
     history: tuple[Sent, ...] = ()  # messages that may have reached them, newest first
     subscription: bool | None = None  # wechat_subscribe: a one-time subscription is left; None: not looked up
 

@@ -73,15 +73,26 @@ def _consent(channel: Channel, purpose: Purpose, facts: Facts, settings: PolicyS
 
 
 def _cs_window(facts: Facts, settings: PolicySettings, now: datetime) -> Verdict | None:
-    opened = facts.last_user_message_at
-    if opened is None or now - opened > settings.cs_window:
+    """WeChat's two allowances: after the person's message, ``cs_window_messages`` within ``cs_window``;
+    after a follow, a QR scan or a menu click, ``cs_interaction_messages`` within
+    ``cs_interaction_window`` (the welcome card after a follow). Either open allowance with room is enough."""
+    windows = [(opened, limit, what) for opened, length, limit, what in (
+        (facts.last_user_message_at, settings.cs_window, settings.cs_window_messages, "the person's last message"),
+        (facts.last_interaction_at, settings.cs_interaction_window, settings.cs_interaction_messages,
+         "the person's follow, QR scan or menu click"))
+        if opened is not None and now - opened <= length]
+    if not windows:
         return Verdict.stop("policy.outside_window", "WeChat customer-service messages may only be sent within "
-                            f"{settings.cs_window.total_seconds() / 3600:.0f} hours of the person's last message.")
+                            f"{settings.cs_window.total_seconds() / 3600:.0f} hours of the person's last message "
+                            f"(or {settings.cs_interaction_window.total_seconds() / 60:.0f} minute of a follow, "
+                            "QR scan or menu click).")
+    for opened, limit, _ in windows:
+        if sum(1 for sent in facts.history if sent.channel is Channel.WECHAT_CS and sent.at >= opened) < limit:
+            return None
+    opened, limit, what = windows[0]
     used = sum(1 for sent in facts.history if sent.channel is Channel.WECHAT_CS and sent.at >= opened)
-    if used >= settings.cs_window_messages:
-        return Verdict.stop("policy.window_quota", f"{used} customer-service messages were already sent since the "
-                            f"person's last message (limit {settings.cs_window_messages}).")
-    return None
+    return Verdict.stop("policy.window_quota", f"{used} customer-service messages were already sent since {what} "
+                        f"(limit {limit}).")
 
 
 def _marketing(channel: Channel, facts: Facts, settings: PolicySettings, now: datetime) -> Verdict:

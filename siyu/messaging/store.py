@@ -17,6 +17,9 @@ from siyu.messaging.models import REACHED, Channel, Facts, Message, Purpose, Sen
 FOLLOW_EVENTS = ("Followed", "Unfollowed")
 # What opens WeChat's 48-hour customer-service window: the person writing to the account.
 USER_MESSAGE_EVENTS = ("Message Received",)
+# What opens WeChat's short allowance of customer-service messages (3 within 1 minute): following, scanning
+# a parametric QR code, clicking a menu item of the click kind (developers.weixin.qq.com, 客服消息下发规则).
+INTERACTION_EVENTS = ("Followed", "QR Scanned", "Menu Clicked")
 HISTORY_DAYS = 31  # longest cap window (30 days) plus a day of time-zone slack
 # Who owns a WeCom customer: WeCom's add_external_contact callback names the member (UserID) who
 # added the customer (ExternalUserID); recorded as this event with ``properties.userid``. The owner
@@ -114,7 +117,7 @@ def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel
             messages.c.sent_at >= now - timedelta(days=HISTORY_DAYS),
             messages.c.id != (excluding or 0)).order_by(desc(messages.c.sent_at))))
     followed = None
-    last_message = None
+    last_message = last_interaction = None
     if channel.value.startswith("wechat"):
         latest = conn.execute(select(events.c.name).where(
             events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
@@ -123,11 +126,15 @@ def facts(conn: Connection, workspace_id: int, profile_id: int, channel: Channel
         last_message = conn.execute(select(func.max(events.c.timestamp)).where(
             events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
             events.c.name.in_(USER_MESSAGE_EVENTS))).scalar_one()
+        last_interaction = conn.execute(select(func.max(events.c.timestamp)).where(
+            events.c.workspace_id == workspace_id, events.c.profile_id == profile_id,
+            events.c.name.in_(INTERACTION_EVENTS))).scalar_one()
     subscription = None
     if channel is Channel.WECHAT_SUBSCRIBE:
         subscription = has_subscribe_grant(conn, workspace_id, profile_id, excluding)
     return Facts(consents=consent, address=address(conn, workspace_id, profile_id, channel, scope),
-                 wechat_followed=followed, last_user_message_at=last_message, history=history,
+                 wechat_followed=followed, last_user_message_at=last_message, last_interaction_at=last_interaction,
+                 history=history,
                  subscription=subscription)
 
 

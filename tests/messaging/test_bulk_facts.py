@@ -53,7 +53,7 @@ def populate(runtime: Runtime, workspace_id: int, people: int, seed: int) -> lis
                         workspace_id=workspace_id, type=kind, value=f"{kind}-{pid}-{n}", profile_id=pid,
                         first_seen_at=seen, last_seen_at=seen, source="test"))
             instant = NOW - timedelta(days=rng.randint(1, 3))
-            names = ["Followed", "Unfollowed", "Message Received", "WeCom Contact Added"]
+            names = ["Followed", "Unfollowed", "Message Received", "WeCom Contact Added", "QR Scanned", "Menu Clicked"]
             for _ in range(rng.randint(0, 5)):
                 name = rng.choice(names)
                 properties = {"userid": rng.choice(["zhangsan", "bad id!", "li.si"])} if "WeCom" in name else {}

@@ -62,6 +62,24 @@ def test_customer_service_messages_only_inside_48_hours_and_five_per_window() ->
     assert decide(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, before_window, QUIET_OFF, NOON).action == "send"
 
 
+def test_a_follow_scan_or_menu_click_allows_three_customer_service_messages_within_a_minute() -> None:
+    """The welcome card after a follow is sent although the person never wrote (WeChat's 客服消息下发规则:
+    follow, QR scan, menu click — 3 messages, valid 1 minute)."""
+    just = NOON - timedelta(seconds=30)
+    followed = facts(wechat_followed=True, last_interaction_at=just)
+    assert decide(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, followed, QUIET_OFF, NOON).action == "send"
+    three = facts(wechat_followed=True, last_interaction_at=just,
+                  history=tuple(Sent(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, NOON - timedelta(seconds=s))
+                                for s in (5, 10, 20)))
+    assert decide(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, three, QUIET_OFF, NOON).reason == "policy.window_quota"
+    later = facts(wechat_followed=True, last_interaction_at=NOON - timedelta(seconds=61))
+    assert decide(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, later, QUIET_OFF, NOON).reason == "policy.outside_window"
+    # the person's own message 10 hours ago used its five; the follow a moment ago still has room
+    both = facts(wechat_followed=True, last_user_message_at=NOON - timedelta(hours=10), last_interaction_at=just,
+                 history=tuple(sent(Channel.WECHAT_CS, h, Purpose.TRANSACTIONAL) for h in (1, 2, 3, 4, 5)))
+    assert decide(Channel.WECHAT_CS, Purpose.TRANSACTIONAL, both, QUIET_OFF, NOON).action == "send"
+
+
 def test_caps_count_marketing_per_channel_and_overall_in_calendar_days() -> None:
     settings = PolicySettings(caps=(Cap(limit=2, days=1), Cap(limit=1, days=7, channel=Channel.EMAIL)),
                               quiet_start=None, quiet_end=None, cooldown=timedelta(0))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from siyu.channels.fakes.server import LoopbackServer, Request
+from siyu.channels.fakes.tokens import Token, TokenControls
 
 OVERLAP = 300  # seconds a replaced /cgi-bin/token token keeps working; stable tokens renew this early
 DEDUPE = 600  # a template message's client_msg_id dedupes for 10 minutes
@@ -37,13 +38,6 @@ MSGTYPES = ("text", "image", "voice", "video", "music", "news", "mpnews", "link"
             "msgmenu", "mpnewsarticle")
 
 
-@dataclass
-class _Token:
-    appid: str
-    expires_at: float
-    revoked: bool = False
-
-
 @dataclass(frozen=True)
 class ReceivedWeChat:
     kind: str  # "template" | "cs" | "subscribe"
@@ -54,7 +48,7 @@ class ReceivedWeChat:
     msgid: int | None
 
 
-class FakeWeChat(LoopbackServer):
+class FakeWeChat(TokenControls, LoopbackServer):
     """``apps`` maps appids to their secrets. ``token_lifetime`` is the ``expires_in`` handed out."""
 
     def __init__(self, apps: Mapping[str, str], *, token_lifetime: int = 7200, now: Callable[[], float] = time.time,
@@ -68,7 +62,7 @@ class FakeWeChat(LoopbackServer):
         self.refused: list[tuple[str, int]] = []  # (openid, errcode) of every refused send
         self.token_fetches: list[tuple[str, str]] = []  # (endpoint, appid)
         self.token_refusals: list[int] = []  # 41001 / 40001 / 42001 answered to sends
-        self._tokens: dict[str, _Token] = {}
+        self._tokens: dict[str, Token] = {}
         self._classic: dict[str, str] = {}
         self._stable: dict[str, str] = {}
         self._unfollowed: set[str] = set()
@@ -95,23 +89,6 @@ class FakeWeChat(LoopbackServer):
         """Answer every send to this openid with ``errcode`` (45047: out of the window, …)."""
         with self.lock:
             self._openid_errors[openid] = errcode
-
-    def fail_next(self, *errcodes: int) -> None:
-        """Answer the next sends (with a valid token) with these errcodes, in order."""
-        with self.lock:
-            self._scripted.extend(errcodes)
-
-    def expire_tokens(self) -> None:
-        """Every token handed out so far has expired (42001 from now on)."""
-        with self.lock:
-            for token in self._tokens.values():
-                token.expires_at = min(token.expires_at, self.now() - 1)
-
-    def revoke_tokens(self) -> None:
-        """Every token handed out so far is no longer the latest (40001), as after a forced refresh."""
-        with self.lock:
-            for token in self._tokens.values():
-                token.revoked = True
 
     # --- the API ----------------------------------------------------------------------------------
 
@@ -158,7 +135,7 @@ class FakeWeChat(LoopbackServer):
             if previous is not None:
                 previous.expires_at = min(previous.expires_at, now + OVERLAP)
         token = secrets.token_urlsafe(48)
-        self._tokens[token] = _Token(appid, now + self.token_lifetime)
+        self._tokens[token] = Token(appid, now + self.token_lifetime)
         (self._stable if endpoint == "stable_token" else self._classic)[appid] = token
         return {"access_token": token, "expires_in": self.token_lifetime}
 
@@ -186,17 +163,17 @@ class FakeWeChat(LoopbackServer):
             self.refused.append((openid, errcode))
             return self._error(errcode)
         if kind == "subscribe":
-            return self._subscription_notice(token.appid, openid, body, request.body)
+            return self._subscription_notice(token.owner, openid, body, request.body)
         if kind == "cs":
-            self.received.append(ReceivedWeChat(kind, token.appid, openid, body, request.body, None))
+            self.received.append(ReceivedWeChat(kind, token.owner, openid, body, request.body, None))
             return {"errcode": 0, "errmsg": "ok"}
-        dedupe = (token.appid, openid, str(body.get("client_msg_id") or ""))
+        dedupe = (token.owner, openid, str(body.get("client_msg_id") or ""))
         earlier = self._sent_ids.get(dedupe)
         if dedupe[2] and earlier is not None and self.now() - earlier[1] < DEDUPE:
             return {"errcode": 0, "errmsg": "ok", "msgid": earlier[0]}
         msgid = next(self._msgids)
         self._sent_ids[dedupe] = (msgid, self.now())
-        self.received.append(ReceivedWeChat(kind, token.appid, openid, body, request.body, msgid))
+        self.received.append(ReceivedWeChat(kind, token.owner, openid, body, request.body, msgid))
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def _subscription_notice(self, appid: str, openid: str, body: dict[str, Any], raw: bytes) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from siyu.channels.fakes.server import LoopbackServer, Request
+from siyu.channels.fakes.tokens import Token, TokenControls
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 ERRMSG = {
@@ -39,13 +40,6 @@ CONTACT_APIS = ("externalcontact/transfer_customer", "externalcontact/resigned/t
                 "externalcontact/transfer_result", "externalcontact/resigned/transfer_result",
                 "externalcontact/add_contact_way", "externalcontact/update_contact_way")
 TAKEOVER_SECONDS = 24 * 3600  # a hand-over completes 24 h after it started, unless the customer refuses
-
-
-@dataclass
-class _Token:
-    corpid: str
-    expires_at: float
-    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,7 @@ class ReceivedWeComGroupTask:
     at: float
 
 
-class FakeWeCom(LoopbackServer):
+class FakeWeCom(TokenControls, LoopbackServer):
     """``apps`` maps corp ids to the secret of their customer-contact app. ``members``: the staff
     userids that exist (any, when None). ``check_contacts``: only customers added with
     :meth:`add_contact` are reachable, and only from their owners; the sandbox turns it off."""
@@ -91,7 +85,7 @@ class FakeWeCom(LoopbackServer):
         self.refused: list[int] = []  # errcodes answered to sends with a valid token
         self.token_fetches: list[str] = []  # corp ids
         self.token_refusals: list[int] = []
-        self._tokens: dict[str, _Token] = {}
+        self._tokens: dict[str, Token] = {}
         self._current: dict[str, str] = {}
         self._contacts: dict[str, set[str]] = {}
         self._external_errors: dict[str, int] = {}
@@ -118,22 +112,6 @@ class FakeWeCom(LoopbackServer):
         """Answer every task for this customer with ``errcode``."""
         with self.lock:
             self._external_errors[external_userid] = errcode
-
-    def fail_next(self, *errcodes: int) -> None:
-        """Answer the next sends (with a valid token) with these errcodes, in order."""
-        with self.lock:
-            self._scripted.extend(errcodes)
-
-    def expire_tokens(self) -> None:
-        with self.lock:
-            for token in self._tokens.values():
-                token.expires_at = min(token.expires_at, self.now() - 1)
-
-    def revoke_tokens(self) -> None:
-        """WeCom ended every token early (40014 from now on)."""
-        with self.lock:
-            for token in self._tokens.values():
-                token.revoked = True
 
     def set_group_chat(self, chat_id: str, *, name: str, owner: str, members: Iterable[Mapping[str, Any]],
                        create_time: int = 1_700_000_000, notice: str = "") -> None:
@@ -212,7 +190,7 @@ class FakeWeCom(LoopbackServer):
             return {"errcode": 0, "errmsg": "ok", "access_token": self._current[corpid],
                     "expires_in": int(current.expires_at - now)}
         token = secrets.token_urlsafe(48)
-        self._tokens[token] = _Token(corpid, now + self.token_lifetime)
+        self._tokens[token] = Token(corpid, now + self.token_lifetime)
         self._current[corpid] = token
         return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_lifetime}
 
@@ -245,13 +223,13 @@ class FakeWeCom(LoopbackServer):
                 self.failed.append((external_userid, why))
             else:
                 reached.append(external_userid)
-        msgid = f"msg{token.corpid[-6:]}{next(self._msgids):08d}"
+        msgid = f"msg{token.owner[-6:]}{next(self._msgids):08d}"
         if reached:
-            self.received.append(ReceivedWeCom(token.corpid, sender, tuple(reached), body, request.body, msgid,
+            self.received.append(ReceivedWeCom(token.owner, sender, tuple(reached), body, request.body, msgid,
                                                self.now()))
         return {"errcode": 0, "errmsg": "ok", "fail_list": fail_list, "msgid": msgid}
 
-    def _valid_token(self, request: Request) -> _Token | int:
+    def _valid_token(self, request: Request) -> Token | int:
         given = request.query.get("access_token", "")
         token = self._tokens.get(given)
         refusal = (41001 if not given else 40014 if token is None or token.revoked
@@ -281,7 +259,7 @@ class FakeWeCom(LoopbackServer):
                   for member in chat["member_list"]]
         return {"errcode": 0, "errmsg": "ok", "group_chat": {**chat, "member_list": listed}}
 
-    def _add_group_task(self, token: _Token, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    def _add_group_task(self, token: Token, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
         """A group task (path/92135): ``sender`` required, ``chat_id_list`` ≤ 2,000 of the sender's
         groups; a group past its receive limit is left out silently, as WeCom does."""
         if self._scripted:
@@ -296,8 +274,8 @@ class FakeWeCom(LoopbackServer):
             return self._error(40058)
         owned = [chat_id for chat_id in chat_ids if self._group_chats.get(chat_id, {}).get("owner") == sender]
         reached = tuple(chat_id for chat_id in owned if not self._group_at_limit(chat_id))
-        msgid = f"msg{token.corpid[-6:]}{next(self._msgids):08d}"
-        self.group_tasks.append(ReceivedWeComGroupTask(token.corpid, sender, reached, body, raw, msgid, self.now()))
+        msgid = f"msg{token.owner[-6:]}{next(self._msgids):08d}"
+        self.group_tasks.append(ReceivedWeComGroupTask(token.owner, sender, reached, body, raw, msgid, self.now()))
         return {"errcode": 0, "errmsg": "ok", "fail_list": [], "msgid": msgid}
 
     def _group_at_limit(self, chat_id: str) -> bool:

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from siyu.db.engine import write
+from siyu.db.group_commit import gather
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.callbacks")
@@ -48,17 +49,7 @@ class CallbackWriter:
             first = self._queue.get()
             if first is _STOP:
                 return
-            group = [first]
-            while len(group) < MAX_GROUP:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                group.append(item)
-            self._write(group)
+            self._write(gather(self._queue, first, _STOP, MAX_GROUP))
 
     def _write(self, group: list[tuple[Callable[[Any], Any], Future[Any]]]) -> None:
         results: list[tuple[Future[Any], Any, BaseException | None]] = []

@@ -34,6 +34,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from siyu import clock
 from siyu.db.engine import read, write
+from siyu.db.group_commit import gather
 from siyu.identity.models import Identifier
 from siyu.identity.rules import IdentityRules
 from siyu.ingest import queue as ingest_queue
@@ -104,18 +105,7 @@ class IngestWriter:
                 continue
             if first is _STOP:
                 return
-            jobs = [first]
-            size = len(first.messages)
-            while size < MAX_GROUP_EVENTS:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                jobs.append(job)
-                size += len(job.messages)
+            jobs = gather(self._queue, first, _STOP, MAX_GROUP_EVENTS, lambda job: len(job.messages))
             self._write_group(jobs)
             self.pruner.saw(job.workspace_id for job in jobs)
             self.pruner.step()

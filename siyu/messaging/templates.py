@@ -5,7 +5,8 @@ Why it is safe to run operator-written templates: the environment is Jinja's
 ``range`` capped), string/list repetition and powers are bounded, every field's output is capped,
 and only data is exposed (plain mappings, ``link()``, ``now``). A missing variable is a
 ``_Missing`` value: it renders empty, takes ``| default(...)``, compares false and absorbs
-arithmetic, so a template never fails because one person lacks a trait. What does fail, with
+arithmetic (both in :mod:`siyu.messaging.template_sandbox`), so a template never fails because one
+person lacks a trait. What does fail, with
 ``messaging.invalid_template`` naming the field, line and reason: syntax errors, unknown filters,
 refused sandbox access and errors the template itself causes (``1 / 0``).
 
@@ -19,25 +20,18 @@ the rules behind them, with sources, in ``docs/messaging-rules.md``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
-from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, meta, nodes, pass_context
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.runtime import Context, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import TemplateError
 
 from siyu import clock
 from siyu.messaging.models import Channel
 from siyu.messaging.template_models import (
-    BABEL_LOCALES,
     LANGUAGES,
     InvalidTemplate,
     MessageTemplate,
@@ -47,146 +41,12 @@ from siyu.messaging.template_models import (
     WarningCode,
 )
 from siyu.messaging.template_payloads import check_shape, is_variants, shape_payload
+from siyu.messaging.template_sandbox import SETTINGS_KEY, TEXT_ENV, RenderSettings, absent, compiled, parsed
 
 MAX_FIELD_CHARS = 100_000  # a rendered field longer than any channel accepts is a runaway loop
-MAX_REPEAT = 10_000  # 'ab' * n and [x] * n may build at most this many items
-MAX_EXPONENT = 100
 PROFILE_KEYS = ("id", "traits", "identities", "tags", "rollups")
 EVENT_KEYS = ("name", "properties", "timestamp", "message_id")
 VARIABLES = frozenset({"profile", "event", "coupon", "link", "unsubscribe_url", "now", "locale"})
-_SETTINGS = "_siyu"
-
-
-class _Missing(ChainableUndefined):
-    """A value the context lacks: chains (``a.b.c``), calls, arithmetic and comparisons stay missing or
-    false instead of raising, so one person's missing trait never stops their message."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> _Missing:  # type: ignore[override]
-        if self._undefined_exception is SecurityError:  # a refused method (list.append): say so
-            self._fail_with_undefined_error()
-        return self
-
-    def _absorb(self, *args: Any) -> _Missing:
-        return self
-
-    def _false(self, other: Any) -> bool:
-        return False
-
-    # Undefined types these as raising (-> Never); here they absorb instead.
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _absorb  # type: ignore[assignment]
-    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _absorb  # type: ignore[assignment]
-    __pow__ = __rpow__ = __neg__ = __pos__ = _absorb  # type: ignore[assignment]
-    __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"an exponent above {MAX_EXPONENT} is not allowed")
-        if operator == "*":
-            for items, times in ((left, right), (right, left)):
-                if isinstance(items, str | list | tuple) and isinstance(times, int) and len(items) * times > MAX_REPEAT:
-                    raise SecurityError(f"repeating a value into more than {MAX_REPEAT} items is not allowed")
-        return super().call_binop(context, operator, left, right)
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """What the filters need to know about the send (read through the template context)."""
-
-    language: str
-    timezone: ZoneInfo
-
-
-def _finalize(value: Any) -> Any:
-    # None (a JSON null trait), functions ('a'.format) and internals never reach a customer as text.
-    return "" if value is None or callable(value) or isinstance(value, _Settings) else value
-
-
-def _settings(context: Context) -> _Settings:
-    found = context.get(_SETTINGS)
-    return found if isinstance(found, _Settings) else _Settings("zh", ZoneInfo("Asia/Shanghai"))
-
-
-def _absent(value: Any) -> bool:
-    return value is None or isinstance(value, Undefined)
-
-
-@pass_context
-def _money(context: Context, value: Any, currency: str = "CNY") -> str:
-    """``{{ 89.9 | money }}`` → ``¥89.90`` (zh), ``CN¥89.90`` (en): Babel's currency format."""
-    if _absent(value):
-        return ""
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    return format_currency(amount, str(currency), locale=BABEL_LOCALES[_settings(context).language])
-
-
-def _moment(value: Any, zone: ZoneInfo) -> datetime | date | None:
-    """A datetime (shown in the workspace zone; naive means UTC, as everywhere in siyu), a date, an
-    ISO-8601 string or Unix seconds; ``None`` when it is none of those."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, zone)
-        except (OverflowError, OSError, ValueError):  # garbage data prints as it is, the message still goes
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return date.fromisoformat(text) if len(text) == 10 else _moment(datetime.fromisoformat(text), zone)
-        except ValueError:
-            return None
-    return None
-
-
-@pass_context
-def _date(context: Context, value: Any, format: str = "medium") -> str:
-    """``{{ event.timestamp | date('long') }}`` → ``2024年6月18日`` / ``June 18, 2024``."""
-    settings = _settings(context)
-    moment = None if _absent(value) else _moment(value, settings.timezone)
-    if moment is None:
-        return "" if _absent(value) else str(value)
-    return format_date(moment, format, locale=BABEL_LOCALES[settings.language])
-
-
-@pass_context
-def _datetime(context: Context, value: Any, format: str = "medium") -> str:
-    settings = _settings(context)
-    moment = None if _absent(value) else _moment(value, settings.timezone)
-    if moment is None:
-        return "" if _absent(value) else str(value)
-    if not isinstance(moment, datetime):
-        return format_date(moment, format, locale=BABEL_LOCALES[settings.language])
-    return format_datetime(moment, format, tzinfo=settings.timezone, locale=BABEL_LOCALES[settings.language])
-
-
-def _environment(autoescape: bool) -> _Sandbox:
-    env = _Sandbox(undefined=_Missing, autoescape=autoescape, finalize=_finalize, keep_trailing_newline=True)
-    env.filters.update(money=_money, date=_date, datetime=_datetime)
-    env.globals = {name: env.globals[name] for name in ("range", "dict", "namespace")}
-    return env
-
-
-_TEXT = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(source: str, html: bool) -> Template:
-    return (_HTML if html else _TEXT).from_string(source)
-
-
-@lru_cache(maxsize=4096)
-def _parsed(source: str) -> nodes.Template:
-    return _TEXT.parse(source)
 
 
 # --- Context -------------------------------------------------------------------------------------
@@ -245,7 +105,7 @@ def _link(context: RenderContext) -> Callable[..., str]:
     def link(url: Any, **utm: Any) -> str:
         merged = {**context.utm, **utm}
         params = {key if key.startswith("utm_") else f"utm_{key}": str(value)
-                  for key, value in merged.items() if not _absent(value) and str(value)}
+                  for key, value in merged.items() if not absent(value) and str(value)}
         try:
             return maker(str(url), params)
         except Exception as error:  # re-raised unchanged by _render_string
@@ -258,7 +118,7 @@ def _variables(context: RenderContext, language: str) -> dict[str, Any]:
     zone = ZoneInfo(context.timezone)
     found: dict[str, Any] = {
         "profile": context.profile, "now": (context.now or clock.now()).astimezone(zone), "locale": language,
-        "link": _link(context), _SETTINGS: _Settings(language, zone)}
+        "link": _link(context), SETTINGS_KEY: RenderSettings(language, zone)}
     for name, value in (("event", context.event), ("coupon", context.coupon),
                         ("unsubscribe_url", context.unsubscribe_url)):
         if value is not None:
@@ -305,7 +165,7 @@ def _template_line(error: BaseException) -> int | None:
 
 def _compile_or_raise(field: str, source: str, html: bool) -> Template:
     try:
-        return _compiled(source, html)
+        return compiled(source, html)
     except TemplateSyntaxError as error:
         raise InvalidTemplate(field, error.message or str(error), line=error.lineno) from None
 
@@ -369,7 +229,7 @@ def preview(template: MessageTemplate, context: RenderContext) -> RenderedMessag
     found: list[TemplateWarning] = []
     for field, source, language in _sources(template.content, ""):
         if "{" in source:
-            found.extend(_variable_warnings(field, _parsed(source), variables,
+            found.extend(_variable_warnings(field, parsed(source), variables,
                                             check_values=language in (None, rendered.language)))
     unique = list(dict.fromkeys(found))
     return replace(rendered, warnings=(*unique, *rendered.warnings))
@@ -416,7 +276,7 @@ def _resolve(value: Any, path: tuple[str, ...]) -> Any:
 
 def _variable_warnings(field: str, ast: nodes.Template, variables: Mapping[str, Any], *,
                        check_values: bool) -> Iterator[TemplateWarning]:
-    for name in sorted(meta.find_undeclared_variables(ast) - VARIABLES - set(_TEXT.globals)):
+    for name in sorted(meta.find_undeclared_variables(ast) - VARIABLES - set(TEXT_ENV.globals)):
         yield TemplateWarning(WarningCode.UNKNOWN_VARIABLE, field,
                               f"'{name}' is not a template variable (known: {', '.join(sorted(VARIABLES))}).")
     for chain in _chains(ast):

@@ -13,6 +13,7 @@ from siyu.acquisition import forms_store as store
 from siyu.acquisition.forms import FormError, parse_definition
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
+from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
 router = APIRouter(prefix="/api/forms", tags=["forms"])
@@ -62,7 +63,8 @@ def _out(request: Request, form: dict[str, Any], figures: dict[str, Any] | None 
 
 
 def _figures(conn: Any, workspace_id: int, form_id: int) -> dict[str, Any]:
-    days = store.daily_figures(conn, workspace_id, form_id)
+    timezone = workspace_store.get_workspace(conn, workspace_id).timezone
+    days = store.daily_figures(conn, workspace_id, form_id, timezone)
     total = {key: sum(day[key] for day in days.values()) for key in ("views", "codes_sent", "codes_failed",
                                                                       "submissions")}
     total["conversion"] = round(total["submissions"] / total["views"], 4) if total["views"] else None

@@ -91,9 +91,12 @@ def show(workspace: WorkspaceOption, form_id: FormArgument, as_json: JsonOption 
     from siyu.db.engine import read
 
     with read(runtime().engine) as conn:
-        workspace_id = _workspace_id(conn, workspace)
+        from siyu.workspaces import store as workspace_store
+
+        found = workspace_store.get_workspace(conn, workspace)
+        workspace_id = found.id
         form = forms_store.get_form(conn, workspace_id, form_id)
-        days = forms_store.daily_figures(conn, workspace_id, form_id)
+        days = forms_store.daily_figures(conn, workspace_id, form_id, found.timezone)
     if as_json:
         _print({**form, "days": days})
         return

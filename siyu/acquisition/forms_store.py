@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, update
 
@@ -131,9 +132,11 @@ def submissions(conn: Connection, workspace_id: int, form_id: int, *, limit: int
     return [dict(r._mapping) for r in conn.execute(query.order_by(form_submissions.c.id.desc()).limit(limit))]
 
 
-def daily_figures(conn: Connection, workspace_id: int, form_id: int) -> dict[str, dict[str, int]]:
-    """Views, codes sent and submissions per day (UTC days for codes and submissions; the page's
-    local day for views)."""
+def daily_figures(conn: Connection, workspace_id: int, form_id: int, timezone: str = "UTC"
+                  ) -> dict[str, dict[str, int]]:
+    """Views, codes sent and submissions per day of the workspace's time zone (the page counts its
+    views by that day too)."""
+    zone = ZoneInfo(timezone)
     days: dict[str, dict[str, int]] = {}
 
     def at(day: str) -> dict[str, int]:
@@ -144,10 +147,11 @@ def daily_figures(conn: Connection, workspace_id: int, form_id: int) -> dict[str
         at(row.day)["views"] += row.views
     for row in conn.execute(select(form_codes.c.created_at, form_codes.c.status).where(
             form_codes.c.workspace_id == workspace_id, form_codes.c.form_id == form_id)):
-        at(row.created_at.date().isoformat())["codes_failed" if row.status == "failed" else "codes_sent"] += 1
+        at(row.created_at.astimezone(zone).date().isoformat())[
+            "codes_failed" if row.status == "failed" else "codes_sent"] += 1
     for created in conn.execute(select(form_submissions.c.created_at).where(
             form_submissions.c.workspace_id == workspace_id, form_submissions.c.form_id == form_id)).scalars():
-        at(created.date().isoformat())["submissions"] += 1
+        at(created.astimezone(zone).date().isoformat())["submissions"] += 1
     return dict(sorted(days.items()))
 
 

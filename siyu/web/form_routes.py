@@ -74,7 +74,7 @@ def forms_page(request: Request) -> Response:
     workspace_id = console.workspace.id
     page_views(runtime_of(request)).flush()  # this process's page views, counted in memory until now
     with read(runtime_of(request).engine) as conn:
-        listed = [(form, totals(store.daily_figures(conn, workspace_id, form["id"])))
+        listed = [(form, totals(store.daily_figures(conn, workspace_id, form["id"], console.workspace.timezone)))
                   for form in store.list_forms(conn, workspace_id)]
     return _page(request, "forms.html", console, forms=listed, may_edit=may_edit(console))
 
@@ -119,7 +119,7 @@ def form_page(request: Request, form_id: FormId) -> Response:
     try:
         with read(runtime_of(request).engine) as conn:
             form = store.get_form(conn, workspace_id, form_id)
-            days = store.daily_figures(conn, workspace_id, form_id)
+            days = store.daily_figures(conn, workspace_id, form_id, console.workspace.timezone)
             latest = store.submissions(conn, workspace_id, form_id, limit=LATEST_SUBMISSIONS)
     except FormNotFound:
         return _page(request, "not_found.html", console, status=404)

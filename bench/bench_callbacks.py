@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_ingest import cpu_seconds, database_url, drop_database, free_port, start_server, vm_hwm_kb  # noqa: E402
+from http_load import percentile, post_request, run_load  # noqa: E402
 
 from siyu.channels.fakes.callbacks import FakeCallbacks  # noqa: E402
 
@@ -62,46 +64,45 @@ def pusher(client: httpx.Client, workspace_id: int, mode: str, number: int = 0) 
                          _msg_ids=itertools.count(24_000_000_000_000_001 + number * 1_000_000_000))
 
 
-def load(base: str, workspace_id: int, mode: str, bodies: list[tuple[str, bool]], seconds: float,
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of the server and of its children (the worker ``siyu serve`` starts), by pid."""
+    found = {pid: cpu_seconds(pid)}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found.update(tree_cpu_seconds(int(child)))
+    return found
+
+
+def prepare(workspace_id: int, mode: str, bodies: list[tuple[str, bool]], host: str) -> list[bytes]:
+    """Every push signed (and encrypted) before the clock starts, as the platform's servers would send it."""
+    platform = pusher(None, workspace_id, mode)  # type: ignore[arg-type] - only signs, never sends
+    requests = []
+    for openid, matches in bodies:
+        query, body = platform.signed(platform.text(openid, f"请问{KEYWORD}推荐" if matches else "你好"))
+        requests.append(post_request(host, platform.path, query, body))
+    return requests
+
+
+def load(port: int, workspace_id: int, mode: str, bodies: list[tuple[str, bool]], seconds: float,
          clients: int) -> dict[str, float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    cursor = [0]
-    wrong = [0]
-    deadline = time.monotonic() + seconds
+    requests = prepare(workspace_id, mode, bodies, f"127.0.0.1:{port}")
+    outcome = run_load("127.0.0.1", port, requests, connections=clients, seconds=seconds)
+    failed = [(status, body[:200]) for _, status, body in outcome.answers if status != 200]
+    if failed:
+        raise SystemExit(f"{len(failed)} callbacks failed, e.g. {failed[0]}")
+    checker = pusher(None, workspace_id, mode)  # type: ignore[arg-type]
+    wrong = sum(1 for index, _, body in outcome.answers
+                if bodies[index][1] and REPLY not in checker.reply(_Answer(body.decode())).get("Content", ""))
+    latencies = sorted(outcome.latencies)
+    return {"callbacks": len(latencies), "seconds": outcome.seconds,
+            "callbacks_per_second": len(latencies) / outcome.seconds,
+            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            "missing_replies": wrong}
 
-    def worker(number: int) -> None:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            platform = pusher(client, workspace_id, mode, number)
-            while time.monotonic() < deadline:
-                with lock:
-                    if cursor[0] >= len(bodies):
-                        return
-                    openid, matches = bodies[cursor[0]]
-                    cursor[0] += 1
-                content = f"请问{KEYWORD}推荐" if matches else "你好"
-                started = time.perf_counter()
-                response = platform.push(platform.text(openid, content))
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    raise SystemExit(f"callback failed: {response.status_code} {response.text[:200]}")
-                if matches and REPLY not in platform.reply(response).get("Content", ""):
-                    with lock:
-                        wrong[0] += 1
-                with lock:
-                    latencies.append(elapsed)
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    duration = time.monotonic() - started
-    latencies.sort()
-    return {"callbacks": len(latencies), "seconds": duration, "callbacks_per_second": len(latencies) / duration,
-            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-            "missing_replies": wrong[0]}
+@dataclass(frozen=True)
+class _Answer:
+    text: str
 
 
 def floor(url: str, workspace_id: int, count: int) -> float:
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--mode", choices=["plaintext", "safe"], default="safe")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--followers", type=int, default=FOLLOWERS)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     url = database_url(args.database, folder)
@@ -155,7 +157,7 @@ def main() -> None:
             def follow(first: int) -> None:
                 with httpx.Client(base_url=base, timeout=30) as client:
                     platform = pusher(client, workspace["workspace_id"], args.mode)
-                    for n in range(first, FOLLOWERS, 8):
+                    for n in range(first, args.followers, 8):
                         platform.push(platform.follow(f"oBench{n:07d}"))
 
             followers = [threading.Thread(target=follow, args=(n,)) for n in range(8)]
@@ -164,22 +166,25 @@ def main() -> None:
             for thread in followers:
                 thread.join()
             rnd = random.Random(args.seed)
-            bodies = [(f"oBench{rnd.randrange(FOLLOWERS):07d}", rnd.random() < 0.5)
+            bodies = [(f"oBench{rnd.randrange(args.followers):07d}", rnd.random() < 0.5)
                       for _ in range(int(args.seconds * 5000))]
             print(f"pushing for {args.seconds:.0f} s with {args.clients} clients ({args.mode}) ...", flush=True)
-            cpu_before = cpu_seconds(server.pid)
-            result = load(base, workspace["workspace_id"], args.mode, bodies, args.seconds, args.clients)
-            server_cpu = cpu_seconds(server.pid) - cpu_before
+            cpu_before = tree_cpu_seconds(server.pid)
+            result = load(port, workspace["workspace_id"], args.mode, bodies, args.seconds, args.clients)
+            cpu_after = tree_cpu_seconds(server.pid)
+            server_cpu = cpu_after[server.pid] - cpu_before[server.pid]
+            worker_cpu = sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after if pid != server.pid)
             peak = vm_hwm_kb(server.pid) / 1024
         finally:
             server.terminate()
             server.wait(timeout=60)
         bare = floor(url, workspace["workspace_id"], min(int(result["callbacks"]), 20_000))
         print(json.dumps({"database": args.database, "mode": args.mode, "clients": args.clients,
-                          "followers": FOLLOWERS, **{k: round(v, 1) for k, v in result.items()},
+                          "followers": args.followers, **{k: round(v, 1) for k, v in result.items()},
                           "floor_commits_per_second": round(bare),
                           "ratio_to_floor": round(result["callbacks_per_second"] / bare, 3),
                           "server_cpu_us_per_callback": round(server_cpu / result["callbacks"] * 1e6),
+                          "worker_cpu_us_per_callback": round(worker_cpu / result["callbacks"] * 1e6),
                           "server_peak_rss_mb": round(peak, 1),
                           "load_average_1min_at_end": round(os.getloadavg()[0], 2)}, indent=2))
     finally:

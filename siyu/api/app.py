@@ -13,6 +13,7 @@ from siyu import __version__
 from siyu.api import errors
 from siyu.api.auth import runtime_of
 from siyu.api.nul import RejectNulCharacters
+from siyu.callbacks.fast_path import CallbackFastPath
 from siyu.runtime import Runtime
 
 
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     for include in _routers():
         include(app)
+    app.add_middleware(CallbackFastPath, runtime=runtime)  # outermost: see siyu.callbacks.fast_path
     return app
 
 

@@ -19,28 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from siyu.api.auth import runtime_of
 from siyu.callbacks import receive
-from siyu.callbacks.errors import refused
-from siyu.callbacks.writer import writer_for
-from siyu.errors import SiyuError
-from siyu.messaging.receipt_formats import MAX_BODY
+from siyu.callbacks.fast_path import answer_push, query_of, read_body
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 WorkspaceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-async def _body(request: Request, platform: str) -> bytes:
-    """The body, refused once past 64 KiB without reading the rest."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise refused(platform, "too_large", "The callback body is too large.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _query(request: Request) -> dict[str, str]:
-    return {key: value[:2048] for key, value in request.query_params.items()}
+    return query_of(request.scope.get("query_string", b""))
 
 
 async def _verify(request: Request, workspace_id: int, platform: str) -> Response:
@@ -50,19 +36,10 @@ async def _verify(request: Request, workspace_id: int, platform: str) -> Respons
 
 
 async def _push(request: Request, workspace_id: int, platform: str) -> Response:
-    body = await _body(request, platform)
-    runtime = runtime_of(request)
-    grouped = writer_for(runtime).run
-
-    def handle() -> receive.Answer:
-        try:
-            return receive.receive(runtime, workspace_id, platform, _query(request), body, store=grouped)
-        except SiyuError:
-            raise
-        except Exception:  # noqa: BLE001 - logged by the writer; nothing of this push was kept
-            raise refused(platform, "unavailable", "The push could not be stored now; it will be retried.") from None
-
-    answer = await run_in_threadpool(handle)
+    """Reached only in an app without :class:`~siyu.callbacks.fast_path.CallbackFastPath`, which
+    answers these POSTs first, with the same function."""
+    body = await read_body(request.receive, platform)
+    answer = await answer_push(runtime_of(request), workspace_id, platform, _query(request), body)
     return Response(answer.body, media_type=answer.content_type)
 
 

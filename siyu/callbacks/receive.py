@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from siyu import clock
@@ -121,41 +121,91 @@ def _message(platform: str, push: Push) -> Message:
                    received_at=clock.now(), properties=push.properties, context=context, source=f"{platform}_callback")
 
 
-def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes,
-            store: Any = None) -> Answer:
-    """Handle one POST from the platform and say what to answer.
+@dataclass(frozen=True)
+class Opened:
+    """One POST, checked and read: what the transactional part needs, and what the reply needs."""
 
-    ``store`` runs the transactional part: by default its own write transaction; the endpoint passes
-    the group writer's (:mod:`siyu.callbacks.writer`), which runs many pushes in one transaction."""
+    workspace: Workspace
+    endpoint: wire.Endpoint
+    fields: dict[str, str]
+    encrypted: bool  # the reply is encrypted too
+    nonce: str
+    pushes: list[Push]
+    messages: list[Message]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Stored:
+    events: int  # events this POST stored (0 for a retry of a push already received)
+    reply: hooks.Reply | None
+
+
+def open_callback(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str],
+                  body: bytes) -> Opened:
+    """Verify and read one POST from the platform, before anything is written: a forged or stale push
+    is refused here. No write, and at most a cached read of the workspace."""
     workspace, endpoint = endpoint_of(runtime.engine, workspace_id, platform)
     fields, encrypted = open_push(endpoint, query, body)
     now = clock.now()
     pushes = pushes_of(platform, endpoint.receive_id, fields, now)
-    messages = [_message(platform, push) for push in pushes]
+    return Opened(workspace, endpoint, fields, encrypted, query.get("nonce", "") or "siyu", pushes,
+                  [_message(platform, push) for push in pushes], now)
 
-    def apply(conn: Any) -> tuple[int, hooks.Reply | None]:
-        reply: hooks.Reply | None = None
-        result = ingest(conn, workspace.id, messages, rules=IdentityRules.from_settings(workspace.settings),
-                        region=workspace.default_region,
+
+def store_group(conn: Any, runtime: Any, group: list[Opened]) -> list[Stored]:
+    """Ingest every push of ``group`` and run the handlers of those seen for the first time, in order.
+
+    The group's events are ingested in one batch per workspace (resolved in the order they came, as
+    one by one, for a fraction of the statements), then each first-seen push is handed to its
+    handlers. A push the platform retried while its first delivery was still in the group is
+    ingested once and handled once: the first carrier of a messageId owns it."""
+    by_workspace: dict[int, list[Opened]] = {}
+    for opened in group:
+        by_workspace.setdefault(opened.workspace.id, []).append(opened)
+    fresh: dict[str, int | None] = {}
+    for workspace_id, items in by_workspace.items():
+        workspace = items[0].workspace
+        result = ingest(conn, workspace_id, [m for opened in items for m in opened.messages],
+                        rules=IdentityRules.from_settings(workspace.settings), region=workspace.default_region,
                         dedupe_window=timedelta(hours=runtime.config.dedupe_window_hours))
-        for push in pushes:
-            if push.message_id not in result.profile_ids:
-                continue  # a retry of a push already received: its handlers ran then
-            event = hooks.InboundEvent(workspace_id=workspace.id, platform=platform, kind=push.kind, fields=fields,
-                                       at=push.at, profile_id=result.profile_ids[push.message_id],
-                                       event_name=push.name, message_id=push.message_id, workspace=workspace)
-            outcome = hooks.dispatch(conn, runtime, event)
-            reply = reply or outcome.reply
-        return result.accepted, reply
+        fresh.update(result.profile_ids)
+    stored = []
+    for opened in group:
+        reply: hooks.Reply | None = None
+        events = 0
+        for push in opened.pushes:
+            if push.message_id not in fresh:
+                continue  # a retry of a push already received (or owned by an earlier carrier)
+            profile_id = fresh.pop(push.message_id)
+            events += 1
+            platform = opened.endpoint.platform
+            event = hooks.InboundEvent(workspace_id=opened.workspace.id, platform=platform, kind=push.kind,
+                                       fields=opened.fields, at=push.at, profile_id=profile_id,
+                                       event_name=push.name, message_id=push.message_id, workspace=opened.workspace)
+            reply = reply or hooks.dispatch(conn, runtime, event).reply
+        stored.append(Stored(events, reply))
+    return stored
 
-    if store is None:
-        with write(runtime.engine) as conn:
-            accepted, reply = apply(conn)
-    else:
-        accepted, reply = store(apply)
-    if reply is None or platform != "wechat":
-        return Answer(NO_REPLY[platform], events=accepted)
-    xml = wire.reply_xml(fields.get("FromUserName", ""), fields.get("ToUserName", ""), reply, int(now.timestamp()))
-    if encrypted:
-        xml = wire.encrypt_reply(endpoint, xml, query.get("nonce", "") or "siyu", str(int(now.timestamp())))
-    return Answer(xml, "application/xml", events=accepted)
+
+def answer_of(opened: Opened, stored: Stored) -> Answer:
+    """What to answer the platform: the passive reply (encrypted when the push was), or the
+    acknowledgement that stops its retries."""
+    platform = opened.endpoint.platform
+    if stored.reply is None or platform != "wechat":
+        return Answer(NO_REPLY[platform], events=stored.events)
+    stamp = int(opened.at.timestamp())
+    xml = wire.reply_xml(opened.fields.get("FromUserName", ""), opened.fields.get("ToUserName", ""), stored.reply,
+                         stamp)
+    if opened.encrypted:
+        xml = wire.encrypt_reply(opened.endpoint, xml, opened.nonce, str(stamp))
+    return Answer(xml, "application/xml", events=stored.events)
+
+
+def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes) -> Answer:
+    """Handle one POST in a transaction of its own (the endpoint groups many through
+    :mod:`siyu.callbacks.writer` instead)."""
+    opened = open_callback(runtime, workspace_id, platform, query, body)
+    with write(runtime.engine) as conn:
+        stored = store_group(conn, runtime, [opened])[0]
+    return answer_of(opened, stored)

@@ -1,12 +1,16 @@
-"""Group commit for callbacks: many pushes, one write transaction, each in its own savepoint.
+"""Group commit for callbacks: many pushes, one write transaction.
 
 Every push must be durable before it is answered (the platform does not retry a push that got its
 answer), so each one costs a commit; and on SQLite, threads that each open a write transaction
 queue on the database lock in SQLite's busy handler, which sleeps in steps of up to 100 ms — the
 reply latency a customer waits for. Here one thread takes every push waiting (up to
-:data:`MAX_GROUP`), runs each inside a savepoint of one transaction, commits once, then answers them
-all. A push whose handlers fail rolls back its own savepoint and gets its error (503, so the platform
-retries) while the others commit; a failed commit fails the group, all retryable.
+:data:`MAX_GROUP`), stores them together (:func:`siyu.callbacks.receive.store_group`: one ingest
+batch, then each push's handlers), commits once, then answers them all.
+
+A failure is rare and must not cost the others their answer: when the group fails, the thread
+rolls it back and stores its pushes again one by one, each in its own savepoint of one transaction —
+the push that fails alone gets its error (503, so the platform retries) and keeps nothing, the
+others commit. A failed commit fails them all, all retryable.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from siyu.callbacks.receive import Opened, Stored, store_group
 from siyu.db.engine import write
 from siyu.db.group_commit import gather
 from siyu.runtime import Runtime
@@ -34,11 +38,11 @@ class CallbackWriter:
         self._thread = threading.Thread(target=self._run, name="siyu-callback-writer", daemon=True)
         self._thread.start()
 
-    def run(self, work: Callable[[Any], Any]) -> Any:
-        """Run ``work(conn)`` in the next group's transaction; return its result once committed."""
-        future: Future[Any] = Future()
-        self._queue.put((work, future))
-        return future.result()
+    def submit(self, opened: Opened) -> Future[Stored]:
+        """Store ``opened`` with the next group; the future resolves once that group is committed."""
+        future: Future[Stored] = Future()
+        self._queue.put((opened, future))
+        return future
 
     def stop(self) -> None:
         self._queue.put(_STOP)
@@ -49,30 +53,47 @@ class CallbackWriter:
             first = self._queue.get()
             if first is _STOP:
                 return
-            self._write(gather(self._queue, first, _STOP, MAX_GROUP))
+            write_group(self.runtime, gather(self._queue, first, _STOP, MAX_GROUP))
 
-    def _write(self, group: list[tuple[Callable[[Any], Any], Future[Any]]]) -> None:
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
-        try:
-            with write(self.runtime.engine) as conn:
-                for work, future in group:
-                    try:
-                        with conn.begin_nested():
-                            results.append((future, work(conn), None))
-                    except Exception as error:  # noqa: BLE001 - this push alone; handed to its request
-                        log.warning("a callback failed in its savepoint", exc_info=True)
-                        results.append((future, None, error))
-        except Exception as error:  # noqa: BLE001 - the commit (or the database): every push may retry
-            log.warning("a group of %d callbacks failed to commit", len(group), exc_info=True)
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(error)
+
+def write_group(runtime: Runtime, group: list[tuple[Opened, Future[Stored]]]) -> None:
+    """Store ``group`` in one transaction and resolve each future with its push's result or error."""
+    try:
+        with write(runtime.engine) as conn:
+            stored = store_group(conn, runtime, [opened for opened, _ in group])
+    except Exception as error:  # noqa: BLE001 - find the push at fault, or fail them all (below)
+        if len(group) == 1:
+            log.warning("a callback failed", exc_info=True)
+            group[0][1].set_exception(error)
             return
-        for future, result, error in results:
-            if error is not None:
+        _write_one_by_one(runtime, group)
+        return
+    for (_, future), result in zip(group, stored, strict=True):
+        future.set_result(result)
+
+
+def _write_one_by_one(runtime: Runtime, group: list[tuple[Opened, Future[Stored]]]) -> None:
+    results: list[tuple[Future[Stored], Stored | None, BaseException | None]] = []
+    try:
+        with write(runtime.engine) as conn:
+            for opened, future in group:
+                try:
+                    with conn.begin_nested():
+                        results.append((future, store_group(conn, runtime, [opened])[0], None))
+                except Exception as error:  # noqa: BLE001 - this push alone; handed to its request
+                    log.warning("a callback failed in its savepoint", exc_info=True)
+                    results.append((future, None, error))
+    except Exception as error:  # noqa: BLE001 - the commit (or the database): every push may retry
+        log.warning("a group of %d callbacks failed to commit", len(group), exc_info=True)
+        for _, future in group:
+            if not future.done():
                 future.set_exception(error)
-            else:
-                future.set_result(result)
+        return
+    for future, result, failure in results:
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(result)  # type: ignore[arg-type] - set with its result above
 
 
 def writer_for(runtime: Runtime) -> CallbackWriter:

@@ -1,12 +1,14 @@
 """Keyword replies to inbound text messages and menu-click replies, as callback handlers.
 
 They run after everything else (priority 200) and stand back when an earlier handler already chose
-the passive reply. The answering rule's ``match_count`` is bumped in the callback's transaction.
+the passive reply. The answering rule's ``match_count`` is bumped in the callback's transaction, once
+per rule per group of pushes (:func:`siyu.callbacks.hooks.tally`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -15,7 +17,7 @@ from siyu import clock
 from siyu.acquisition import replies_store
 from siyu.acquisition.replies import first_match
 from siyu.acquisition.replies_service import answer
-from siyu.callbacks.hooks import InboundEvent, Outcome, register, workspace_of
+from siyu.callbacks.hooks import InboundEvent, Outcome, register, tally, workspace_of
 
 PRIORITY = 200
 RULES_TTL = 2.0  # seconds a process keeps a workspace's rules; its own changes apply at once
@@ -44,7 +46,11 @@ def _reply(conn: Connection, event: InboundEvent, outcome: Outcome, trigger: str
     timezone = workspace_of(conn, event).timezone
     outcome.reply = answer(conn, event, rule.reply_at(clock.now(), timezone), f"reply:{rule.id}")
     outcome.notes["reply_rule"] = rule.id
-    replies_store.count_match(conn, event.workspace_id, rule.id, clock.now())
+    tally(conn, _write_matches, (event.workspace_id, rule.id))
+
+
+def _write_matches(conn: Connection, matches: Mapping[tuple[int, int], int]) -> None:
+    replies_store.count_matches(conn, matches, clock.now())
 
 
 def keyword_reply(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcome) -> None:

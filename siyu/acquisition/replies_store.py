@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -70,10 +71,12 @@ def delete_rule(conn: Connection, workspace_id: int, rule_id: int) -> None:
     conn.execute(delete(reply_rules).where(reply_rules.c.workspace_id == workspace_id, reply_rules.c.id == rule_id))
 
 
-def count_match(conn: Connection, workspace_id: int, rule_id: int, now: datetime) -> None:
-    """One more answer by the rule (an atomic increment: concurrent callbacks each count)."""
-    conn.execute(update(reply_rules).where(reply_rules.c.workspace_id == workspace_id, reply_rules.c.id == rule_id)
-                 .values(match_count=reply_rules.c.match_count + 1, last_matched_at=now))
+def count_matches(conn: Connection, matches: Mapping[tuple[int, int], int], now: datetime) -> None:
+    """More answers by rules, ``{(workspace_id, rule_id): answers}``, the last at ``now`` (atomic
+    increments: concurrent writers each count)."""
+    for (workspace_id, rule_id), count in matches.items():
+        conn.execute(update(reply_rules).where(reply_rules.c.workspace_id == workspace_id, reply_rules.c.id == rule_id)
+                     .values(match_count=reply_rules.c.match_count + count, last_matched_at=now))
 
 
 # --- welcome messages -------------------------------------------------------------------------------
@@ -109,7 +112,9 @@ def delete_welcome(conn: Connection, workspace_id: int, platform: str) -> bool:
         welcome_messages.c.workspace_id == workspace_id, welcome_messages.c.platform == platform)).rowcount)
 
 
-def count_welcome(conn: Connection, workspace_id: int, platform: str) -> None:
-    conn.execute(update(welcome_messages).where(welcome_messages.c.workspace_id == workspace_id,
-                                                welcome_messages.c.platform == platform)
-                 .values(sent_count=welcome_messages.c.sent_count + 1))
+def count_welcomes(conn: Connection, sent: Mapping[tuple[int, str], int]) -> None:
+    """More welcomes sent, ``{(workspace_id, platform): count}``."""
+    for (workspace_id, platform), count in sent.items():
+        conn.execute(update(welcome_messages).where(welcome_messages.c.workspace_id == workspace_id,
+                                                    welcome_messages.c.platform == platform)
+                     .values(sent_count=welcome_messages.c.sent_count + count))

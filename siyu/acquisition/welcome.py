@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from siyu.acquisition import replies_store
 from siyu.acquisition.replies_service import answer
-from siyu.callbacks.hooks import InboundEvent, Outcome, Reply, register
+from siyu.callbacks.hooks import InboundEvent, Outcome, Reply, register, tally
 
 PRIORITY = 100  # the default; a channel code's welcome runs before it (a lower number)
 
@@ -50,7 +50,7 @@ def welcome_by_default(conn: Connection, runtime: Any, event: InboundEvent, outc
     if welcome is None or not welcome["enabled"] or event.profile_id is None:
         return
     queue_welcome(conn, runtime, event, welcome["content"], outcome, source="welcome")
-    replies_store.count_welcome(conn, event.workspace_id, event.platform)
+    tally(conn, replies_store.count_welcomes, (event.workspace_id, event.platform))
 
 
 register("wechat", "subscribe", welcome_by_default, priority=PRIORITY)

@@ -160,6 +160,16 @@ def store_group(conn: Any, runtime: Any, group: list[Opened]) -> list[Stored]:
     one by one, for a fraction of the statements), then each first-seen push is handed to its
     handlers. A push the platform retried while its first delivery was still in the group is
     ingested once and handled once: the first carrier of a messageId owns it."""
+    try:
+        stored = _store_group(conn, runtime, group)
+    except BaseException:
+        hooks.drop_tallies(conn)
+        raise
+    hooks.flush_tallies(conn)
+    return stored
+
+
+def _store_group(conn: Any, runtime: Any, group: list[Opened]) -> list[Stored]:
     by_workspace: dict[int, list[Opened]] = {}
     for opened in group:
         by_workspace.setdefault(opened.workspace.id, []).append(opened)
@@ -183,7 +193,8 @@ def store_group(conn: Any, runtime: Any, group: list[Opened]) -> list[Stored]:
             event = hooks.InboundEvent(workspace_id=opened.workspace.id, platform=platform, kind=push.kind,
                                        fields=opened.fields, at=push.at, profile_id=profile_id,
                                        event_name=push.name, message_id=push.message_id, workspace=opened.workspace)
-            reply = reply or hooks.dispatch(conn, runtime, event).reply
+            outcome = hooks.dispatch(conn, runtime, event, in_group=True)
+            reply = reply or outcome.reply
         stored.append(Stored(events, reply))
     return stored
 

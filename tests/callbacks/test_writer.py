@@ -1,6 +1,6 @@
 """Group commit for callbacks: pushes share one transaction; when one push's handler fails, the group
 is stored again push by push, so that push is answered 503 (the platform retries it) and keeps
-nothing, while the others in its group are committed and answered."""
+nothing — its counts included — while the others in its group are committed and answered."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ def test_one_failing_push_leaves_its_group_committed(runtime: Runtime, client: A
 
     configure(runtime, workspace.id, wechat={"appid": "wx1f2e3d4c5b6a7980", "token": "wx-callback-token"})
     account: FakeCallbacks = platform(client, workspace.id)
+    rule = client.post("/api/replies/rules", headers=workspace.bearer(), json={
+        "name": "色号", "trigger": "keyword", "match": "contains", "patterns": ["色号"],
+        "reply": {"msgtype": "text", "text": {"content": "#520"}}}).json()
     opened = []
     for number in range(8):
-        query, body = account.signed(account.text(f"oGroup{number}", "你好"))
+        query, body = account.signed(account.text(f"oGroup{number}", "请问色号"))
         opened.append(receive.open_callback(runtime, workspace.id, "wechat", query, body))
 
     def flaky(conn: Any, rt: Any, event: hooks.InboundEvent, outcome: hooks.Outcome) -> None:
@@ -42,6 +45,9 @@ def test_one_failing_push_leaves_its_group_committed(runtime: Runtime, client: A
             outcomes[number] = error
     assert isinstance(outcomes.pop(3), RuntimeError)
     assert outcomes == {n: 1 for n in range(8) if n != 3}
+    assert all(future.result().reply is not None for n, (_, future) in enumerate(group) if n != 3)
+    counted = client.get(f"/api/replies/rules/{rule['id']}", headers=workspace.bearer()).json()
+    assert counted["match_count"] == 7  # the failed push's match was rolled back with it
     for number in range(8):
         found = client.get("/api/profiles/lookup", headers=workspace.bearer(),
                            params={"type": "wechat_openid:wx1f2e3d4c5b6a7980", "value": f"oGroup{number}"})

@@ -64,9 +64,11 @@ def pusher(client: httpx.Client, workspace_id: int, mode: str, number: int = 0) 
                          _msg_ids=itertools.count(24_000_000_000_000_001 + number * 1_000_000_000))
 
 
-def tree_cpu_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds of the server and of its children (the worker ``siyu serve`` starts), by pid."""
-    found = {pid: cpu_seconds(pid)}
+def tree_cpu_seconds(pid: int) -> dict[int, tuple[bool, float]]:
+    """CPU seconds of the server and of its children by pid, each marked whether it is the
+    ``siyu worker`` (the rest serve: one process, or uvicorn's supervisor and its processes)."""
+    is_worker = b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    found = {pid: (is_worker, cpu_seconds(pid))}
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             found.update(tree_cpu_seconds(int(child)))
@@ -134,6 +136,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["plaintext", "safe"], default="safe")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--followers", type=int, default=FOLLOWERS)
+    parser.add_argument("--processes", type=int, default=1, help="server processes (PostgreSQL only)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     url = database_url(args.database, folder)
@@ -147,7 +150,7 @@ def main() -> None:
                                     "reply": {"msgtype": "text", "text": {"content": REPLY}}}, ensure_ascii=False))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(env, port)
+        server = start_server(env, port, "--processes", str(args.processes))
         try:
             auth = {"Authorization": f"Bearer {workspace['secret_key']}"}
             created = httpx.post(f"{base}/api/replies/rules", json=json.loads(rule.read_text()), headers=auth)
@@ -172,15 +175,18 @@ def main() -> None:
             cpu_before = tree_cpu_seconds(server.pid)
             result = load(port, workspace["workspace_id"], args.mode, bodies, args.seconds, args.clients)
             cpu_after = tree_cpu_seconds(server.pid)
-            server_cpu = cpu_after[server.pid] - cpu_before[server.pid]
-            worker_cpu = sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after if pid != server.pid)
-            peak = vm_hwm_kb(server.pid) / 1024
+            spent = {pid: (worker, cpu - cpu_before.get(pid, (worker, 0.0))[1])
+                     for pid, (worker, cpu) in cpu_after.items()}
+            server_cpu = sum(cpu for worker, cpu in spent.values() if not worker)
+            worker_cpu = sum(cpu for worker, cpu in spent.values() if worker)
+            peak = sum(vm_hwm_kb(pid) for pid, (worker, _) in cpu_after.items() if not worker) / 1024
         finally:
             server.terminate()
             server.wait(timeout=60)
         bare = floor(url, workspace["workspace_id"], min(int(result["callbacks"]), 20_000))
         print(json.dumps({"database": args.database, "mode": args.mode, "clients": args.clients,
-                          "followers": args.followers, **{k: round(v, 1) for k, v in result.items()},
+                          "processes": args.processes, "followers": args.followers,
+                          **{k: round(v, 1) for k, v in result.items()},
                           "floor_commits_per_second": round(bare),
                           "ratio_to_floor": round(result["callbacks_per_second"] / bare, 3),
                           "server_cpu_us_per_callback": round(server_cpu / result["callbacks"] * 1e6),

@@ -117,8 +117,8 @@ def drain(port: int, secret: str, limit: float = 3600) -> tuple[float, int]:
     raise SystemExit("the resolver did not drain the queue")
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "siyu", "serve", "--port", str(port)], env=env,
+def start_server(env: dict[str, str], port: int, *more: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", "siyu", "serve", "--port", str(port), *more], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:

@@ -177,13 +177,20 @@ def serve(
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help=(
         "Also run `siyu worker` in a child process (real-time segments, scheduled refresh, scores, the "
         "analytics mirror). Turn off when workers run elsewhere."))] = True,
+    processes: Annotated[int, typer.Option(min=1, max=64, help=(
+        "Server processes sharing the port (PostgreSQL only: SQLite has one writer). Each has its own "
+        "interpreter, so a busy server uses every core."))] = 1,
 ) -> None:
     """Serve the ingest API, the management API and the console."""
     from siyu import serving
 
     rt = runtime(migrate=True)
-    out.print(f"siyu serving on http://{host}:{port}/  (database: {rt.engine.url.render_as_string()})")
-    serving.serve(rt, host, port, worker=worker)
+    if processes > 1 and rt.config.is_sqlite:
+        raise fail("--processes above 1 needs PostgreSQL (SIYU_DATABASE_URL): SQLite takes one writer at a time, "
+                   "and processes would queue on its lock.")
+    out.print(f"siyu serving on http://{host}:{port}/  (database: {rt.engine.url.render_as_string()}"
+              + (f", {processes} processes)" if processes > 1 else ")"))
+    serving.serve(rt, host, port, worker=worker, processes=processes)
 
 
 @app.command("worker")

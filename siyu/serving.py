@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import Any
 
 from siyu.runtime import Runtime
 
@@ -62,14 +63,29 @@ def watch_parent(stop: threading.Event, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
 
 
-def serve(rt: Runtime, host: str, port: int, *, worker: bool = True) -> None:
+def serve(rt: Runtime, host: str, port: int, *, worker: bool = True, processes: int = 1) -> None:
+    """Serve on ``host:port``; with ``processes`` above 1, that many server processes share the port
+    (uvicorn's supervisor starts them, each building its app with :func:`served_app`), and one
+    ``siyu worker`` serves them all."""
     import uvicorn
 
     from siyu.api.app import create_app
 
     child = spawn_worker() if worker else None
     try:
-        uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
+        if processes > 1:
+            rt.engine.dispose()  # the processes open their own connections
+            uvicorn.run("siyu.serving:served_app", factory=True, workers=processes, host=host, port=port,
+                        log_level=rt.config.log_level, access_log=False)
+        else:
+            uvicorn.run(create_app(rt), host=host, port=port, log_level=rt.config.log_level, access_log=False)
     finally:
         if child is not None:
             stop_worker(child)
+
+
+def served_app() -> Any:
+    """The app of one of several server processes (the database is migrated by the parent)."""
+    from siyu.api.app import create_app
+
+    return create_app(Runtime.from_config())

@@ -80,3 +80,40 @@ def test_serve_runs_the_worker_and_takes_it_down_when_killed(database_url: str, 
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
     assert _eventually(lambda: not _alive(workers[0]), 30), "the worker outlived the killed server"
+
+
+def test_several_server_processes_share_the_port_on_postgresql_only(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        env = _env(f"sqlite:///{tmp_path / 'serve.db'}", tmp_path)
+        refused = subprocess.run([sys.executable, "-m", "siyu", "serve", "--processes", "2"], env=env,
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "needs PostgreSQL" in refused.stderr + refused.stdout
+        return
+    env = _env(database_url, tmp_path, resolve="inline")
+    created = subprocess.run([sys.executable, "-m", "siyu", "workspace", "create", f"procs{os.getpid()}", "--json"],
+                             env=env, capture_output=True, text=True, check=True)
+    keys = json.loads(created.stdout)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "siyu", "serve", "--port", str(port), "--processes", "2",
+                               "--no-worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _eventually(lambda: _healthy(base)), "the server processes did not come up"
+        assert _eventually(lambda: len(_children(server.pid)) >= 2), "uvicorn starts one process per --processes"
+        for number in range(20):  # new connections each: the kernel spreads them over the processes
+            sent = httpx.post(f"{base}/v1/track", auth=(keys["write_key"], ""), timeout=10, json={
+                "userId": f"p{number}", "event": "Order Completed", "messageId": f"procs-{number}"})
+            assert sent.status_code == 200, sent.text
+        found = httpx.get(f"{base}/api/profiles/lookup", timeout=10, params={"type": "user_id", "value": "p19"},
+                          headers={"Authorization": f"Bearer {keys['secret_key']}"})
+        assert found.status_code == 200, found.text
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

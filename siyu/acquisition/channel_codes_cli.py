@@ -18,6 +18,11 @@ app.add_typer(codes_app, name="codes")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CodeArgument = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The code's id.")]
+RewardOption = Annotated[int | None, typer.Option(
+    "--reward", help="A WeChat Pay red packet per new arrival, in fen (100-20000 = 1-200 yuan).")]
+WishingOption = Annotated[str | None, typer.Option("--reward-wishing", help="The red packet's wishing (祝福语).")]
+BudgetOption = Annotated[int | None, typer.Option("--reward-budget", min=0,
+                                                  help="What the code's rewards may spend in all, in fen.")]
 
 
 def _print(value: Any) -> None:
@@ -44,21 +49,78 @@ def create(workspace: WorkspaceOption, kind: Annotated[str, typer.Argument(help=
            welcome: Annotated[str | None, typer.Option(help="Welcome text.")] = None,
            tag: Annotated[list[str] | None, typer.Option(help="A tag to add (repeat).")] = None,
            journey: Annotated[int | None, typer.Option(help="A journey to enter (API-triggered, live).")] = None,
+           reward: RewardOption = None, reward_wishing: WishingOption = None, reward_budget: BudgetOption = None,
            as_json: JsonOption = False) -> None:
     """Create a code (calls WeChat or WeCom); the same key again returns it."""
     from siyu import clock
     from siyu.acquisition import channel_codes
+    from siyu.acquisition.channel_codes_edit import merge_reward
 
-    try:
-        rule = json.loads(routing) if routing else None
-    except ValueError as error:
-        raise fail(f"--routing is not JSON: {error}") from None
+    if reward is None and (reward_wishing is not None or reward_budget is not None):
+        raise fail("--reward-wishing and --reward-budget go with --reward (the amount in fen).")
     ws = _workspace(workspace)
     code, _ = channel_codes.create(runtime().engine, ws, kind=kind, key=key, name=name, caption=caption,
-                                   expire_seconds=expire_days * 86400 if expire_days else None, routing=rule,
-                                   welcome={"text": welcome} if welcome else None, tags=tag or None,
-                                   journey_id=journey, expires_at=None, now=clock.now())
+                                   expire_seconds=expire_days * 86400 if expire_days else None,
+                                   routing=_routing(routing), welcome={"text": welcome} if welcome else None,
+                                   tags=tag or None, journey_id=journey, expires_at=None, now=clock.now(),
+                                   reward=merge_reward(None, cash_fen=reward, wishing=reward_wishing,
+                                                       budget_fen=reward_budget))
     _print(code) if as_json else out.print(f"code {code['id']} {code['key']} ({code['kind']}): {code['qr_url']}")
+
+
+def _routing(routing: str | None) -> Any:
+    try:
+        return json.loads(routing) if routing else None
+    except ValueError as error:
+        raise fail(f"--routing is not JSON: {error}") from None
+
+
+@codes_app.command("update")
+@handles_errors
+def update(workspace: WorkspaceOption, code: CodeArgument,
+           name: Annotated[str | None, typer.Option(help="The channel's name.")] = None,
+           caption: Annotated[str | None, typer.Option(help="Printed under the code; '' removes it.")] = None,
+           routing: Annotated[str | None, typer.Option(help="wecom_contact: routing rule as JSON.")] = None,
+           welcome: Annotated[str | None, typer.Option(help="Welcome text; '' removes it.")] = None,
+           tag: Annotated[list[str] | None, typer.Option(help="Replace the tags (repeat).")] = None,
+           journey: Annotated[int | None, typer.Option(min=0, help="A journey to enter; 0 removes it.")] = None,
+           status: Annotated[str | None, typer.Option(help="active or archived.")] = None,
+           reward: RewardOption = None, reward_wishing: WishingOption = None, reward_budget: BudgetOption = None,
+           no_reward: Annotated[bool, typer.Option("--no-reward", help="Remove the cash reward.")] = False,
+           as_json: JsonOption = False) -> None:
+    """Change a code; new routing is pushed to WeCom at once. Reward options change only what they name."""
+    from siyu import clock
+    from siyu.acquisition import channel_codes_edit
+    from siyu.acquisition import channel_codes_store as store
+    from siyu.db.engine import read
+
+    ws = _workspace(workspace)
+    changes: dict[str, Any] = {k: v for k, v in (("name", name), ("routing", _routing(routing)), ("tags", tag),
+                                                ("journey_id", journey), ("status", status)) if v is not None}
+    if caption is not None:
+        changes["caption"] = caption or None
+    if welcome is not None:
+        changes["welcome"] = {"text": welcome} if welcome else None
+    if no_reward:
+        if reward is not None or reward_wishing is not None or reward_budget is not None:
+            raise fail("--no-reward removes the reward: give it without the other --reward options.")
+        changes["reward"] = None
+    elif reward is not None or reward_wishing is not None or reward_budget is not None:
+        with read(runtime().engine) as conn:
+            current = store.get_code(conn, ws.id, code)["reward"]
+        if current is None and reward is None:
+            raise fail(f"Code {code} has no reward yet: give its amount with --reward.")
+        changes["reward"] = channel_codes_edit.merge_reward(current, cash_fen=reward, wishing=reward_wishing,
+                                                            budget_fen=reward_budget)
+    if not changes:
+        raise fail("Nothing to change: name an option (see --help).")
+    found = channel_codes_edit.edit(runtime().engine, ws, code, changes, clock.now())
+    if as_json:
+        _print(found)
+        return
+    cash = found["reward"]["cash_fen"] if found["reward"] else None
+    out.print(f"code {found['id']} {found['key']}: {found['status']}"
+              + (f", reward {cash} fen" if cash is not None else ", no reward"))
 
 
 @codes_app.command("list")

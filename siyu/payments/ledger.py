@@ -109,7 +109,8 @@ def _advance(engine: Any, workspace: Any, provider: CashProvider, reward: Reward
     recipient = reward.recipient
     if recipient is None:
         with read(engine) as conn:
-            recipient = store.openid_of(conn, workspace.id, reward.profile_id, provider.appid)
+            recipient = store.openid_of(conn, workspace.id, _person(conn, workspace.id, reward.profile_id),
+                                        provider.appid)
     if recipient is None:
         return _wait_for_openid(engine, workspace.id, reward, now)
     bill_no = reward.bill_no or rules.bill_number(provider.mch_id, BEIJING_DAY.day(reward.decided_at), reward.id)
@@ -119,6 +120,19 @@ def _advance(engine: Any, workspace: Any, provider: CashProvider, reward: Reward
     answer = provider.send(bill_no=bill_no, openid=recipient, amount_fen=reward.amount_fen, wishing=reward.wishing,
                            act_name=reward.act_name, remark=reward.remark, scene_id=reward.scene_id)
     return _settle_send(engine, workspace.id, reward, reward.attempts + 1, answer, now)
+
+
+def _person(conn: Connection, workspace_id: int, profile_id: int) -> int:
+    """The live profile behind the reward's: a WeCom contact decided on before its unionid joined it
+    to the official-account follower (:mod:`siyu.staff.contact_details`) is merged away since, and
+    the follower's profile holds the openid."""
+    from siyu.profiles.errors import ProfileNotFound
+    from siyu.profiles.read_store import resolve_profile_id
+
+    try:
+        return resolve_profile_id(conn, workspace_id, profile_id)
+    except ProfileNotFound:  # erased or never stored: no openid to find either way
+        return profile_id
 
 
 def _settle_send(engine: Any, workspace_id: int, reward: Reward, attempts: int, answer: Answer, now: datetime) -> str:

@@ -174,3 +174,16 @@ def openid_of(conn: Connection, workspace_id: int, profile_id: int, appid: str) 
     return conn.execute(select(identities.c.value).where(
         identities.c.workspace_id == workspace_id, identities.c.profile_id == profile_id,
         identities.c.type == f"wechat_openid:{appid}").order_by(desc(identities.c.last_seen_at)).limit(1)).scalar()
+
+
+def totals_by_status(conn: Connection, workspace_id: int) -> dict[str, tuple[int, int]]:
+    """``status -> (rewards, fen)`` over the whole ledger: the console's figures."""
+    rows = conn.execute(select(rewards.c.status, func.count(), func.coalesce(func.sum(rewards.c.amount_fen), 0))
+                        .where(rewards.c.workspace_id == workspace_id).group_by(rewards.c.status))
+    return {status: (int(count), int(fen)) for status, count, fen in rows}
+
+
+def list_reasons(conn: Connection, workspace_id: int, limit: int = 500) -> list[str]:
+    """The reasons rewards were decided for (the console's filter), along ix_rewards_reason."""
+    return list(conn.execute(select(rewards.c.reason).where(rewards.c.workspace_id == workspace_id)
+                             .group_by(rewards.c.reason).order_by(rewards.c.reason).limit(limit)).scalars())

@@ -1,5 +1,6 @@
 """A small WeCom customer-contact client for what wechatpy 1.8's WeCom client lacks or names
-differently: customer hand-overs (在职继承 ``externalcontact/transfer_customer``, path/92125;
+differently: a contact's details (``externalcontact/get``, path/92114), customer hand-overs
+(在职继承 ``externalcontact/transfer_customer``, path/92125;
 离职继承 ``externalcontact/resigned/transfer_customer``, path/96331 — at most 100 customers a call —
 and their ``transfer_result`` polls) and contact ways (``externalcontact/add_contact_way`` /
 ``update_contact_way``, path/92228). It rides on the WeCom channel's access token cache and its
@@ -48,6 +49,25 @@ class ContactClient:
                                    refusal=wecom_error, lost=lost)
 
         return with_fresh_token(channel.tokens, channel.token_key, channel.access_token, call, "wecom")
+
+    def get(self, path: str, params: dict[str, Any], *, lost: str) -> dict[str, Any]:
+        channel = self.channel
+
+        def call(token: str) -> dict[str, Any]:
+            client = _Client(channel.corpid, channel.secret, access_token=token, timeout=channel.timeout,
+                             auto_retry=False)
+            client.API_BASE_URL = f"{channel.base_url}/cgi-bin/"
+            return platform_answer(lambda: client.get(path, params=params), platform="wecom", stale=STALE_TOKEN,
+                                   refusal=wecom_error, lost=lost)
+
+        return with_fresh_token(channel.tokens, channel.token_key, channel.access_token, call, "wecom")
+
+    def contact(self, external_userid: str) -> dict[str, Any]:
+        """``externalcontact/get`` (path/92114): the contact's ``external_contact`` (``type`` 1 WeChat /
+        2 WeCom user, ``name``, and ``unionid`` when the corp is bound to a WeChat open platform and
+        the contact is a WeChat user). Its ``follow_user`` pages are not needed here: the first page."""
+        answer = self.get("externalcontact/get", {"external_userid": external_userid}, lost="nothing changes on a read")
+        return dict(answer.get("external_contact") or {})
 
     # --- hand-overs ---------------------------------------------------------------------------
 

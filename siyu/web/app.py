@@ -17,6 +17,7 @@ from siyu.web import (
     journey_routes,
     reply_routes,
     report_routes,
+    reward_routes,
     routes,
     segment_routes,
     session,
@@ -46,4 +47,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(staff_routes.router)
     app.include_router(reply_routes.router)
     app.include_router(group_routes.router)
+    app.include_router(reward_routes.router)
     errors.install(app)

@@ -6,10 +6,13 @@ The pages read through the group-codes and groups capabilities; creating a code 
 QR image are done by the page's script through ``/api/group-codes`` with the console session and its
 CSRF token (the image as multipart, checked and decoded by the API). Roles without
 ``segments:manage`` (the API's permission for acquisition set-up) see the codes without the forms.
+The groups list and a group's page carry forms for group tags (``/api/groups/tags``, ``tags:manage``)
+and broadcasts to groups (``/api/groups/broadcasts``, ``messages:send``), made the same way.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -23,8 +26,8 @@ from siyu.acquisition.group_codes import Strategy
 from siyu.acquisition.group_codes_api import describe
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read
+from siyu.groups import broadcast_store, tag_store
 from siyu.groups import store as group_store
-from siyu.groups import tag_store
 from siyu.groups.figures import day_range, join_figures
 from siyu.web.errors import ConsoleRoute
 from siyu.web.routes import _page
@@ -35,12 +38,24 @@ router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 CodeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 GroupId = Annotated[int, Path(ge=1, le=2**62)]
 SETUP_PERMISSION = Permission.SEGMENTS_MANAGE  # the group-codes API's for every change
+TAG_PERMISSION = Permission.TAGS_MANAGE  # the groups API's for group tags
+SEND_PERMISSION = Permission.MESSAGES_SEND  # the groups API's for broadcasts
+BROADCASTS_SHOWN = 20
 CHART_DAYS = 30
 GROUPS_SHOWN = 500
 
 
 def may_set_up(console: Console) -> bool:
     return SETUP_PERMISSION in ROLE_PERMISSIONS[console.role]
+
+
+def _actions(console: Console, group_id: int | None) -> dict[str, Any]:
+    """What the tag and broadcast forms need: who may use them, and the page's data for their script
+    (a fresh idempotency key per page view: a double-clicked Create makes one broadcast)."""
+    return {"may_tag": TAG_PERMISSION in ROLE_PERMISSIONS[console.role],
+            "may_send": SEND_PERMISSION in ROLE_PERMISSIONS[console.role], "single": group_id is not None,
+            "group_data": {"csrf": console.csrf, "group_id": group_id,
+                           "idempotency_key": f"console-{secrets.token_urlsafe(12)}"}}
 
 
 def views_per_day(rows: list[dict[str, Any]], days: list[str]) -> dict[str, list[int]]:
@@ -98,7 +113,9 @@ def groups_page(request: Request, q: Annotated[str, Query(max_length=100)] = "",
         found = group_store.list_groups(conn, console.workspace.id, name_contains=q.strip() or None,
                                         tag_ids=[tag] if tag else None, limit=GROUPS_SHOWN)
         tags = tag_store.list_tags(conn, console.workspace.id)
-    return _page(request, "groups.html", console, groups=found, tags=tags, q=q, tag=tag)
+        broadcasts = broadcast_store.list_broadcasts(conn, console.workspace.id, BROADCASTS_SHOWN)
+    return _page(request, "groups.html", console, groups=found, tags=tags, q=q, tag=tag, broadcasts=broadcasts,
+                 **_actions(console, None))
 
 
 @router.get("/groups/{group_id}", response_class=HTMLResponse)
@@ -115,11 +132,12 @@ def group_page(request: Request, group_id: GroupId,
         members = group_store.members_of(conn, workspace_id, group_id, include_past=past)
         joins = join_figures(conn, workspace_id, [group_id], ZoneInfo(console.workspace.timezone), CHART_DAYS,
                              clock.now())
+        tags = tag_store.list_tags(conn, workspace_id)
     inviters = sorted(((m["name"] or m["userid"], m["invites"]) for m in members if m["invites"]),
                       key=lambda pair: -pair[1])
     chart = {"labels": [d["day"][5:] for d in joins], "series": {"joins": [d["joins"] for d in joins]}}
     return _page(request, "group.html", console, group=group, members=members, inviters=inviters, chart=chart,
-                 past=past, recent=_recent(members, clock.now()))
+                 past=past, recent=_recent(members, clock.now()), tags=tags, **_actions(console, group_id))
 
 
 def _recent(members: list[dict[str, Any]], now: datetime) -> int:

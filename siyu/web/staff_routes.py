@@ -7,6 +7,8 @@ staff API with the console session and its CSRF token — a task closed as done 
 (``PATCH /api/staff/{id}``), a hand-over decided (``POST /api/customer-transfers``) and handed to
 WeCom (``POST /api/customer-transfers/sync``), the last three with ``messages:send`` — so the API's
 refusals (WeCom's 90-day limit, a resigned hand-over of a member still in service) are the console's.
+The hand-over form picks customers by searching the member's customers by name, phone or identifier
+(``/staff/transfers/customers``), not by typing profile ids.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from siyu import clock
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read
+from siyu.profiles import read_store
 from siyu.profiles import store as profile_store
+from siyu.profiles.models import ProfileFilter
 from siyu.staff import store, tasks
 from siyu.staff.errors import StaffNotFound
 from siyu.staff.models import Staff, StaffKind, StaffStatus, TransferKind
@@ -35,6 +39,8 @@ MANAGE_PERMISSION = Permission.MESSAGES_SEND  # the API's for accounts and hand-
 SERVE_PERMISSION = Permission.PROFILES_WRITE  # the API's for closing tasks
 CUSTOMERS_SHOWN = 100
 TRANSFERS_SHOWN = 200
+PICKER_SHOWN = 20  # customers offered by the hand-over form's search
+PICKER_CANDIDATES = 500  # people matching the search, of whom the member's customers are offered
 
 
 def may(console: Console, permission: Permission) -> bool:
@@ -84,6 +90,31 @@ def transfers_page(request: Request) -> Response:
     data = {"csrf": console.csrf, "idempotency_key": f"console-{secrets.token_urlsafe(12)}"}
     return _page(request, "staff_transfers.html", console, transfers=listed, members=members, names=names,
                  kinds=[k.value for k in TransferKind], may_manage=may(console, MANAGE_PERMISSION), data=data)
+
+
+@router.get("/staff/transfers/customers")
+def transfer_customers(request: Request, handover: Annotated[str, Query(min_length=1, max_length=64)],
+                       q: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """The hand-over form's customer search: the ``handover`` member's current customers whose name,
+    phone or an identifier (external user id, openid, ...) matches ``q`` — the people a hand-over from
+    that member may move; an empty ``q`` lists their first customers. JSON for the page's script."""
+    console = current(request)
+    if console is None or not may(console, MANAGE_PERMISSION):
+        return JSONResponse({"customers": []}, status_code=403)
+    workspace_id = console.workspace.id
+    with read(runtime_of(request).engine) as conn:
+        candidates = None
+        if q.strip():
+            found, _ = read_store.search_profiles(conn, workspace_id, ProfileFilter(text=q.strip()),
+                                                  limit=PICKER_CANDIDATES)
+            candidates = [p.id for p in found]
+        spells = [] if candidates == [] else store.customers_of(conn, workspace_id, handover, limit=PICKER_SHOWN,
+                                                                 profile_ids=candidates)
+        traits = profile_store.load_traits(conn, workspace_id, [s.profile_id for s in spells])
+    return JSONResponse({"customers": [
+        {"profile_id": s.profile_id, "name": traits.get(s.profile_id, ({},))[0].get("name"),
+         "phone": traits.get(s.profile_id, ({},))[0].get("phone"), "external_userid": s.external_userid}
+        for s in spells]})
 
 
 @router.get("/staff/{staff_id}", response_class=HTMLResponse)

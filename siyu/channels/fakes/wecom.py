@@ -1,5 +1,6 @@
 """A fake WeCom API: ``gettoken``, the company mass-message API ``externalcontact/add_msg_template``
-(to customers and to customer groups) and the customer-group detail ``externalcontact/groupchat/get``.
+(to customers and to customer groups), the customer-group detail ``externalcontact/groupchat/get`` and
+a customer's detail ``externalcontact/get`` (path/92114).
 
 Tokens behave like WeCom's (path/91039): one per app, the same token again while it is valid, a new
 one after it expired; a missing token is answered with 41001, an unknown or revoked one with 40014
@@ -99,6 +100,8 @@ class FakeWeCom(TokenControls, LoopbackServer):
         self.contact_ways: dict[str, dict[str, Any]] = {}  # config_id -> add_contact_way's body + updates
         self._group_chats: dict[str, dict[str, Any]] = {}  # chat id -> groupchat/get's group_chat
         self.group_tasks: list[ReceivedWeComGroupTask] = []  # add_msg_template with chat_type group
+        self._contact_details: dict[str, dict[str, Any]] = {}  # external_userid -> external_contact
+        self.contact_lookups: list[str] = []  # external_userids asked with externalcontact/get
         super().__init__(host, port)
 
     # --- what tests and the sandbox tell it -----------------------------------------------------
@@ -107,6 +110,16 @@ class FakeWeCom(TokenControls, LoopbackServer):
         """``userid`` (a member) added the customer ``external_userid``."""
         with self.lock:
             self._contacts.setdefault(external_userid, set()).add(userid)
+
+    def set_contact_details(self, external_userid: str, *, name: str, unionid: str | None = None,
+                            contact_type: int = 1, **extra: Any) -> None:
+        """What ``externalcontact/get`` answers for the customer: ``unionid`` only for a WeChat user
+        (``contact_type`` 1) of a corp bound to a WeChat open platform — leave it out otherwise."""
+        with self.lock:
+            self._contact_details[external_userid] = {
+                "external_userid": external_userid, "name": name, "type": contact_type, "gender": 0,
+                "avatar": f"{self.url}/avatar/{external_userid}.png",
+                **({"unionid": unionid} if unionid and contact_type == 1 else {}), **extra}
 
     def fail_external(self, external_userid: str, errcode: int) -> None:
         """Answer every task for this customer with ``errcode``."""
@@ -150,9 +163,37 @@ class FakeWeCom(TokenControls, LoopbackServer):
                 return 200, self._send_welcome_msg(request)
             if request.path == "/cgi-bin/externalcontact/groupchat/get" and request.method == "POST":
                 return 200, self._group_chat(request)
+            if request.path == "/cgi-bin/externalcontact/get" and request.method == "GET":
+                return 200, self._get_contact(request)
             if request.path.removeprefix("/cgi-bin/") in CONTACT_APIS and request.method == "POST":
                 return 200, self._contact_api(request)
             return 404, {"errcode": 404, "errmsg": "not found"}
+
+    def _get_contact(self, request: Request) -> dict[str, Any]:
+        """externalcontact/get (path/92114): the contact and the members who added them (follow_user);
+        84061 when no member has the customer (with contacts checked); a contact without
+        :meth:`set_contact_details` is a WeChat user of a corp not bound to an open platform.
+        Scripted errcodes (:meth:`fail_next`) come first, and :meth:`fail_external` applies too."""
+        token = self._valid_token(request)
+        if isinstance(token, int):
+            return self._error(token)
+        external_userid = request.query.get("external_userid", "")
+        self.contact_lookups.append(external_userid)
+        if self._scripted:
+            errcode = self._scripted.pop(0)
+            self.refused.append(errcode)
+            return self._error(errcode)
+        if external_userid in self._external_errors:
+            return self._error(self._external_errors[external_userid])
+        owners = self._contacts.get(external_userid, set())
+        if self.check_contacts and not owners:
+            return self._error(84061)
+        contact = self._contact_details.get(external_userid) or {
+            "external_userid": external_userid, "name": external_userid, "type": 1, "gender": 0}  # no unionid
+        follow_user = [{"userid": userid, "remark": "", "description": "", "createtime": int(self.now()),
+                        "tags": [], "add_way": 1} for userid in sorted(owners)]
+        return {"errcode": 0, "errmsg": "ok", "external_contact": dict(contact), "follow_user": follow_user,
+                "next_cursor": ""}
 
     def _send_welcome_msg(self, request: Request) -> dict[str, Any]:
         """send_welcome_msg (path/92137): a welcome code from the add event, used once, with text and / or

@@ -11,6 +11,7 @@ from __future__ import annotations
 from siyu.db.tables.base import BigId, metadata
 from siyu.db.tables.callbacks import reply_rules, welcome_messages
 from siyu.db.tables.channels import subscribe_grants
+from siyu.db.tables.contact_details import wecom_contact_details
 from siyu.db.tables.events import event_dedupe, events, ingest_queue
 from siyu.db.tables.forms import form_codes, form_submissions, form_views, forms
 from siyu.db.tables.groups import (
@@ -133,4 +134,5 @@ __all__ = [
     "poster_renders",
     "rewards",
     "reward_budgets",
+    "wecom_contact_details",
 ]

@@ -9,15 +9,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from siyu import clock
-from siyu.acquisition import channel_codes, qr
+from siyu.acquisition import channel_codes, channel_codes_edit, qr
 from siyu.acquisition import channel_codes_store as store
 from siyu.acquisition.channel_codes_store import ChannelCodeError
 from siyu.api.auth import require, runtime_of
 from siyu.api.patch import patch_values
-from siyu.db.engine import read, write
+from siyu.db.engine import read
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
@@ -50,6 +50,8 @@ class CodePatch(BaseModel):
     journey_id: int | None = Field(None, ge=0, le=2**31 - 1, description="0 removes the journey")
     status: Literal["active", "archived"] | None = None
     reward: dict[str, Any] | None = Field(None, description="a red packet per arrival; null removes it")
+    expires_at: AwareDatetime | None = Field(None, description="wecom_contact: when the code stops routing; null: "
+                                                               "never (an official-account QR's life is WeChat's)")
 
 
 def _workspace(conn: Any, caller: Principal) -> Any:
@@ -102,22 +104,10 @@ def get_code(request: Request, caller: Reader, code_id: CodeId) -> dict[str, Any
 @router.patch("/{code_id}", summary="Change a code; new routing is pushed to WeCom at once")
 def edit_code(request: Request, caller: Writer, code_id: CodeId, body: CodePatch) -> dict[str, Any]:
     engine = runtime_of(request).engine
-    changes = patch_values(body, nullable=("caption", "welcome", "reward"))
-    now = clock.now()
-    with write(engine) as conn:
-        code = store.get_code(conn, caller.workspace_id, code_id)
-        workspace = _workspace(conn, caller)
-        channel_codes.validate(code["kind"], code["key"], expire_seconds=None,
-                               routing=changes.get("routing", code["routing"]),
-                               welcome=changes.get("welcome", code["welcome"]), tags=changes.get("tags", code["tags"]),
-                               reward=changes.get("reward", code["reward"]))
-        if "journey_id" in changes:
-            changes["journey_id"] = changes["journey_id"] or None
-        code = store.update_code(conn, caller.workspace_id, code_id, now, **changes)
-    if "routing" in changes or changes.get("status") == "active":
-        channel_codes.sync_code(engine, workspace, code, now)
     with read(engine) as conn:
-        return channel_codes.describe(store.get_code(conn, caller.workspace_id, code_id), now)
+        workspace = _workspace(conn, caller)
+    changes = patch_values(body, nullable=("caption", "welcome", "reward", "expires_at"))
+    return channel_codes_edit.edit(engine, workspace, code_id, changes, clock.now())
 
 
 @router.post("/sync", summary="Push every WeCom code's routing where it changed (the worker step)")

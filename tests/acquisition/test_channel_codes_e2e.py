@@ -122,6 +122,18 @@ def test_a_wecom_code_routes_round_robin_and_greets_from_the_member(runtime, cli
         assert stats["days"][0]["adds"] == 2 and stats["days"][0]["new"] == 2
         assert fake.wecom_push.receive_id == CORP
 
+        # PATCH: the same edit as the console's form and `siyu codes update` (siyu.acquisition.channel_codes_edit)
+        until = "2026-12-31T23:59:00+08:00"
+        edited = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(),
+                              json={"expires_at": until, "tags": ["渠道:小红书", "冬季"]})
+        assert edited.status_code == 200, edited.text
+        assert edited.json()["tags"] == ["渠道:小红书", "冬季"]
+        assert datetime.fromisoformat(edited.json()["expires_at"]) == datetime.fromisoformat(until)
+        never = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(), json={"expires_at": None})
+        assert never.json()["expires_at"] is None
+        missing = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(), json={"journey_id": 99999})
+        assert missing.status_code == 404, missing.text
+
 
 def test_bad_codes_are_refused_with_stable_codes(runtime, client, workspace, other_workspace
                                                  ) -> None:  # noqa: ANN001

@@ -30,7 +30,7 @@ def _code(runtime: Runtime, workspace_id: int, key: str, kind: str = "wechat_qr"
 
 
 def _csrf(html: str) -> str:
-    return json.loads(re.search(r'id="edit-data" type="application/json">(.*?)</script>', html, re.S).group(1))["csrf"]
+    return json.loads(re.search(r'id="form-data" type="application/json">(.*?)</script>', html, re.S).group(1))["csrf"]
 
 
 def test_the_form_saves_every_rule_and_refuses_beside_the_field(signed_in, runtime: Runtime,  # noqa: ANN001, F811

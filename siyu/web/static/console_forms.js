@@ -91,6 +91,23 @@
       }
       return body;
     },
+    // A code's rules changed all at once: an emptied field removes its rule (welcome, tags, journey,
+    // expiry, reward). The form carries the code's kind; only a WeCom code has routing and an expiry.
+    "channel-code-edit": form => {
+      const body = {name: value("name"), caption: value("caption"), welcome: $("welcome").value,
+        tags: value("tags").split(/[,，]/).map(t => t.trim()).filter(Boolean),
+        journey_id: Number(value("journey") || "0"), reward: null};
+      if (form.dataset.kind === "wecom_contact") {
+        body.routing = routing();
+        body.expires_at = value("expires-at");
+      }
+      if (value("reward-cash")) {  // yuan on the form, fen in the rule
+        body.reward = {cash_fen: Math.round(Number(value("reward-cash")) * 100)};
+        if (value("reward-wishing")) body.reward.wishing = value("reward-wishing");
+        if (value("reward-budget")) body.reward.budget_fen = Math.round(Number(value("reward-budget")) * 100);
+      }
+      return body;
+    },
     "form-definition": () => {
       const body = {name: value("name")};
       if ($("slug") && !$("slug").disabled) body.slug = value("slug");

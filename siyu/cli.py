@@ -278,7 +278,10 @@ def _register_capabilities() -> None:
                    "siyu.analytics.reports_cli", "siyu.messaging.cli", "siyu.journeys.cli", "siyu.staff.cli",
                    "siyu.acquisition.channel_codes_cli", "siyu.acquisition.replies_cli",
                    "siyu.groups.cli", "siyu.acquisition.group_codes_cli", "siyu.acquisition.posters_cli",
-                   "siyu.acquisition.forms_cli", "siyu.payments.cli",
+                   "siyu.acquisition.forms_cli", "siyu.payments.cli", "siyu.growth.distribution_cli",
+                   "siyu.offers.cli",
+                   "siyu.growth.fraud_cli",
+                   "siyu.growth.cli",
                    "siyu.callbacks.cli"):
         try:
             importlib.import_module(module)

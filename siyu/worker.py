@@ -40,8 +40,11 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     """One pass; with ``stop``, it ends early between workspaces once stop is set (a SIGTERM or the server
     gone), so the worker exits within a workspace's step, not a whole pass over every workspace."""
     from siyu.groups.worker import run_due as run_groups
+    from siyu.growth.distribution_worker import run_due as run_distribution
+    from siyu.growth.worker import run_due as run_campaigns
     from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
+    from siyu.offers.worker import run_due as run_offers
     from siyu.payments.worker import run_due as run_rewards
     from siyu.segments import realtime
     from siyu.segments import store as segment_store
@@ -59,6 +62,9 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
         workspaces = workspace_store.list_workspaces(conn)
     run_staff(rt, workspaces)  # hand-overs, SOP rules, channel-code routing pushed to WeCom
     run_rewards(rt, workspaces)  # cash rewards (red packets): due ones sent, uncertain ones queried first
+    run_distribution(rt, workspaces)  # distribution: orders attributed to promoters, commissions confirmed
+    run_campaigns(rt, workspaces)  # campaigns: referrals qualified, credits revoked on unfollow, prizes at the end
+    run_offers(rt, workspaces)  # offers: unused claims past their validity expire
     for workspace in workspaces:
         if stop is not None and stop.is_set():
             break

@@ -139,14 +139,47 @@ def _payments(app: FastAPI) -> None:
     app.include_router(profiles_router)
 
 
+def _distribution(app: FastAPI) -> None:
+    from siyu.growth.distribution_api import commissions_router, router
+    from siyu.growth.distribution_page import public_router
+
+    app.include_router(router)
+    app.include_router(commissions_router)
+    app.include_router(public_router)
+
+
+def _campaigns(app: FastAPI) -> None:
+    from siyu.growth.api import router
+    from siyu.growth.landing import router as landing_router
+
+    app.include_router(router)
+    app.include_router(landing_router)
+
+
+def _offers(app: FastAPI) -> None:
+    from siyu.offers.api import claims_router, router
+
+    app.include_router(router)
+    app.include_router(claims_router)
+
+
+def _reviews(app: FastAPI) -> None:
+    from siyu.growth.fraud_api import router
+
+    app.include_router(router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
     mount(app)
 
 
-# The platforms' hot paths first: FastAPI tries routes in order, and the callbacks and ingest come
-# thousands of times a second while the console's hundreds of routes come at a person's pace.
-ALL: list[Callable[[FastAPI], None]] = [_ingest, _callbacks, _workspaces, _profiles, _imports, _clv, _analytics,
-                                        _segments, _reports, _messages, _journeys, _staff, _channel_codes, _groups,
-                                        _forms, _payments, _console]
+# The hot paths first: FastAPI tries routes in order, and the platforms' callbacks, ingest and the claims
+# on a flash-sale coupon come thousands of times a second (bench/bench_offers.py: route matching was a
+# third of a claim's time at the end of the list), while the console's hundreds of routes come at a
+# person's pace.
+ALL: list[Callable[[FastAPI], None]] = [_ingest, _callbacks, _offers, _workspaces, _profiles, _imports, _clv,
+                                        _analytics, _segments, _reports, _messages, _journeys, _staff, _channel_codes,
+                                        _groups, _forms, _payments, _distribution, _campaigns, _reviews,
+                                        _console]

@@ -11,12 +11,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from siyu.web import (
     acquisition_routes,
     broadcast_routes,
+    campaign_routes,
+    distribution_routes,
     errors,
     form_routes,
     group_routes,
     journey_routes,
+    offer_routes,
     reply_routes,
     report_routes,
+    review_routes,
     reward_routes,
     routes,
     segment_routes,
@@ -48,4 +52,8 @@ def mount(app: FastAPI) -> None:
     app.include_router(reply_routes.router)
     app.include_router(group_routes.router)
     app.include_router(reward_routes.router)
+    app.include_router(offer_routes.router)
+    app.include_router(review_routes.router)
+    app.include_router(distribution_routes.router)
+    app.include_router(campaign_routes.router)
     errors.install(app)

@@ -131,7 +131,8 @@ def test_a_wecom_code_routes_round_robin_and_greets_from_the_member(runtime, cli
         assert datetime.fromisoformat(edited.json()["expires_at"]) == datetime.fromisoformat(until)
         never = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(), json={"expires_at": None})
         assert never.json()["expires_at"] is None
-        missing = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(), json={"journey_id": 99999})
+        missing = client.patch(f"/api/channel-codes/{code['id']}", headers=workspace.bearer(),
+                               json={"journey_id": 99999})
         assert missing.status_code == 404, missing.text
 
 

@@ -12,6 +12,7 @@ from siyu.db.tables.base import BigId, metadata
 from siyu.db.tables.callbacks import reply_rules, welcome_messages
 from siyu.db.tables.channels import subscribe_grants
 from siyu.db.tables.contact_details import wecom_contact_details
+from siyu.db.tables.distribution import commission_payouts, commission_plans, commissions, promoter_touches, promoters
 from siyu.db.tables.events import event_dedupe, events, ingest_queue
 from siyu.db.tables.forms import form_codes, form_submissions, form_views, forms
 from siyu.db.tables.groups import (
@@ -30,9 +31,18 @@ from siyu.db.tables.groups import (
     poster_renders,
     poster_templates,
 )
+from siyu.db.tables.growth import (
+    campaign_counters,
+    campaign_credits,
+    campaign_participants,
+    campaign_rewards,
+    campaigns,
+)
+from siyu.db.tables.growth_fraud import growth_fraud_decisions, growth_invites
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
 from siyu.db.tables.messaging import broadcasts, messages
+from siyu.db.tables.offers import offer_budgets, offer_claims, offer_codes, offer_holdings, offers
 from siyu.db.tables.payments import reward_budgets, rewards
 from siyu.db.tables.profiles import (
     identities,
@@ -134,5 +144,22 @@ __all__ = [
     "poster_renders",
     "rewards",
     "reward_budgets",
+    "offers",
+    "offer_codes",
+    "offer_holdings",
+    "offer_claims",
+    "offer_budgets",
+    "promoters",
+    "promoter_touches",
+    "commission_plans",
+    "commissions",
+    "commission_payouts",
+    "campaigns",
+    "campaign_participants",
+    "campaign_credits",
+    "campaign_rewards",
+    "campaign_counters",
     "wecom_contact_details",
+    "growth_invites",
+    "growth_fraud_decisions",
 ]

@@ -1,0 +1,1 @@
+"""Growth: fission campaigns, anti-fraud, and staff / KOC distribution with commissions."""

@@ -40,6 +40,16 @@ def rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[A
         cursor.close()
 
 
+def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    """One statement; returns the driver's row count."""
+    cursor = _raw(conn).cursor()
+    try:
+        cursor.execute(spelled(conn, sql), tuple(params))
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
 def execute_many(conn: Connection, sql: str, params: Sequence[Sequence[Any]]) -> None:
     if not params:
         return

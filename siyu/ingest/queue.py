@@ -56,4 +56,4 @@ def decode(text: str) -> tuple[Message, list[Identifier]]:
                       anonymous_id=row.get("a"), properties=row.get("p") or {}, traits=row.get("tr") or {},
                       context=row.get("c") or {}, previous_id=row.get("pv"), group_id=row.get("g"),
                       source=row["s"], dedupe_forever=bool(row.get("f")))
-    return message, [Identifier(kind, value) for kind, value in row["i"]]
+    return message, list(map(Identifier._make, row["i"]))

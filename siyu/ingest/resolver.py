@@ -25,7 +25,7 @@ from siyu import clock
 from siyu.db.engine import read, write
 from siyu.identity import store as identity_store
 from siyu.identity.rules import IdentityRules
-from siyu.ingest import queue
+from siyu.ingest import collector, queue
 from siyu.ingest import store as ingest_store
 from siyu.ingest.pipeline import event_row, resolve_and_store
 from siyu.workspaces import store as workspace_store
@@ -50,6 +50,11 @@ def resolve_queued(engine: Engine, *, limit: int = BATCH) -> int:
 
 def resolve_batch(engine: Engine, workspace_id: int, limit: int = BATCH) -> int:
     """One batch of a workspace's queue; returns how many messages it took (0: none waiting)."""
+    with collector.paused():
+        return _resolve_batch(engine, workspace_id, limit)
+
+
+def _resolve_batch(engine: Engine, workspace_id: int, limit: int) -> int:
     try:
         with write(engine) as conn:
             identity_store.lock_identity_graph(conn, workspace_id)

@@ -68,8 +68,25 @@ def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...
     # workspace lock while appending makes one workspace's ids commit in order (re-entrant: ingest
     # already holds it).
     lock_identity_graph(conn, workspace_id)
+    if conn.dialect.name == "postgresql":
+        _copy_events(conn, rows)
+        return
     driver.execute_many(conn, f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
                               f"VALUES ({driver.marks(len(EVENT_COLUMNS))})", rows)
+
+
+def _copy_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: COPY instead of ``executemany``. psycopg's pipelined executemany spends Python
+    time per row (prepare-cache lookups, parameter dumping, result processing) that COPY's C row
+    writer does not: measured with bench/bench_resolver.py, the resolver's CPU per event 60 → 45-53 µs
+    in process and 45 → 40 µs in the backend. Same rows, same order, so ids are assigned as before."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 def prune_dedupe_keys(conn: Connection, workspace_id: int, now: datetime, limit: int = 5000) -> int:
@@ -117,8 +134,14 @@ def drop_queued(conn: Connection, workspace_id: int, ids: Sequence[int]) -> None
         driver.execute_many(conn, "DELETE FROM ingest_queue WHERE workspace_id = ? AND id = ANY(?)",
                             [(workspace_id, list(ids))])
         return
-    driver.execute_many(conn, "DELETE FROM ingest_queue WHERE workspace_id = ? AND id = ?",
-                        [(workspace_id, i) for i in ids])
+    # SQLite: one range statement instead of one DELETE per row (measured alone on 5,000-row batches:
+    # 2.3 → 1.8 µs of CPU per row, commit included). Exact there: SQLite has one writer, so the rows
+    # taken, oldest first, in this same transaction are all of the workspace's rows up to the last one;
+    # the count proves it.
+    deleted = driver.execute(conn, "DELETE FROM ingest_queue WHERE workspace_id = ? AND id BETWEEN ? AND ?",
+                             (workspace_id, min(ids), max(ids)))
+    if deleted != len(set(ids)):
+        raise RuntimeError(f"drop_queued: {deleted} rows in the range of the {len(ids)} taken; not the rows taken")
 
 
 def queued_count(conn: Connection, workspace_id: int) -> int:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     bindparam,
+    delete,
     desc,
     func,
     literal_column,
@@ -355,3 +356,23 @@ def any_due(conn: Connection, workspace_id: int, now: datetime) -> bool:
     return conn.execute(select(offer_claims.c.id).where(
         offer_claims.c.workspace_id == workspace_id, offer_claims.c.status == ClaimStatus.CLAIMED.value,
         offer_claims.c.valid_until <= now).limit(1)).first() is not None
+
+
+def fold_claims(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:
+    """A profile merge: the merged-away person's claims become the survivor's, and so do the units they
+    hold against per-person limits — added up, so the survivor may claim only what is left of the limit
+    for both (two accounts of one person never get twice the limit by merging later)."""
+    conn.execute(update(offer_claims).where(offer_claims.c.workspace_id == workspace_id,
+                                            offer_claims.c.profile_id == from_id).values(profile_id=into_id))
+    held = conn.execute(select(offer_holdings.c.offer_id, offer_holdings.c.held).where(
+        offer_holdings.c.workspace_id == workspace_id, offer_holdings.c.profile_id == from_id)).all()
+    if not held:
+        return
+    statement = upsert(conn, offer_holdings)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=["workspace_id", "offer_id", "profile_id"],
+        set_={"held": offer_holdings.c.held + statement.excluded.held}),
+        [{"workspace_id": workspace_id, "offer_id": row.offer_id, "profile_id": into_id, "held": row.held}
+         for row in held])
+    conn.execute(delete(offer_holdings).where(offer_holdings.c.workspace_id == workspace_id,
+                                              offer_holdings.c.profile_id == from_id))

@@ -187,3 +187,10 @@ def list_reasons(conn: Connection, workspace_id: int, limit: int = 500) -> list[
     """The reasons rewards were decided for (the console's filter), along ix_rewards_reason."""
     return list(conn.execute(select(rewards.c.reason).where(rewards.c.workspace_id == workspace_id)
                              .group_by(rewards.c.reason).order_by(rewards.c.reason).limit(limit)).scalars())
+
+
+def fold_rewards(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:
+    """A profile merge: the merged-away person's cash rewards (paid, pending or waiting for an openid)
+    become the survivor's, so the ledger, the daily limits and the profile's rewards see one person."""
+    conn.execute(update(rewards).where(rewards.c.workspace_id == workspace_id, rewards.c.profile_id == from_id)
+                 .values(profile_id=into_id))

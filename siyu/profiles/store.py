@@ -230,17 +230,22 @@ def fold_profile(conn: Connection, workspace_id: int, from_id: int, into_id: int
 
 def _fold_running_state(conn: Connection, workspace_id: int, from_id: int, into_id: int, at: datetime) -> None:
     """What other capabilities keep per person and must follow a merge, each re-pointed set-based by
-    its own store: journey entries, staff tasks, one-time subscriptions (subscription notices), and
-    the outbox (the message log, what caps count, and queued messages decided for the survivor).
+    its own store: journey entries, staff tasks, one-time subscriptions (subscription notices), the
+    outbox (the message log, what caps count, and queued messages decided for the survivor), cash
+    rewards and offer claims (with the units held against per-person limits, added up).
     Imported here, not at the top: those capabilities read profiles, so they import this module."""
     from siyu.journeys.entry_store import fold_entries
     from siyu.journeys.task_store import fold_tasks
     from siyu.messaging.store import fold_messages, fold_subscribe_grants
+    from siyu.offers.store import fold_claims
+    from siyu.payments.store import fold_rewards
 
     fold_entries(conn, workspace_id, from_id, into_id, at)  # first: it stops the queued sends of entries it exits
     fold_tasks(conn, workspace_id, from_id, into_id, at)
     fold_subscribe_grants(conn, workspace_id, from_id, into_id)
     fold_messages(conn, workspace_id, from_id, into_id, at)
+    fold_rewards(conn, workspace_id, from_id, into_id)
+    fold_claims(conn, workspace_id, from_id, into_id)
 
 
 def _fold_tags(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:

@@ -282,6 +282,8 @@ def _register_capabilities() -> None:
                    "siyu.offers.cli",
                    "siyu.growth.fraud_cli",
                    "siyu.growth.cli",
+                   "siyu.loyalty.cli",
+                   "siyu.surveys.cli",
                    "siyu.callbacks.cli"):
         try:
             importlib.import_module(module)

@@ -44,6 +44,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     from siyu.growth.worker import run_due as run_campaigns
     from siyu.ingest.resolver import resolve_queued
     from siyu.journeys.engine import run_due as run_journeys
+    from siyu.loyalty.worker import run_due as run_loyalty
     from siyu.offers.worker import run_due as run_offers
     from siyu.payments.worker import run_due as run_rewards
     from siyu.segments import realtime
@@ -65,6 +66,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     run_distribution(rt, workspaces)  # distribution: orders attributed to promoters, commissions confirmed
     run_campaigns(rt, workspaces)  # campaigns: referrals qualified, credits revoked on unfollow, prizes at the end
     run_offers(rt, workspaces)  # offers: unused claims past their validity expire
+    run_loyalty(rt, workspaces)  # loyalty: growth and points from the log; nightly tiers and points expiry
     for workspace in workspaces:
         if stop is not None and stop.is_set():
             break

@@ -37,7 +37,8 @@ def test_the_cli_reference_is_generated_from_the_commands() -> None:
                                   "forms.zh.md", "staff.md", "staff.zh.md", "channel-codes.md", "channel-codes.zh.md",
                                   "groups.md", "groups.zh.md", "group-codes.md", "group-codes.zh.md",
                                   "posters.md", "posters.zh.md", "payments.md", "payments.zh.md", "offers.md",
-                                  "anti_fraud.md", "distribution.md", "campaigns.md"])
+                                  "anti_fraud.md", "distribution.md", "campaigns.md", "loyalty.md", "loyalty.zh.md",
+                                  "surveys.md", "surveys.zh.md"])
 def test_every_guide_linked_from_the_index_exists(page: str) -> None:
     assert (DOCS / page).is_file()
     assert f"({page}" in (DOCS / "index.md").read_text() or page in ("console.zh.md",)

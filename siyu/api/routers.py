@@ -139,6 +139,14 @@ def _payments(app: FastAPI) -> None:
     app.include_router(profiles_router)
 
 
+def _surveys(app: FastAPI) -> None:
+    from siyu.surveys.api import router
+    from siyu.surveys.page import router as page_router
+
+    app.include_router(router)
+    app.include_router(page_router)
+
+
 def _distribution(app: FastAPI) -> None:
     from siyu.growth.distribution_api import commissions_router, router
     from siyu.growth.distribution_page import public_router
@@ -169,6 +177,12 @@ def _reviews(app: FastAPI) -> None:
     app.include_router(router)
 
 
+def _loyalty(app: FastAPI) -> None:
+    from siyu.loyalty.api import router
+
+    app.include_router(router)
+
+
 def _console(app: FastAPI) -> None:
     from siyu.web.app import mount
 
@@ -181,5 +195,6 @@ def _console(app: FastAPI) -> None:
 # person's pace.
 ALL: list[Callable[[FastAPI], None]] = [_ingest, _callbacks, _offers, _workspaces, _profiles, _imports, _clv,
                                         _analytics, _segments, _reports, _messages, _journeys, _staff, _channel_codes,
-                                        _groups, _forms, _payments, _distribution, _campaigns, _reviews,
+                                        _groups, _forms, _payments, _distribution, _campaigns, _reviews, _loyalty,
+                                        _surveys,
                                         _console]

@@ -43,6 +43,7 @@ def demo(
     from siyu.db.engine import read
     from siyu.demo.campaigns import campaigns
     from siyu.demo.distribution import distribution
+    from siyu.demo.loyalty import loyalty
     from siyu.demo.parcel_card import parcel_card
     from siyu.demo.store import summary
     from siyu.demo.understand import understand
@@ -70,6 +71,7 @@ def demo(
         _print_parcel_card(parcel_card(rt, workspace_id, seed=seed, customers=customers))
         out.print(f"分销 Distribution: {distribution(rt, workspace_id, seed=seed)}")
         out.print(f"裂变活动 Campaigns: {campaigns(rt, workspace_id, seed=seed)}")
+        out.print(f"会员积分 Loyalty: {loyalty(rt, workspace_id, seed=seed)}")
         _print_understanding(understand(rt, workspace_id))
     url = f"http://{host}:{port}/"
     out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")

@@ -264,6 +264,38 @@ def list_templates(language: Annotated[str, typer.Option(help="zh or en.")] = "z
         out.print(f"[bold]{item['key']}[/]  {item['name']} — {item['description']}")
 
 
+@journeys_app.command("holidays")
+@handles_errors
+def holidays(workspace: Annotated[str | None, typer.Option("--workspace", "-w",
+                                                            help="Add this workspace's own dates.")] = None,
+             year: Annotated[int, typer.Option(min=1901, max=2098, help="The year (default: this year).")] = 0,
+             language: Annotated[str, typer.Option(help="zh or en.")] = "zh", as_json: JsonOption = False) -> None:
+    """The holiday calendar for `{"holiday": KEY}` triggers: each holiday's date in a year."""
+    from siyu import clock
+    from siyu.db.engine import read
+    from siyu.journeys import calendar
+    from siyu.journeys.date_firing import workspace_calendar
+
+    if language not in ("zh", "en"):
+        raise fail("--language is zh or en.")
+    custom: dict[str, Any] = {}
+    if workspace:
+        with read(runtime().engine) as conn:
+            custom = workspace_calendar(conn, _workspace(conn, workspace).id)
+    try:
+        found = calendar.upcoming(year or clock.now().year, custom)
+    except calendar.UnknownHoliday as error:
+        raise fail(f"calendar.dates: {error}") from None
+    named = [{"key": key, "date": day.isoformat(),
+              "name": getattr(calendar.HOLIDAYS[key], language) if key in calendar.HOLIDAYS else key}
+             for key, day in found]
+    if as_json:
+        _print(named)
+        return
+    for item in named:
+        out.print(f"{item['date']}  [bold]{item['key']}[/]  {item['name']}")
+
+
 @journeys_app.command("run")
 @handles_errors
 def run(workspace: WorkspaceOption) -> None:

@@ -35,6 +35,7 @@ from siyu.journeys.models import (
     EntryRule,
     EventTrigger,
     Goal,
+    HolidayTrigger,
     ScheduleTrigger,
     SegmentTrigger,
     Trigger,
@@ -42,7 +43,7 @@ from siyu.journeys.models import (
 from siyu.journeys.step_definitions import STEP_KINDS, read_steps
 
 __all__ = ["STEP_KINDS", "TRIGGER_KINDS", "duration", "event_match", "parse", "parse_stored", "rerooted"]
-TRIGGER_KINDS = ("event", "segment", "date_trait", "schedule", "api")
+TRIGGER_KINDS = ("event", "segment", "date_trait", "holiday", "schedule", "api")
 _OFFSET = re.compile(r"^\s*([+-]?)(\d{1,3})\s*([dw])\s*$")
 
 
@@ -75,7 +76,8 @@ def parse_stored(raw: dict[str, Any]) -> Definition:
 
 def _trigger(raw: Any) -> Trigger:
     raw = an_object(raw, "trigger", f"one of {', '.join(TRIGGER_KINDS)}")
-    kinds = ["schedule"] if "schedule" in raw else [k for k in TRIGGER_KINDS if k in raw]  # a schedule names a segment
+    named = next((k for k in ("schedule", "holiday") if k in raw), None)  # these may name a segment
+    kinds = [named] if named else [k for k in TRIGGER_KINDS if k in raw]
     if len(kinds) != 1:
         raise InvalidJourney("trigger", f"a trigger has exactly one of {', '.join(TRIGGER_KINDS)}; found "
                              f"{', '.join(kinds) or ', '.join(map(str, raw)) or 'nothing'}")
@@ -90,25 +92,45 @@ def _trigger(raw: Any) -> Trigger:
         return SegmentTrigger(segment_id(raw["segment"], "trigger.segment"), on)
     if kind == "date_trait":
         only(raw, {"date_trait", "offset", "at", "yearly"}, "trigger")
-        offset = raw.get("offset", "0d")
-        match = _OFFSET.match(offset) if isinstance(offset, str) else None
-        if not match:
-            raise InvalidJourney("trigger.offset", f"expected days or weeks before (-) or after (+) the date, "
-                                 f"such as \"-3d\" or \"+1w\"; got {offset!r}")
-        days = int(match.group(2)) * (7 if match.group(3) == "w" else 1) * (-1 if match.group(1) == "-" else 1)
-        if abs(days) > 366:
-            raise InvalidJourney("trigger.offset", "the offset may be at most a year")
+        days = _offset_days(raw.get("offset", "0d"))
         yearly = raw.get("yearly", True)
         if not isinstance(yearly, bool):
             raise InvalidJourney("trigger.yearly", f"expected true or false; got {type_name(yearly)}")
         return DateTrigger(text(raw["date_trait"], "trigger.date_trait", "a trait name"), days,
                            local_time(raw.get("at", "10:00"), "trigger.at"), yearly)
+    if kind == "holiday":
+        return _holiday(raw)
     if kind == "schedule":
         return _schedule(raw)
     only(raw, {"api"}, "trigger")
     if raw["api"] is not True:
         raise InvalidJourney("trigger.api", "write {\"api\": true}: people enter through the API only")
     return ApiTrigger()
+
+
+def _offset_days(offset: Any) -> int:
+    match = _OFFSET.match(offset) if isinstance(offset, str) else None
+    if not match:
+        raise InvalidJourney("trigger.offset", f"expected days or weeks before (-) or after (+) the date, "
+                             f"such as \"-3d\" or \"+1w\"; got {offset!r}")
+    days = int(match.group(2)) * (7 if match.group(3) == "w" else 1) * (-1 if match.group(1) == "-" else 1)
+    if abs(days) > 366:
+        raise InvalidJourney("trigger.offset", "the offset may be at most a year")
+    return days
+
+
+def _holiday(raw: dict[str, Any]) -> HolidayTrigger:
+    """A built-in holiday by id, or a name the workspace defines in its settings' ``calendar.dates``
+    (checked when it fires: an unknown name never fires)."""
+    from siyu.journeys.calendar import HOLIDAYS
+
+    only(raw, {"holiday", "offset", "at", "segment"}, "trigger")
+    name = text(raw["holiday"], "trigger.holiday", f"a holiday such as {', '.join(list(HOLIDAYS)[:4])}")
+    if len(name) > 64:
+        raise InvalidJourney("trigger.holiday", "a holiday name is at most 64 characters")
+    segment = segment_id(raw["segment"], "trigger.segment") if raw.get("segment") is not None else None
+    return HolidayTrigger(name, _offset_days(raw.get("offset", "0d")),
+                          local_time(raw.get("at", "10:00"), "trigger.at"), segment)
 
 
 def _schedule(raw: dict[str, Any]) -> ScheduleTrigger:

@@ -89,6 +89,18 @@ class DateTrigger:
 
 
 @dataclass(frozen=True)
+class HolidayTrigger:
+    """A holiday of :mod:`siyu.journeys.calendar` (Spring Festival, Double 11, a workspace's own date)
+    shifted by ``offset_days`` at local ``at``: everyone (or a saved segment's members) enters once,
+    on that day in their own time zone."""
+
+    holiday: str
+    offset_days: int
+    at: time
+    segment_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ScheduleTrigger:
     """Cron in the workspace time zone; each firing enters the segment's members."""
 
@@ -101,7 +113,7 @@ class ApiTrigger:
     """Entered only through ``POST /api/journeys/{id}/entries`` (any live journey accepts those too)."""
 
 
-Trigger = EventTrigger | SegmentTrigger | DateTrigger | ScheduleTrigger | ApiTrigger
+Trigger = EventTrigger | SegmentTrigger | DateTrigger | HolidayTrigger | ScheduleTrigger | ApiTrigger
 
 
 # --- steps ----------------------------------------------------------------------------------------

@@ -146,6 +146,49 @@ def _birthday() -> dict[str, Any]:
         ]}
 
 
+def _anniversary() -> dict[str, Any]:
+    return {
+        "trigger": {"date_trait": "member_since", "at": "10:00", "yearly": True},
+        "entry": {"rule": "once_per", "period": "300d"}, "goal": {"event": ORDER, "within": "14d"},
+        "steps": [
+            {"id": "points", "give_points": {"amount": 200}},
+            {"id": "thanks", "send": _mail(("入会周年快乐", "Happy membership anniversary"),
+                                           (f"{NAME}，感谢一路相伴！周年礼 200 积分已到账。",
+                                            f"Thank you for another year together, {NAME}! 200 anniversary "
+                                            "points are in your account."))},
+        ]}
+
+
+def _spring_festival() -> dict[str, Any]:
+    return {
+        "trigger": {"holiday": "spring_festival", "offset": "-3d", "at": "10:00"},
+        "entry": {"rule": "once_per", "period": "300d"},
+        "steps": [
+            {"id": "greeting", "send": _mail(("新春快乐，给你拜个早年", "Happy Spring Festival"),
+                                             (f"{NAME}，新春将至，祝你阖家团圆、万事如意！年货节福利已为你备好。",
+                                              f"{NAME}, the Spring Festival is near: wishing you a happy reunion "
+                                              "and a prosperous new year! Your festive treats are ready."))},
+        ]}
+
+
+def _double_11_warmup() -> dict[str, Any]:
+    return {
+        "trigger": {"holiday": "double_11", "offset": "-3d", "at": "20:00"},
+        "entry": {"rule": "once_per", "period": "300d"}, "goal": {"event": ORDER, "within": "4d"},
+        "steps": [
+            {"id": "warm-up", "send": _mail(("双十一预热：先领券再加购", "Double 11 warm-up: coupons first"),
+                                            ("双十一还有 3 天，先领券、加购物车，11 日零点一起抢。",
+                                             "Double 11 is 3 days away: take your coupons and fill your cart "
+                                             "before midnight on the 11th."))},
+            {"id": "the-eve", "wait": {"duration": "2d", "at": "20:00"}},
+            {"id": "ordered", "condition": {"event": ORDER, "did": True, "within": "3d"}, "then": "end",
+             "else": "reminder"},
+            {"id": "reminder", "send": _mail(("今晚零点开抢", "Tonight at midnight"),
+                                             ("购物车里的好物今晚零点开抢，别错过。",
+                                              "What's in your cart goes on sale at midnight tonight."))},
+        ]}
+
+
 def _new_vs_returning() -> dict[str, Any]:
     return {
         "trigger": {"event": ORDER}, "entry": {"rule": "once_per", "period": "30d"},
@@ -186,6 +229,16 @@ _TEMPLATES = {  # key: (definition, (name zh, name en), (description zh, descrip
     "birthday": (_birthday, ("生日礼", "Birthday gift"), (
         "生日前 3 天上午 10 点送礼券和祝福，每年一次。",
         "A coupon and greeting 3 days before the birthday at 10:00, every year.")),
+    "anniversary": (_anniversary, ("入会周年礼", "Membership anniversary"), (
+        "每年入会纪念日上午 10 点送积分和感谢。",
+        "Points and a thank-you on each membership anniversary at 10:00.")),
+    "spring_festival": (_spring_festival, ("春节问候", "Spring Festival greeting"), (
+        "春节（农历正月初一）前 3 天上午 10 点，按各人所在时区送上新春祝福。",
+        "A greeting 3 days before the Spring Festival (lunar new year) at 10:00 in each person's time zone.")),
+    "double_11_warmup": (_double_11_warmup, ("双十一预热", "Double 11 warm-up"), (
+        "双十一前 3 天晚 8 点提醒领券加购，前一晚未下单再提醒。",
+        "Coupons and cart reminder 3 days before Double 11 at 20:00; again on the eve for those who haven't "
+        "ordered.")),
     "new_vs_returning": (_new_vs_returning, ("新老客分流", "New vs returning customers"), (
         "首单客户与复购客户收到不同内容。",
         "First-time and returning buyers get different content.")),

@@ -17,6 +17,7 @@ from siyu.web import (
     form_routes,
     group_routes,
     journey_routes,
+    loyalty_routes,
     offer_routes,
     reply_routes,
     report_routes,
@@ -27,6 +28,7 @@ from siyu.web import (
     session,
     spend_routes,
     staff_routes,
+    survey_routes,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -56,4 +58,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(review_routes.router)
     app.include_router(distribution_routes.router)
     app.include_router(campaign_routes.router)
+    app.include_router(loyalty_routes.router)
+    app.include_router(survey_routes.router)
     errors.install(app)

@@ -14,6 +14,7 @@ from siyu.journeys import definitions, templates
 from siyu.runtime import Runtime
 from siyu.worker import run_pass
 from tests.journeys.scenario import NOON, entries, person, queued, quiet_policy, run, subject, track
+from tests.journeys.test_date_gifts_templates import DATE_GIFT_SCENARIOS
 
 
 def _from_template(client: Any, workspace: Any, key: str) -> dict[str, Any]:
@@ -146,6 +147,7 @@ SCENARIOS: dict[str, Callable[[Runtime, Any, Any, dict[str, Any]], None]] = {
     "cart_abandonment": _cart, "post_purchase": _post_purchase, "winback": _winback, "birthday": _birthday,
     "new_vs_returning": _new_vs_returning,
 }
+SCENARIOS.update(DATE_GIFT_SCENARIOS)  # the date-gift templates' scenarios live beside the date-gift tests
 
 
 def test_every_template_has_a_scenario() -> None:

@@ -41,6 +41,15 @@ from siyu.db.tables.growth import (
 from siyu.db.tables.growth_fraud import growth_fraud_decisions, growth_invites
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
+from siyu.db.tables.loyalty import (
+    loyalty_members,
+    loyalty_programmes,
+    points_daily,
+    points_entries,
+    points_lots,
+    tier_changes,
+    tiers,
+)
 from siyu.db.tables.messaging import broadcasts, messages
 from siyu.db.tables.offers import offer_budgets, offer_claims, offer_codes, offer_holdings, offers
 from siyu.db.tables.payments import reward_budgets, rewards
@@ -71,6 +80,7 @@ from siyu.db.tables.staff import (
     staff,
     staff_task_results,
 )
+from siyu.db.tables.surveys import survey_answers, surveys
 from siyu.db.tables.tags import consents, profile_tags, tag_groups, tags
 from siyu.db.tables.tracking import message_links, message_receipts
 from siyu.db.tables.workspaces import api_keys, users, workspace_members, workspaces
@@ -162,4 +172,13 @@ __all__ = [
     "wecom_contact_details",
     "growth_invites",
     "growth_fraud_decisions",
+    "loyalty_programmes",
+    "tiers",
+    "loyalty_members",
+    "tier_changes",
+    "points_entries",
+    "points_lots",
+    "points_daily",
+    "surveys",
+    "survey_answers",
 ]

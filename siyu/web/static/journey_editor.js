@@ -272,6 +272,11 @@
                                    field("trigger.at", "text", L.time, trigger.at), field("trigger.yearly", "check", L.yearly, trigger.yearly));
     if (kind === "schedule") add(field("trigger.schedule", "text", L.cron, trigger.schedule || "0 10 * * 1"),
                                  field("trigger.segment", "select", L.segment, trigger.segment, segments));
+    if (kind === "holiday") add(field("trigger.holiday", "text", L.holiday, trigger.holiday || "spring_festival"),
+                                field("trigger.offset", "text", L.offset, trigger.offset),
+                                field("trigger.at", "text", L.time, trigger.at),
+                                field("trigger.segment", "select", L.segment, trigger.segment,
+                                      [["", L.any_segment], ...V.segments]));
     if (kind === "api") add(el("p", {class: "muted"}, [L.api]));
   }
   function readTrigger() {
@@ -283,6 +288,7 @@
       if (value !== undefined) put(trigger, box.dataset.path.slice("trigger.".length), value);
     });
     if (kind === "segment" || kind === "schedule") trigger.segment = Number(trigger.segment) || 0;
+    if (kind === "holiday") { if (Number(trigger.segment)) trigger.segment = Number(trigger.segment); else delete trigger.segment; }
     if (kind === "event" && trigger.event === undefined) trigger.event = "";
     return trigger;
   }
@@ -369,6 +375,7 @@
   const trigger = start.trigger || {event: ""};
   triggerKind.value = V.trigger_kinds.find(k => k in trigger) || "event";
   if ("schedule" in trigger) triggerKind.value = "schedule";
+  if ("holiday" in trigger) triggerKind.value = "holiday";
   triggerFields(triggerKind.value, trigger);
   triggerKind.addEventListener("change", () => { triggerFields(triggerKind.value, {}); changed(); });
   $("entry-rule").value = (start.entry && start.entry.rule) || "once";

@@ -26,9 +26,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         from siyu.callbacks.writer import stop_writer as stop_callback_writer
         from siyu.db.counters import stop_all as stop_counters
         from siyu.ingest.writer import stop_writer
+        from siyu.offers.writer import stop_writer as stop_claim_writer
 
         stop_writer(runtime)
         stop_callback_writer(runtime)
+        stop_claim_writer(runtime)
         stop_counters(runtime)
 
     app = FastAPI(

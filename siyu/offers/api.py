@@ -3,6 +3,7 @@ redeeming, voiding and expiring claims; figures and exports. Thin: parse, call t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,11 +14,13 @@ from pydantic import BaseModel, Field
 from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
+from siyu.errors import SiyuError
 from siyu.offers import codes, export, service, store
 from siyu.offers.errors import OffersError
 from siyu.offers.figures import offer_figures
 from siyu.offers.models import Fulfilment, OfferKind
 from siyu.offers.redemption import Order
+from siyu.offers.writer import ClaimRequest, writer_for
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
@@ -177,21 +180,15 @@ def import_codes(request: Request, caller: Manager, offer_id: Id,
 
 @router.post("/{offer_id}/claims", status_code=201,
              summary="Claim one unit for a person; the same key again returns the first answer")
-def claim(request: Request, caller: Actor, offer_id: Id, body: ClaimIn) -> dict[str, Any]:
-    from siyu.profiles.read_store import resolve_profile_id
-
-    refused: OffersError | None = None
-    with write(runtime_of(request).engine) as conn:
-        profile_id = resolve_profile_id(conn, caller.workspace_id, body.profile_id)  # 404 for a stranger
-        try:
-            granted = service.claim_offer(conn, caller.workspace_id, offer_id, profile_id=profile_id,
-                                          idempotency_key=body.idempotency_key, now=clock.now(),
-                                          channel=body.channel, campaign_id=body.campaign_id, delivery=body.delivery)
-        except OffersError as error:
-            refused = error  # committed with the transaction, so the key answers the same next time
-    if refused is not None:
-        raise refused
-    return granted.to_dict()
+async def claim(request: Request, caller: Actor, offer_id: Id, body: ClaimIn) -> dict[str, Any]:
+    """Claimed with the next group of claims (:mod:`siyu.offers.writer`), answered once it committed;
+    a refusal is committed with its group too, so the key answers the same next time."""
+    answer = await asyncio.wrap_future(writer_for(runtime_of(request)).submit(ClaimRequest(
+        caller.workspace_id, offer_id, body.profile_id, body.idempotency_key, channel=body.channel,
+        campaign_id=body.campaign_id, delivery=body.delivery)))
+    if isinstance(answer, SiyuError):
+        raise answer
+    return answer
 
 
 @router.get("/{offer_id}/claims", summary="The offer's claims, newest first")

@@ -16,44 +16,16 @@ others commit. A failed commit fails them all, all retryable.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from concurrent.futures import Future
-from typing import Any
 
 from siyu.callbacks.receive import Opened, Stored, store_group
+from siyu.db import group_commit
 from siyu.db.engine import write
-from siyu.db.group_commit import gather
+from siyu.db.group_commit import GroupWriter
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.callbacks")
 MAX_GROUP = 200
-_STOP = object()
-
-
-class CallbackWriter:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="siyu-callback-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, opened: Opened) -> Future[Stored]:
-        """Store ``opened`` with the next group; the future resolves once that group is committed."""
-        future: Future[Stored] = Future()
-        self._queue.put((opened, future))
-        return future
-
-    def stop(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            write_group(self.runtime, gather(self._queue, first, _STOP, MAX_GROUP))
 
 
 def write_group(runtime: Runtime, group: list[tuple[Opened, Future[Stored]]]) -> None:
@@ -96,19 +68,11 @@ def _write_one_by_one(runtime: Runtime, group: list[tuple[Opened, Future[Stored]
             future.set_result(result)  # type: ignore[arg-type] - set with its result above
 
 
-def writer_for(runtime: Runtime) -> CallbackWriter:
-    writer = runtime.extras.get("callback_writer")
-    if writer is None:
-        lock = runtime.extras.setdefault("callback_writer_lock", threading.Lock())
-        with lock:
-            writer = runtime.extras.get("callback_writer")
-            if writer is None:
-                writer = CallbackWriter(runtime)
-                runtime.extras["callback_writer"] = writer
-    return writer
+def writer_for(runtime: Runtime) -> GroupWriter:
+    """The process's callback writer: ``submit(opened)`` gives a future of the push's :class:`Stored`."""
+    return group_commit.writer_for(runtime, "callback_writer", lambda: GroupWriter(
+        "siyu-callback-writer", lambda group: write_group(runtime, group), MAX_GROUP))
 
 
 def stop_writer(runtime: Runtime) -> None:
-    writer = runtime.extras.pop("callback_writer", None)
-    if writer is not None:
-        writer.stop()
+    group_commit.stop_writer(runtime, "callback_writer")

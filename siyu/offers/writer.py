@@ -19,8 +19,6 @@ transaction has committed.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -29,15 +27,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from siyu import clock
+from siyu.db import group_commit
 from siyu.db.engine import write
-from siyu.db.group_commit import gather
+from siyu.db.group_commit import GroupWriter
 from siyu.errors import SiyuError
 from siyu.offers import service
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.offers")
 MAX_GROUP = 200
-_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -68,30 +66,6 @@ def claim_one(conn: Connection, request: ClaimRequest) -> Answer:
         return refusal
 
 
-class ClaimWriter:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="siyu-claim-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, request: ClaimRequest) -> Future[Answer]:
-        future: Future[Answer] = Future()
-        self._queue.put((request, future))
-        return future
-
-    def stop(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            write_claims(self.runtime.engine, gather(self._queue, first, _STOP, MAX_GROUP))
-
-
 def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
                  claim: Callable[[Connection, ClaimRequest], Answer] = claim_one) -> None:
     """Claim ``group`` in one transaction and resolve each future once it has committed."""
@@ -110,19 +84,11 @@ def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
         future.set_result(answer)
 
 
-def writer_for(runtime: Runtime) -> ClaimWriter:
-    writer = runtime.extras.get("claim_writer")
-    if writer is None:
-        lock = runtime.extras.setdefault("claim_writer_lock", threading.Lock())
-        with lock:
-            writer = runtime.extras.get("claim_writer")
-            if writer is None:
-                writer = ClaimWriter(runtime)
-                runtime.extras["claim_writer"] = writer
-    return writer
+def writer_for(runtime: Runtime) -> GroupWriter:
+    """The process's claim writer: ``submit(request)`` gives a future of the claim's :data:`Answer`."""
+    return group_commit.writer_for(runtime, "claim_writer", lambda: GroupWriter(
+        "siyu-claim-writer", lambda group: write_claims(runtime.engine, group), MAX_GROUP))
 
 
 def stop_writer(runtime: Runtime) -> None:
-    writer = runtime.extras.pop("claim_writer", None)
-    if writer is not None:
-        writer.stop()
+    group_commit.stop_writer(runtime, "claim_writer")

@@ -21,8 +21,9 @@ from sqlalchemy import Connection
 from siyu.growth import store
 from siyu.growth.assessment import SUBJECT
 from siyu.growth.errors import CampaignError
-from siyu.growth.fraud_store import StoredDecision, review_effect
+from siyu.growth.fraud_store import StoredDecision
 from siyu.growth.models import Campaign, CampaignKind, Credit, CreditStatus
+from siyu.growth.review_effects import review_effect
 from siyu.growth.rewards import grant_reward, void, void_rewards_of_credit
 from siyu.growth.rules import AssistRules, ReferralRules, TaskUnlockRules, parse_rules
 from siyu.growth.sessions import ACTED_ON, act

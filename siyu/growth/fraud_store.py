@@ -15,15 +15,14 @@ resolution back with it. The loser re-reads the row: the same verdict is answere
 (idempotent), the opposite one is a conflict (``growth.review_conflict``).
 
 Effects are registered by the capability that owns the subject (the campaigns register what
-approve and reject do to a held credit) with :func:`register_review_effect`; the modules that
-register them are listed in :data:`EFFECT_MODULES` and imported before the first resolution, like
+approve and reject do to a held credit) with :func:`siyu.growth.review_effects.register_review_effect`;
+the modules that register them are listed in :data:`siyu.growth.review_effects.EFFECT_MODULES` and
+imported before the first resolution, like
 :data:`siyu.callbacks.hooks.HANDLER_MODULES`.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,6 +35,7 @@ from siyu.db.tables.growth_fraud import growth_fraud_decisions, growth_invites
 from siyu.db.tables.profiles import identities, profiles
 from siyu.errors import SiyuError
 from siyu.growth.fraud import FraudDecision, InviteFacts, Revocation, Verdict
+from siyu.growth.review_effects import effects_for
 from siyu.identity.normalise import InvalidIdentifier, normalise_phone
 from siyu.profiles.read_store import resolve_profile_id
 from siyu.profiles.store import load_traits
@@ -350,53 +350,6 @@ def resolve_review(conn: Connection, workspace_id: int, decision_id: int, *, ver
             f"Decision {decision_id} is {decision.review_status.value}, so it can't be {status.value} "
             f"now{' (resolved by ' + decision.reviewed_by + ')' if decision.reviewed_by else ''}.",
             details={"decision_id": decision_id, "review_status": decision.review_status.value})
-    for effect in effects_for(decision.subject_kind, action):
+    for effect in effects_for(decision.subject_kind, action.value):
         effect(conn, workspace_id, decision, now)
     return decision, True
-
-
-# --- the effects registry -------------------------------------------------------------------------
-
-ReviewEffect = Callable[[Connection, int, StoredDecision, datetime], None]
-
-# Modules whose import registers review effects. Each capability adds its own line.
-EFFECT_MODULES: list[str] = [
-    "siyu.growth.credits",
-]
-
-_EFFECTS: dict[tuple[str, ReviewAction], list[ReviewEffect]] = {}
-_imported = False
-
-
-def register_review_effect(action: ReviewAction | str, effect: ReviewEffect, *, subject_kind: str = "*") -> None:
-    """Run ``effect(conn, workspace_id, decision, now)`` when a decision about ``subject_kind`` (``*``:
-    any) is resolved with ``action``, inside the resolving transaction. Registering the same
-    function twice is a no-op (modules may be imported more than once in tests)."""
-    effects = _EFFECTS.setdefault((subject_kind, ReviewAction(action)), [])
-    if effect not in effects:
-        effects.append(effect)
-
-
-def review_effect(action: ReviewAction | str, *, subject_kind: str = "*") -> Callable[[ReviewEffect], ReviewEffect]:
-    """Decorator form of :func:`register_review_effect`."""
-    def decorate(effect: ReviewEffect) -> ReviewEffect:
-        register_review_effect(action, effect, subject_kind=subject_kind)
-        return effect
-    return decorate
-
-
-def effects_for(subject_kind: str, action: ReviewAction) -> list[ReviewEffect]:
-    """The effects for a resolution: those for this subject kind, then those for any kind."""
-    global _imported
-    if not _imported:
-        for module in EFFECT_MODULES:
-            importlib.import_module(module)
-        _imported = True
-    return [*_EFFECTS.get((subject_kind, action), []), *_EFFECTS.get(("*", action), [])]
-
-
-def unregister_review_effect(action: ReviewAction | str, effect: ReviewEffect, *, subject_kind: str = "*") -> None:
-    """Remove an effect (tests register their own)."""
-    effects = _EFFECTS.get((subject_kind, ReviewAction(action)), [])
-    if effect in effects:
-        effects.remove(effect)

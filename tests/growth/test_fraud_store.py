@@ -10,7 +10,7 @@ import pytest
 
 from siyu import clock
 from siyu.db.engine import read, write
-from siyu.growth import fraud_store
+from siyu.growth import fraud_store, review_effects
 from siyu.growth.fraud import FraudDecision, FraudPolicy, Reason, ReasonCode, Verdict, assess_invite
 from siyu.growth.fraud_store import ReviewConflict, ReviewNotFound, ReviewStatus
 from tests.growth.fraud_people import identify, person, profile_id
@@ -127,7 +127,7 @@ def test_a_review_is_resolved_once_and_its_effect_runs_once(runtime, workspace) 
     def granted(conn, workspace_id, decision, now) -> None:  # noqa: ANN001
         calls.append((decision.id, decision.review_status.value))
 
-    fraud_store.register_review_effect("approve", granted, subject_kind="credit")
+    review_effects.register_review_effect("approve", granted, subject_kind="credit")
     try:
         decision_id = record(runtime, workspace, "21")
         with write(runtime.engine) as conn:
@@ -140,7 +140,7 @@ def test_a_review_is_resolved_once_and_its_effect_runs_once(runtime, workspace) 
                 fraud_store.resolve_review(conn, workspace.id, decision_id, verdict="reject", operator="x",
                                            note=None, now=clock.now())
     finally:
-        fraud_store.unregister_review_effect("approve", granted, subject_kind="credit")
+        review_effects.unregister_review_effect("approve", granted, subject_kind="credit")
     assert (changed, changed_again) == (True, False)
     assert (done.review_status, done.reviewed_by, done.review_note) == (ReviewStatus.APPROVED, "ops@brand",
                                                                          "same family")
@@ -154,14 +154,14 @@ def test_a_failing_effect_leaves_the_review_pending(runtime, workspace) -> None:
     def broken(conn, workspace_id, decision, now) -> None:  # noqa: ANN001
         raise RuntimeError("offer service down")
 
-    fraud_store.register_review_effect("reject", broken)
+    review_effects.register_review_effect("reject", broken)
     try:
         decision_id = record(runtime, workspace, "31")
         with pytest.raises(RuntimeError), write(runtime.engine) as conn:
             fraud_store.resolve_review(conn, workspace.id, decision_id, verdict="reject", operator="ops", note=None,
                                        now=clock.now())
     finally:
-        fraud_store.unregister_review_effect("reject", broken)
+        review_effects.unregister_review_effect("reject", broken)
     with read(runtime.engine) as conn:
         assert fraud_store.get_decision(conn, workspace.id, decision_id).review_status is ReviewStatus.PENDING
 
@@ -186,8 +186,8 @@ def test_concurrent_resolutions_run_the_effect_exactly_once(runtime, workspace) 
         except ReviewConflict as error:
             outcomes.append(error.code)
 
-    fraud_store.register_review_effect("approve", counted)
-    fraud_store.register_review_effect("reject", counted)
+    review_effects.register_review_effect("approve", counted)
+    review_effects.register_review_effect("reject", counted)
     try:
         threads = [threading.Thread(target=resolve, args=("approve" if i % 2 else "reject",)) for i in range(8)]
         for thread in threads:
@@ -195,8 +195,8 @@ def test_concurrent_resolutions_run_the_effect_exactly_once(runtime, workspace) 
         for thread in threads:
             thread.join()
     finally:
-        fraud_store.unregister_review_effect("approve", counted)
-        fraud_store.unregister_review_effect("reject", counted)
+        review_effects.unregister_review_effect("approve", counted)
+        review_effects.unregister_review_effect("reject", counted)
     assert calls == [decision_id]
     assert outcomes.count(True) == 1
     assert set(outcomes) - {True} <= {False, "growth.review_conflict"}
@@ -208,7 +208,7 @@ def test_the_campaigns_effects_are_found_without_importing_them_first() -> None:
     import subprocess
     import sys
 
-    code = ("from siyu.growth.fraud_store import ReviewAction, effects_for\n"
+    code = ("from siyu.growth.fraud_store import ReviewAction\nfrom siyu.growth.review_effects import effects_for\n"
             "found = {a: [e.__module__ for e in effects_for('campaign_credit', a)] for a in ReviewAction}\n"
             "assert all('siyu.growth.credits' in m for m in found.values()), found\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

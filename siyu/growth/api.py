@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
-from siyu.growth import credits, measurement, service, store
+from siyu.growth import credits, measurement, rewards_store, service, store
 from siyu.growth.check_in import local_day
 from siyu.growth.compliance import check_rules
 from siyu.growth.errors import CampaignError, InvalidRules
@@ -246,7 +246,8 @@ def rewards(request: Request, caller: Reader, campaign_id: Id,
             profile_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> list[dict[str, Any]]:
     with read(runtime_of(request).engine) as conn:
         store.get_campaign(conn, caller.workspace_id, campaign_id)
-        return [r.to_dict() for r in store.list_rewards(conn, caller.workspace_id, campaign_id, profile_id=profile_id)]
+        listed = rewards_store.list_rewards(conn, caller.workspace_id, campaign_id, profile_id=profile_id)
+        return [r.to_dict() for r in listed]
 
 
 @router.get("/{campaign_id}/measurement", summary="Participants, invites, K-factor, cost per new customer, retention")

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from siyu.growth import store
+from siyu.growth import rewards_store, store
 from siyu.growth.assessment import SUBJECT
 from siyu.growth.errors import CampaignError
 from siyu.growth.fraud_store import StoredDecision
@@ -132,12 +132,12 @@ def _take_back_thresholds(conn: Connection, workspace_id: int, campaign: Campaig
     match rules:
         case AssistRules():
             if progress < rules.helpers_needed:
-                void(conn, workspace_id, campaign, store.reward_by_key(
+                void(conn, workspace_id, campaign, rewards_store.reward_by_key(
                     conn, workspace_id, campaign.id, f"unlock:{participant_id}"), reason=reason, now=now)
         case TaskUnlockRules():
             for index, tier in enumerate(rules.tiers):
                 if progress < tier.threshold:
-                    taken = void(conn, workspace_id, campaign, store.reward_by_key(
+                    taken = void(conn, workspace_id, campaign, rewards_store.reward_by_key(
                         conn, workspace_id, campaign.id, f"tier:{index}:{participant_id}"), reason=reason, now=now)
                     if taken:
                         store.release_counter(conn, workspace_id, campaign.id, f"tier:{index}", taken)

@@ -7,7 +7,7 @@ from sqlalchemy import Connection, func, select
 
 from siyu.db.tables import campaign_credits, campaign_participants
 from siyu.growth.models import CreditStatus
-from siyu.growth.store import spent_fen
+from siyu.growth.rewards_store import spent_fen
 
 
 def campaign_counts(conn: Connection, workspace_id: int, campaign_id: int) -> dict[str, int]:

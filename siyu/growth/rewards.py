@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from siyu.growth import store
+from siyu.growth import rewards_store, store
 from siyu.growth.models import Campaign, Reward, RewardStatus
 from siyu.growth.rules import RewardSpec
 
@@ -34,7 +34,7 @@ def grant_reward(conn: Connection, workspace_id: int, campaign: Campaign, *, pro
                  counter: str | None = None) -> Reward:
     """Decide the reward for ``reward_key`` (see the module docstring); ``counter`` names a stock
     (a task-unlock tier) taken with it. Returns the existing row when the reason was decided before."""
-    reward, created = store.insert_reward(conn, workspace_id, campaign_id=campaign.id, reward_key=reward_key,
+    reward, created = rewards_store.insert_reward(conn, workspace_id, campaign_id=campaign.id, reward_key=reward_key,
                                           now=now, profile_id=profile_id, credit_id=credit_id,
                                           offer_id=spec.offer_id, cost_fen=spec.cost_fen)
     if not created:
@@ -54,7 +54,7 @@ def grant_reward(conn: Connection, workspace_id: int, campaign: Campaign, *, pro
         if spec.cost_fen:
             store.release_counter(conn, workspace_id, campaign.id, BUDGET, spec.cost_fen)
         return _refuse(conn, workspace_id, reward, error_code, now)
-    store.update_reward(conn, workspace_id, reward.id, now, claim_id=claim_id)
+    rewards_store.update_reward(conn, workspace_id, reward.id, now, claim_id=claim_id)
     return _reload(conn, workspace_id, campaign.id, reward.profile_id, reward.id)
 
 
@@ -77,14 +77,14 @@ def _claim(conn: Connection, workspace_id: int, campaign: Campaign, reward: Rewa
 def void_rewards_of_credit(conn: Connection, workspace_id: int, campaign: Campaign, credit_id: int, *,
                            reason: str, now: datetime) -> int:
     """Take back what a revoked credit earned (see :func:`void`)."""
-    return void(conn, workspace_id, campaign, store.rewards_of_credit(conn, workspace_id, credit_id),
+    return void(conn, workspace_id, campaign, rewards_store.rewards_of_credit(conn, workspace_id, credit_id),
                 reason=reason, now=now)
 
 
 def void_rewards(conn: Connection, workspace_id: int, campaign: Campaign, *, prefix: str, reason: str,
                  now: datetime) -> int:
     """Take back every reward whose key starts with ``prefix`` (a failed group's claims)."""
-    return void(conn, workspace_id, campaign, store.rewards_by_prefix(conn, workspace_id, campaign.id, prefix),
+    return void(conn, workspace_id, campaign, rewards_store.rewards_by_prefix(conn, workspace_id, campaign.id, prefix),
                 reason=reason, now=now)
 
 
@@ -94,7 +94,7 @@ def void(conn: Connection, workspace_id: int, campaign: Campaign, found: list[Re
     compare-and-set on the reward's status voids each once."""
     voided = 0
     for reward in found:
-        if not store.update_reward(conn, workspace_id, reward.id, now, from_status=RewardStatus.GRANTED,
+        if not rewards_store.update_reward(conn, workspace_id, reward.id, now, from_status=RewardStatus.GRANTED,
                                    status=RewardStatus.VOIDED.value, error_code=reason):
             continue
         voided += 1
@@ -108,15 +108,16 @@ def void(conn: Connection, workspace_id: int, campaign: Campaign, found: list[Re
                 with conn.begin_nested():
                     void_claim(conn, workspace_id, reward.claim_id, reason=reason, now=now)
             except OffersError as error:  # already redeemed: the reward row still says voided, and why
-                store.update_reward(conn, workspace_id, reward.id, now, error_code=f"{reason}:{error.code}"[:64])
+                rewards_store.update_reward(conn, workspace_id, reward.id, now,
+                                            error_code=f"{reason}:{error.code}"[:64])
     return voided
 
 
 def _refuse(conn: Connection, workspace_id: int, reward: Reward, code: str, now: datetime) -> Reward:
-    store.update_reward(conn, workspace_id, reward.id, now, status=RewardStatus.REFUSED.value, error_code=code)
+    rewards_store.update_reward(conn, workspace_id, reward.id, now, status=RewardStatus.REFUSED.value, error_code=code)
     return _reload(conn, workspace_id, reward.campaign_id, reward.profile_id, reward.id)
 
 
 def _reload(conn: Connection, workspace_id: int, campaign_id: int, profile_id: int, reward_id: int) -> Reward:
-    return next(r for r in store.list_rewards(conn, workspace_id, campaign_id, profile_id=profile_id)
+    return next(r for r in rewards_store.list_rewards(conn, workspace_id, campaign_id, profile_id=profile_id)
                 if r.id == reward_id)

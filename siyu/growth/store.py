@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, desc, func, select, update
+from sqlalchemy import Connection, desc, select, update
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import (
     campaign_counters,
     campaign_credits,
     campaign_participants,
-    campaign_rewards,
     campaigns,
     events,
     profiles,
@@ -31,34 +30,27 @@ from siyu.growth.models import (
     CreditKind,
     CreditStatus,
     Participant,
-    Reward,
-    RewardStatus,
 )
 
 
-def _values(row: Any) -> dict[str, Any]:
+def row_values(row: Any) -> dict[str, Any]:
     return {k: v for k, v in row._mapping.items() if k != "workspace_id"}
 
 
 def _campaign(row: Any) -> Campaign:
-    values = _values(row)
+    values = row_values(row)
     return Campaign(**{**values, "kind": CampaignKind(values["kind"]), "status": CampaignStatus(values["status"])})
 
 
 def _participant(row: Any) -> Participant:
-    values = _values(row)
+    values = row_values(row)
     return Participant(**{**values, "new_customer": bool(values["new_customer"])})
 
 
 def _credit(row: Any) -> Credit:
-    values = _values(row)
+    values = row_values(row)
     return Credit(**{**values, "kind": CreditKind(values["kind"]), "status": CreditStatus(values["status"]),
                      "new_customer": bool(values["new_customer"])})
-
-
-def _reward(row: Any) -> Reward:
-    values = _values(row)
-    return Reward(**{**values, "status": RewardStatus(values["status"])})
 
 
 # --- campaigns -----------------------------------------------------------------------------------
@@ -290,65 +282,6 @@ def credits_of_campaign(conn: Connection, workspace_id: int, campaign_id: int, *
     if created_before is not None:
         query = query.where(campaign_credits.c.created_at <= created_before)
     return [_credit(r) for r in conn.execute(query.order_by(campaign_credits.c.id).limit(limit))]
-
-
-# --- rewards -------------------------------------------------------------------------------------
-
-def insert_reward(conn: Connection, workspace_id: int, *, campaign_id: int, reward_key: str, now: datetime,
-                  **values: Any) -> tuple[Reward, bool]:
-    """The reward for ``reward_key``, decided (``granted``) unless it exists; whether it was written now."""
-    inserted = conn.execute(upsert(conn, campaign_rewards).values(
-        workspace_id=workspace_id, campaign_id=campaign_id, reward_key=reward_key, status=RewardStatus.GRANTED.value,
-        created_at=now, updated_at=now, **values,
-    ).on_conflict_do_nothing(index_elements=["workspace_id", "campaign_id", "reward_key"])
-        .returning(campaign_rewards.c.id)).first()
-    row = conn.execute(select(campaign_rewards).where(
-        campaign_rewards.c.workspace_id == workspace_id, campaign_rewards.c.campaign_id == campaign_id,
-        campaign_rewards.c.reward_key == reward_key)).one()
-    return _reward(row), inserted is not None
-
-
-def update_reward(conn: Connection, workspace_id: int, reward_id: int, now: datetime, *,
-                  from_status: RewardStatus | None = None, **values: Any) -> bool:
-    query = update(campaign_rewards).where(campaign_rewards.c.workspace_id == workspace_id,
-                                           campaign_rewards.c.id == reward_id)
-    if from_status is not None:
-        query = query.where(campaign_rewards.c.status == from_status.value)
-    return conn.execute(query.values(updated_at=now, **values)).rowcount == 1
-
-
-def rewards_of_credit(conn: Connection, workspace_id: int, credit_id: int) -> list[Reward]:
-    return [_reward(r) for r in conn.execute(select(campaign_rewards).where(
-        campaign_rewards.c.workspace_id == workspace_id, campaign_rewards.c.credit_id == credit_id))]
-
-
-def reward_by_key(conn: Connection, workspace_id: int, campaign_id: int, reward_key: str) -> list[Reward]:
-    """The reward decided for ``reward_key`` (a list of none or one, for :func:`siyu.growth.rewards.void`)."""
-    return [_reward(r) for r in conn.execute(select(campaign_rewards).where(
-        campaign_rewards.c.workspace_id == workspace_id, campaign_rewards.c.campaign_id == campaign_id,
-        campaign_rewards.c.reward_key == reward_key))]
-
-
-def rewards_by_prefix(conn: Connection, workspace_id: int, campaign_id: int, prefix: str) -> list[Reward]:
-    return [_reward(r) for r in conn.execute(select(campaign_rewards).where(
-        campaign_rewards.c.workspace_id == workspace_id, campaign_rewards.c.campaign_id == campaign_id,
-        campaign_rewards.c.reward_key.startswith(prefix, autoescape=True)))]
-
-
-def list_rewards(conn: Connection, workspace_id: int, campaign_id: int, *, profile_id: int | None = None,
-                 limit: int = 500) -> list[Reward]:
-    query = select(campaign_rewards).where(campaign_rewards.c.workspace_id == workspace_id,
-                                           campaign_rewards.c.campaign_id == campaign_id)
-    if profile_id is not None:
-        query = query.where(campaign_rewards.c.profile_id == profile_id)
-    return [_reward(r) for r in conn.execute(query.order_by(desc(campaign_rewards.c.id)).limit(limit))]
-
-
-def spent_fen(conn: Connection, workspace_id: int, campaign_id: int) -> int:
-    """What the granted rewards cost (voided and refused ones aside)."""
-    return int(conn.execute(select(func.coalesce(func.sum(campaign_rewards.c.cost_fen), 0)).where(and_(
-        campaign_rewards.c.workspace_id == workspace_id, campaign_rewards.c.campaign_id == campaign_id,
-        campaign_rewards.c.status == RewardStatus.GRANTED.value))).scalar_one())
 
 
 # --- the events the worker follows ---------------------------------------------------------------

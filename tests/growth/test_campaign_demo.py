@@ -8,7 +8,7 @@ from collections import Counter
 from siyu import clock
 from siyu.db.engine import read
 from siyu.demo.campaigns import campaigns
-from siyu.growth import store
+from siyu.growth import rewards_store, store
 from siyu.growth.models import CampaignKind
 from tests.growth.campaign_helpers import START
 
@@ -25,7 +25,7 @@ def test_the_demo_runs_one_campaign_of_each_kind(runtime, workspace) -> None:  #
             return Counter(c.status.value for c in store.credits_of_campaign(conn, workspace.id, made[kind].id))
 
         def rewards(kind: CampaignKind) -> Counter:
-            return Counter(r.status.value for r in store.list_rewards(conn, workspace.id, made[kind].id))
+            return Counter(r.status.value for r in rewards_store.list_rewards(conn, workspace.id, made[kind].id))
 
         # 2 × (3 ordered + 1 never did), and a farm phone: 2 allowed but never ordered, the third held
         assert credits(CampaignKind.REFERRAL) == {"credited": 6, "expired": 4, "held": 1}
@@ -35,7 +35,7 @@ def test_the_demo_runs_one_campaign_of_each_kind(runtime, workspace) -> None:  #
         assert rewards(CampaignKind.LEADERBOARD) == {"granted": 3}
         assert rewards(CampaignKind.GROUP_BUY) == {"granted": 3, "voided": 2}
         assert rewards(CampaignKind.BARGAIN) == {"granted": 1}
-        split = store.list_rewards(conn, workspace.id, made[CampaignKind.SPLIT_COUPON].id)
+        split = rewards_store.list_rewards(conn, workspace.id, made[CampaignKind.SPLIT_COUPON].id)
         assert len(split) == 5 and sum(r.cost_fen for r in split) == 5000
         assert rewards(CampaignKind.CHECK_IN) == {"granted": 2}
     assert campaigns(runtime, workspace.id, seed=7) == {}

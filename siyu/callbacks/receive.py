@@ -22,7 +22,7 @@ from siyu import clock
 from siyu.callbacks import hooks, wire
 from siyu.callbacks.errors import refused
 from siyu.callbacks.pushes import Push, pushes_of
-from siyu.db.engine import read, write
+from siyu.db.engine import read
 from siyu.identity.rules import IdentityRules
 from siyu.ingest.pipeline import ingest
 from siyu.ingest.spec import Message
@@ -211,12 +211,3 @@ def answer_of(opened: Opened, stored: Stored) -> Answer:
     if opened.encrypted:
         xml = wire.encrypt_reply(opened.endpoint, xml, opened.nonce, str(stamp))
     return Answer(xml, "application/xml", events=stored.events)
-
-
-def receive(runtime: Any, workspace_id: int, platform: str, query: Mapping[str, str], body: bytes) -> Answer:
-    """Handle one POST in a transaction of its own (the endpoint groups many through
-    :mod:`siyu.callbacks.writer` instead)."""
-    opened = open_callback(runtime, workspace_id, platform, query, body)
-    with write(runtime.engine) as conn:
-        stored = store_group(conn, runtime, [opened])[0]
-    return answer_of(opened, stored)

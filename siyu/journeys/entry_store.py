@@ -14,15 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, text, update
+from sqlalchemy import Connection, exists, func, or_, select, text, update
 
 from siyu.db.dialect import upsert
-from siyu.db.tables import journey_entries, journey_step_visits, journeys, profiles
+from siyu.db.tables import journey_entries, journey_step_visits, journeys
 from siyu.db.types import to_millis
 from siyu.journeys.models import Cohort, Entry, EntryStatus, JourneyStatus
 from siyu.messaging import store as messaging_store
 from siyu.segments.compile import Context, members_query
-from siyu.segments.json_sql import json_text
 from siyu.segments.models import Node
 
 UNFINISHED = (EntryStatus.ACTIVE.value, EntryStatus.WAITING.value)
@@ -234,16 +233,3 @@ def matches_condition(conn: Connection, workspace_id: int, tree: Node, profile_i
     """The segment compiler's answer for one person: the very WHERE a segment of this tree would use."""
     query = members_query(tree, Context(workspace_id, now, [profile_id]))
     return bool(conn.execute(select(exists(query))).scalar())
-
-
-def people_with_trait_dates(conn: Connection, workspace_id: int, trait: str, values: Sequence[str], *,
-                            yearly: bool, after: int, limit: int) -> list[int]:
-    """Live people whose date trait (``YYYY-MM-DD…`` text) falls on one of ``values``: month and day
-    (``MM-DD``) when ``yearly``, else the whole date."""
-    held = json_text(profiles.c.traits, trait)
-    part = func.substr(held, 6, 5) if yearly else func.substr(held, 1, 10)
-    rows = conn.execute(select(profiles.c.id).where(
-        profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None), profiles.c.erased_at.is_(None),
-        profiles.c.id > after, and_(held.is_not(None), part.in_(list(values))))
-        .order_by(profiles.c.id).limit(limit))
-    return list(rows.scalars())

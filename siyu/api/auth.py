@@ -17,6 +17,7 @@ from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import KeyKind, Permission, Principal
 
 WRITE_KEY_TTL_SECONDS = 30.0
+SECRET_KEY_TTL_SECONDS = 5.0
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -34,12 +35,7 @@ def principal(request: Request) -> Principal:
     token = _bearer(request)
     runtime = runtime_of(request)
     if token:
-        with read(runtime.engine) as conn:
-            key = workspace_store.find_key(conn, token)
-        if key is None or key.kind is not KeyKind.SECRET or key.role is None:
-            raise AuthError("The secret key is unknown or revoked. Create one with `siyu keys create`.",
-                            code="auth.invalid_key")
-        return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
+        return secret_key_principal(runtime, token)
     session = request.scope.get("session") or {}
     if session.get("user_id") and session.get("workspace_id"):
         # A console session may call the API from the page. Changes need the session's CSRF token
@@ -58,6 +54,33 @@ def principal(request: Request) -> Principal:
                             code="auth.session_revoked")
         return Principal(workspace_id=workspace_id, role=roles[workspace_id], actor=f"user:{user_id}")
     raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")
+
+
+def secret_key_principal(runtime: Runtime, token: str) -> Principal:
+    """The caller a secret key stands for. Cached for :data:`SECRET_KEY_TTL_SECONDS`: a busy client
+    (a flash sale's claims) would otherwise pay a read transaction per request for the same answer.
+    A revoked key stops working at once in the process that revoked it and within the TTL elsewhere."""
+    cache: dict[str, tuple[float, Principal]] = runtime.extras.setdefault("secret_keys", {})
+    hit = cache.get(token)
+    if hit is not None and time.monotonic() - hit[0] < SECRET_KEY_TTL_SECONDS:
+        return hit[1]
+    with read(runtime.engine) as conn:
+        key = workspace_store.find_key(conn, token)
+    if key is None or key.kind is not KeyKind.SECRET or key.role is None:
+        cache.pop(token, None)
+        raise AuthError("The secret key is unknown or revoked. Create one with `siyu keys create`.",
+                        code="auth.invalid_key")
+    found = Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
+    if len(cache) > 10_000:  # many keys tried (a scan of guesses never lands here: it raises above)
+        cache.clear()
+    cache[token] = (time.monotonic(), found)
+    return found
+
+
+def forget_keys(runtime: Runtime) -> None:
+    """Drop the cached keys: a key was revoked in this process."""
+    runtime.extras.pop("write_keys", None)
+    runtime.extras.pop("secret_keys", None)
 
 
 def require(permission: Permission) -> Callable[[Request], Principal]:

@@ -70,7 +70,7 @@ def claim_offer(conn: Connection, workspace_id: int, offer_id: int, *, profile_i
     claim_id = store.take_key(conn, workspace_id, offer_id=offer_id, profile_id=profile_id, key=idempotency_key,
                               now=now, channel=channel, campaign_id=budget, cost_fen=offer.cost_fen)
     if claim_id is None:
-        return _repeat(conn, workspace_id, offer_id, profile_id, idempotency_key)
+        return repeat_answer(conn, workspace_id, offer_id, profile_id, idempotency_key)
     ended = validity.issue_refusal(offer, now)
     if ended is not None:
         _refuse(conn, workspace_id, claim_id, OfferExpired(ended, details={"offer_id": offer_id}), now)
@@ -78,11 +78,9 @@ def claim_offer(conn: Connection, workspace_id: int, offer_id: int, *, profile_i
         # Sold out when this transaction read the offer: refused at once, no counter touched (in a flash
         # sale most attempts come after the last unit). A unit a void frees meanwhile is not missed by
         # anyone in particular: this attempt simply came when there was none.
-        _refuse(conn, workspace_id, claim_id, _sold_out(offer), now)
+        _refuse(conn, workspace_id, claim_id, sold_out(offer), now)
     if not store.take_holding(conn, workspace_id, offer_id, profile_id, offer.per_person_limit):
-        _refuse(conn, workspace_id, claim_id, LimitReached(
-            f"The person already claimed {offer.per_person_limit} of this offer, its per-person limit.",
-            details={"offer_id": offer_id, "per_person_limit": offer.per_person_limit}), now)
+        _refuse(conn, workspace_id, claim_id, limit_reached(offer), now)
     code = _code_for(conn, workspace_id, offer, claim_id, profile_id, now)
     valid_from, valid_until = validity.claim_window(offer, now)
     values: dict[str, Any] = {"status": ClaimStatus.CLAIMED.value, "code": code, "valid_from": valid_from,
@@ -97,7 +95,12 @@ def claim_offer(conn: Connection, workspace_id: int, offer_id: int, *, profile_i
     return store.finish_claim(conn, workspace_id, claim_id, now, **extra) if extra else granted
 
 
-def _sold_out(offer: Offer) -> OutOfStock:
+def limit_reached(offer: Offer) -> LimitReached:
+    return LimitReached(f"The person already claimed {offer.per_person_limit} of this offer, its per-person limit.",
+                        details={"offer_id": offer.id, "per_person_limit": offer.per_person_limit})
+
+
+def sold_out(offer: Offer) -> OutOfStock:
     return OutOfStock(f"All {offer.stock} of the offer are claimed.",
                       details={"offer_id": offer.id, "stock": offer.stock})
 
@@ -130,7 +133,7 @@ def _take_shared_units(conn: Connection, workspace_id: int, offer: Offer, claim:
         if budget is not None and spends:
             store.refund_budget(conn, workspace_id, budget, offer.cost_fen, now)
         _give_back(conn, workspace_id, offer, claim)
-        _refuse(conn, workspace_id, claim.id, _sold_out(offer), now)
+        _refuse(conn, workspace_id, claim.id, sold_out(offer), now)
 
 
 def _give_back(conn: Connection, workspace_id: int, offer: Offer, claim: Claim) -> None:
@@ -154,7 +157,8 @@ def _refuse(conn: Connection, workspace_id: int, claim_id: int, error: OffersErr
     raise error
 
 
-def _repeat(conn: Connection, workspace_id: int, offer_id: int, profile_id: int, key: str) -> Claim:
+def repeat_answer(conn: Connection, workspace_id: int, offer_id: int, profile_id: int, key: str) -> Claim:
+    """The first answer of ``key``: its claim, or its refusal raised again."""
     first = store.claim_by_key(conn, workspace_id, key)
     if first.offer_id != offer_id or first.profile_id != profile_id:
         raise KeyReused("This idempotency key was used for another claim; use a new key for a new claim.",

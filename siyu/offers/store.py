@@ -97,7 +97,7 @@ def _offer(row: Any) -> Offer:
     return Offer(**values)
 
 
-def _claim(row: Any) -> Claim:
+def claim_from_row(row: Any) -> Claim:
     values = {k: v for k, v in row._mapping.items() if k != "workspace_id"}
     values["status"] = ClaimStatus(values["status"])
     values["fulfilment"] = Fulfilment(values["fulfilment"]) if values["fulfilment"] else None
@@ -161,7 +161,7 @@ def take_key(conn: Connection, workspace_id: int, *, offer_id: int, profile_id: 
 def claim_by_key(conn: Connection, workspace_id: int, key: str) -> Claim:
     row = conn.execute(select(offer_claims).where(offer_claims.c.workspace_id == workspace_id,
                                                   offer_claims.c.idempotency_key == key)).one()
-    return _claim(row)
+    return claim_from_row(row)
 
 
 def get_claim(conn: Connection, workspace_id: int, claim_id: int) -> Claim:
@@ -169,7 +169,7 @@ def get_claim(conn: Connection, workspace_id: int, claim_id: int) -> Claim:
                                                   offer_claims.c.id == claim_id)).first()
     if row is None:
         raise ClaimNotFound(f"No claim {claim_id} in this workspace.", details={"claim_id": claim_id})
-    return _claim(row)
+    return claim_from_row(row)
 
 
 def claim_by_code(conn: Connection, workspace_id: int, code: str) -> Claim:
@@ -177,7 +177,7 @@ def claim_by_code(conn: Connection, workspace_id: int, code: str) -> Claim:
                                                   offer_claims.c.code == code)).first()
     if row is None:
         raise ClaimNotFound(f"No coupon with code {code} in this workspace.", details={"code": code})
-    return _claim(row)
+    return claim_from_row(row)
 
 
 def take_holding(conn: Connection, workspace_id: int, offer_id: int, profile_id: int, limit: int) -> bool:
@@ -278,7 +278,7 @@ def code_taken(conn: Connection, workspace_id: int, code: str) -> bool:
 def finish_claim(conn: Connection, workspace_id: int, claim_id: int, now: datetime, **values: Any) -> Claim:
     """Write the attempt's answer and return the claim as stored (one ``UPDATE … RETURNING``)."""
     row = conn.execute(_FINISH_CLAIM, {"w_id": workspace_id, "c_id": claim_id, "updated_at": now, **values}).one()
-    return _claim(row)
+    return claim_from_row(row)
 
 
 def add_codes(conn: Connection, workspace_id: int, offer_id: int, codes: list[str], now: datetime) -> None:
@@ -317,7 +317,7 @@ def list_claims(conn: Connection, workspace_id: int, *, offer_id: int | None = N
         query = query.where(offer_claims.c.profile_id == profile_id)
     if before_id is not None:
         query = query.where(offer_claims.c.id < before_id)
-    return [_claim(r) for r in conn.execute(query.order_by(desc(offer_claims.c.id)).limit(limit))]
+    return [claim_from_row(r) for r in conn.execute(query.order_by(desc(offer_claims.c.id)).limit(limit))]
 
 
 def claims_by_status(conn: Connection, workspace_id: int, offer_id: int) -> dict[str, int]:

@@ -31,7 +31,7 @@ from siyu.db import group_commit
 from siyu.db.engine import write
 from siyu.db.group_commit import GroupWriter
 from siyu.errors import SiyuError
-from siyu.offers import service
+from siyu.offers import batch, service
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.offers")
@@ -66,12 +66,31 @@ def claim_one(conn: Connection, request: ClaimRequest) -> Answer:
         return refusal
 
 
+def claim_all(conn: Connection, requests: list[ClaimRequest]) -> list[Answer]:
+    """A group's answers in the caller's transaction: each offer's claims taken together
+    (:mod:`siyu.offers.batch`), then one by one those that path left."""
+    answers: list[Answer | None] = [None] * len(requests)
+    offers: dict[tuple[int, int], list[int]] = {}
+    for index, request in enumerate(requests):
+        if batch.simple(request):
+            offers.setdefault((request.workspace_id, request.offer_id), []).append(index)
+    now = clock.now()
+    for (workspace_id, offer_id), indexes in offers.items():
+        together = batch.claim_together(conn, workspace_id, offer_id, [requests[i] for i in indexes], now)
+        for index, answer in zip(indexes, together, strict=True):
+            answers[index] = answer
+    return [claim_one(conn, request) if answer is None else answer for request, answer in zip(requests, answers,
+                                                                                              strict=True)]
+
+
 def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
-                 claim: Callable[[Connection, ClaimRequest], Answer] = claim_one) -> None:
-    """Claim ``group`` in one transaction and resolve each future once it has committed."""
+                 claim: Callable[[Connection, ClaimRequest], Answer] | None = None) -> None:
+    """Claim ``group`` in one transaction and resolve each future once it has committed. ``claim``
+    replaces the way of claiming (one request at a time; tests use it to make one claim fail)."""
     try:
         with write(engine) as conn:
-            answers = [claim(conn, request) for request, _ in group]
+            answers = (claim_all(conn, [request for request, _ in group]) if claim is None
+                       else [claim(conn, request) for request, _ in group])
     except Exception as error:  # noqa: BLE001 - find the claim at fault (below), or fail it alone
         if len(group) == 1:
             log.warning("a claim failed", exc_info=True)

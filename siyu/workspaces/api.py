@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from siyu.api.auth import require, runtime_of
+from siyu.api.auth import forget_keys, require, runtime_of
 from siyu.db.engine import read, write
 from siyu.errors import NotFound
 from siyu.workspaces import settings as workspace_settings
@@ -76,7 +76,7 @@ def revoke_key(request: Request, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)
     with write(runtime_of(request).engine) as conn:
         if not store.revoke_key(conn, caller.workspace_id, key_id):
             raise NotFound(f"No live key {key_id} in this workspace.", code="workspaces.key_not_found")
-    runtime_of(request).extras.pop("write_keys", None)
+    forget_keys(runtime_of(request))
 
 
 class SettingsOut(BaseModel):

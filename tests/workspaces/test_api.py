@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from siyu.api.auth import SECRET_KEY_TTL_SECONDS
 from siyu.db.engine import write
 from siyu.runtime import Runtime
 from siyu.workspaces import store
@@ -33,6 +34,24 @@ def test_an_owner_creates_lists_and_revokes_keys(client, runtime: Runtime, works
     assert client.delete(f"/api/keys/{created.json()['id']}", headers=workspace.bearer()).status_code == 204
     refused = client.post("/v1/track", json={"userId": "u", "event": "x"}, headers=auth)
     assert assert_envelope(refused, 401)["code"] == "auth.invalid_write_key"
+
+
+def test_a_revoked_secret_key_stops_at_once_here_and_within_the_cache_time_elsewhere(
+        client, runtime: Runtime, workspace) -> None:  # noqa: ANN001
+    here = client.post("/api/keys", json={"kind": "secret", "role": "operator"}, headers=workspace.bearer()).json()
+    elsewhere = client.post("/api/keys", json={"kind": "secret", "role": "operator"}, headers=workspace.bearer()).json()
+    for made in (here, elsewhere):  # both used, so both are in this process's cache
+        assert client.get("/api/workspace", headers={"Authorization": f"Bearer {made['key']}"}).status_code == 200
+    with write(runtime.engine) as conn:  # as `siyu keys revoke` in another process does
+        store.revoke_key(conn, workspace.id, elsewhere["id"])
+    bearer = {"Authorization": f"Bearer {elsewhere['key']}"}
+    assert client.get("/api/workspace", headers=bearer).status_code == 200  # cached a little while
+    cache = runtime.extras["secret_keys"]
+    cache[elsewhere["key"]] = (cache[elsewhere["key"]][0] - SECRET_KEY_TTL_SECONDS, cache[elsewhere["key"]][1])
+    assert assert_envelope(client.get("/api/workspace", headers=bearer), 401)["code"] == "auth.invalid_key"
+    assert client.delete(f"/api/keys/{here['id']}", headers=workspace.bearer()).status_code == 204
+    refused = client.get("/api/workspace", headers={"Authorization": f"Bearer {here['key']}"})
+    assert assert_envelope(refused, 401)["code"] == "auth.invalid_key"  # revoked here: at once
 
 
 def test_only_owners_manage_keys(client, runtime: Runtime, workspace) -> None:  # noqa: ANN001

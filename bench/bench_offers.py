@@ -1,12 +1,14 @@
 """The flash campaign: many clients claiming one hot coupon over HTTP against a real `siyu serve`.
 
     python bench/bench_offers.py --database sqlite|postgres [--claims 10000] [--stock 1000] [--clients 16]
+                                 [--processes N]
 
 A fixed, seeded load: PEOPLE people are identified first (claims / 4 by default, so each tries about
 four times), one coupon with ``--stock`` units and a per-person limit of ``--limit`` is created, and
 ``--clients`` keep-alive connections send ``--claims`` claim requests (``POST /api/offers/{id}/claims``,
 each with its own idempotency key, people drawn at random) as fast as the server answers. Reports
-claims/s (every request answered: granted or refused), p50 / p99, the server's CPU time per claim.
+claims/s (every request answered: granted or refused), p50 / p99, and CPU time per claim of the server
+(all its processes), of the PostgreSQL backends serving the bench database and of the load generator.
 
 Checks, and exits non-zero when one fails: exactly ``--stock`` requests got 201; every other answer is
 409 ``offers.out_of_stock`` or ``offers.limit_reached`` (never a 5xx); nobody got more than the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import random
@@ -41,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_callbacks import tree_cpu_seconds  # noqa: E402
 from bench_ingest import cpu_seconds, database_url, drain, drop_database, free_port, start_server  # noqa: E402
 from http_load import percentile, run_load  # noqa: E402
 
@@ -116,6 +120,39 @@ def check(answers: list[tuple[int, int, bytes]], jobs: list[tuple[int, str]], st
     return {"answers": dict(statuses), "by_key": by_key, "most_per_person": max(per_person.values(), default=0)}
 
 
+def server_seconds(pid: int) -> float:
+    """CPU seconds of the server: its process and, with ``--processes``, uvicorn's processes."""
+    return sum(cpu for _, cpu in tree_cpu_seconds(pid).values())
+
+
+def commits(url: str) -> int:
+    """Transactions committed so far in the bench database (0 on SQLite): claims per commit is the group size."""
+    if not url.startswith("postgresql"):
+        return 0
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return int(conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+                                ).fetchone()[0])
+
+
+def backends_cpu(url: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to the bench database (0 on SQLite)."""
+    if not url.startswith("postgresql"):
+        return 0.0
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND pid <> pg_backend_pid()")]
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError):  # gone meanwhile
+            total += cpu_seconds(pid)
+    return total
+
+
 def floor(url: str, workspace_id: int, count: int) -> float:
     """One guarded stock UPDATE committed per claim, in-process on one connection."""
     from siyu.clock import now
@@ -139,7 +176,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, ob
     workspace = json.loads(cli(env, "workspace", "create", "bench", "--json"))
     port = free_port()
     host, base = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
-    server = start_server(env, port)
+    server = start_server(env, port, *(("--processes", str(args.processes)) if args.processes > 1 else ()))
     try:
         people = max(1, args.people or args.claims // 4)
         print(f"identifying {people:,} people ...", flush=True)
@@ -156,9 +193,12 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, ob
         path = f"/api/offers/{offer_id}/claims"
         requests = [framed(host, path, secret, {"profile_id": p, "idempotency_key": k}) for p, k in jobs]
         print(f"{args.claims:,} claims on {args.stock:,} units with {args.clients} clients ...", flush=True)
-        cpu_before = cpu_seconds(server.pid)
+        commits_before = commits(url)
+        cpu_before, backends_before, load_before = server_seconds(server.pid), backends_cpu(url), time.process_time()
         outcome = run_load("127.0.0.1", port, requests, connections=args.clients, seconds=3600)
-        server_cpu = cpu_seconds(server.pid) - cpu_before
+        server_cpu = server_seconds(server.pid) - cpu_before
+        backend_cpu, load_cpu = backends_cpu(url) - backends_before, time.process_time() - load_before
+        transactions = commits(url) - commits_before
         if len(outcome.answers) != args.claims:
             raise SystemExit(f"only {len(outcome.answers)} of {args.claims} claims answered")
         checked = check(outcome.answers, jobs, args.stock, args.limit)
@@ -178,12 +218,15 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, ob
     latencies = sorted(outcome.latencies)
     rate = len(latencies) / outcome.seconds
     return {"database": args.database, "claims": args.claims, "stock": args.stock, "per_person_limit": args.limit,
-            "clients": args.clients, "people": people, **checked["answers"],
+            "clients": args.clients, "processes": args.processes, "people": people, **checked["answers"],
             "most_claims_of_one_person": checked["most_per_person"], "retried_keys_same_answer": args.retries,
             "seconds": round(outcome.seconds, 2), "claims_per_second": round(rate),
             "p50_ms": round(statistics.median(latencies) * 1000, 1),
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
             "server_cpu_us_per_claim": round(server_cpu / len(latencies) * 1e6),
+            "database_cpu_us_per_claim": round(backend_cpu / len(latencies) * 1e6),
+            "load_generator_cpu_us_per_claim": round(load_cpu / len(latencies) * 1e6),
+            "claims_per_transaction": round(len(latencies) / transactions, 1) if transactions else None,
             "floor_guarded_updates_per_second": round(bare), "ratio_to_floor": round(rate / bare, 3),
             "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
 
@@ -196,6 +239,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2, help="the per-person limit")
     parser.add_argument("--people", type=int, default=0, help="default: claims / 4")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=1, help="server processes (PostgreSQL only)")
     parser.add_argument("--retries", type=int, default=500, help="requests sent again to check idempotency")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -57,10 +57,10 @@ def claim_together(conn: Connection, workspace_id: int, offer_id: int, requests:
                    now: datetime) -> list[Answer | None]:
     """The answers of ``requests`` (all of ``offer_id``), None for those left to the one-by-one path."""
     answers: list[Answer | None] = [None] * len(requests)
-    live = _people(conn, workspace_id, requests, answers)
-    try:
-        offer = store.get_offer(conn, workspace_id, offer_id)
-    except OfferNotFound as missing:
+    offer, found = batch_store.offer_and_people(conn, workspace_id, offer_id, sorted({r.profile_id for r in requests}))
+    live = _people(conn, workspace_id, requests, answers, found)
+    if offer is None:
+        missing = OfferNotFound(f"No offer {offer_id} in this workspace.", details={"offer_id": offer_id})
         return [missing if answer is None else answer for answer in answers]
     if not takes(offer):
         return answers
@@ -81,10 +81,10 @@ def claim_together(conn: Connection, workspace_id: int, offer_id: int, requests:
     return answers
 
 
-def _people(conn: Connection, workspace_id: int, requests: Sequence[ClaimRequest],
-            answers: list[Answer | None]) -> list[int]:
-    """Each request's live profile (0 where the request is answered already: a bad key, no such person)."""
-    found = batch_store.live_profiles(conn, workspace_id, sorted({r.profile_id for r in requests}))
+def _people(conn: Connection, workspace_id: int, requests: Sequence[ClaimRequest], answers: list[Answer | None],
+            found: dict[int, int | None]) -> list[int]:
+    """Each request's live profile (0 where the request is answered already: a bad key, no such person);
+    ``found``: the named profiles that exist, with whom each was merged into."""
     live = [0] * len(requests)
     for index, request in enumerate(requests):
         if not isinstance(request.idempotency_key, str) or not 0 < len(request.idempotency_key) <= MAX_KEY:
@@ -103,9 +103,9 @@ def _people(conn: Connection, workspace_id: int, requests: Sequence[ClaimRequest
     return live
 
 
-def _row(workspace_id: int, offer: Offer, request: ClaimRequest, profile_id: int, now: datetime,
+def _row(offer: Offer, request: ClaimRequest, profile_id: int, now: datetime,
          **values: Any) -> dict[str, Any]:
-    return {"workspace_id": workspace_id, "offer_id": offer.id, "profile_id": profile_id,
+    return {"offer_id": offer.id, "profile_id": profile_id,
             "idempotency_key": request.idempotency_key, "channel": request.channel, "campaign_id": offer.campaign_id,
             "cost_fen": offer.cost_fen, "claimed_at": now, "updated_at": now, "code": None, "error_code": None,
             "valid_from": None, "valid_until": None, **values}
@@ -115,11 +115,11 @@ def _refuse_all(conn: Connection, workspace_id: int, offer: Offer, requests: Seq
                 live: list[int], chosen: list[int], answers: list[Answer | None], now: datetime,
                 error: OffersError) -> None:
     """The offer issues nothing now: every chosen attempt is stored refused with ``error`` at once."""
-    rows = [{"workspace_id": workspace_id, "offer_id": offer.id, "profile_id": live[i],
+    rows = [{"offer_id": offer.id, "profile_id": live[i],
              "idempotency_key": requests[i].idempotency_key, "channel": requests[i].channel,
              "campaign_id": offer.campaign_id, "cost_fen": offer.cost_fen, "claimed_at": now, "updated_at": now,
              "status": ClaimStatus.REFUSED.value, "error_code": error.code} for i in chosen]
-    inserted = batch_store.insert_refusals(conn, rows)
+    inserted = batch_store.insert_refusals(conn, workspace_id, rows)
     for index in chosen:
         if requests[index].idempotency_key in inserted:
             answers[index] = error
@@ -134,9 +134,9 @@ def _grant(conn: Connection, workspace_id: int, offer: Offer, requests: Sequence
     as refused and give back what they took."""
     valid_from, valid_until = validity.claim_window(offer, now)
     fresh = _fresh_codes(conn, workspace_id, len(chosen))
-    rows = [_row(workspace_id, offer, requests[i], live[i], now, status=ClaimStatus.CLAIMED.value, code=code,
+    rows = [_row(offer, requests[i], live[i], now, status=ClaimStatus.CLAIMED.value, code=code,
                  valid_from=valid_from, valid_until=valid_until) for i, code in zip(chosen, fresh, strict=True)]
-    inserted = batch_store.insert_claims(conn, rows)
+    inserted = batch_store.insert_claims(conn, workspace_id, rows)
     new = [i for i in chosen if requests[i].idempotency_key in inserted]
     for index in chosen:
         if index not in new:

@@ -91,7 +91,12 @@ def _take_holding_statement(conn: Connection) -> Any:
 
 
 def _offer(row: Any) -> Offer:
-    values = {k: v for k, v in row._mapping.items() if k != "workspace_id"}
+    return offer_from_values(row._mapping)
+
+
+def offer_from_values(mapping: Any) -> Offer:
+    """An offer from its row's values (other keys, and the workspace, are left out)."""
+    values = {c.name: mapping[c.name] for c in offers.c if c.name != "workspace_id"}
     values.update(kind=OfferKind(values["kind"]), status=OfferStatus(values["status"]),
                   code_source=CodeSource(values["code_source"]))
     return Offer(**values)

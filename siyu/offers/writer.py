@@ -1,13 +1,13 @@
-"""Group commit for claims: a flash sale's claims in one transaction at a time.
+"""Group commit for claims: a flash sale's claims in a few transactions at a time.
 
 Every claim of a hot coupon updates the same stock row, and its lock is held to the commit: claims in
 their own transactions queue on that row one fsync at a time, and on SQLite on the database lock,
-whose busy handler sleeps in steps of up to 100 ms. Here one thread per process takes every claim
-waiting (up to :data:`MAX_GROUP`), runs them in order in one transaction and commits once: the row is
-taken by one transaction, not fought over by sixteen. Measured with bench/bench_offers.py (16 clients,
-10,000 claims on 1,000 units): p99 on SQLite 433 → 63 ms; throughput unchanged on both databases
-(~270/s PostgreSQL, ~530–640/s SQLite), which the request path's CPU bounds (py-spy: the key's
-authentication, a read transaction of its own per request, is a fifth of the server's time).
+whose busy handler sleeps in steps of up to 100 ms. Here a writer thread takes every claim waiting
+(up to :data:`MAX_GROUP`), answers them together in one transaction (:func:`claim_all`: each offer's
+claims in a handful of statements, :mod:`siyu.offers.batch`) and commits once. On PostgreSQL two
+threads do this, so that one group's round trips to the database overlap the next group's; on
+SQLite, one. Measured with bench/bench_offers.py (16 clients, 10,000 claims on 1,000 units): see
+bench/RESULTS.md.
 
 A refusal (out of stock, limit reached) is an answer, recorded in the transaction like a grant, so the
 same key answers the same next time. A claim failing any other way (a bug, a lost connection) rolls
@@ -28,14 +28,19 @@ from sqlalchemy import Connection
 
 from siyu import clock
 from siyu.db import group_commit
-from siyu.db.engine import write
-from siyu.db.group_commit import GroupWriter
+from siyu.db.engine import is_sqlite, write
+from siyu.db.group_commit import GroupWriter, HeldConnection
 from siyu.errors import SiyuError
 from siyu.offers import batch, service
 from siyu.runtime import Runtime
 
 log = logging.getLogger("siyu.offers")
 MAX_GROUP = 200
+# On PostgreSQL a group spends most of its time waiting for the database's answers, not running
+# Python: a second thread writes the next group meanwhile (the rows they share — the stock, a
+# person's holding, a key — are taken by guarded statements, so two groups may race: see
+# siyu.offers.store). SQLite runs one writer at a time whatever the threads: one thread there.
+POSTGRES_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,13 @@ def claim_all(conn: Connection, requests: list[ClaimRequest]) -> list[Answer]:
 
 
 def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
-                 claim: Callable[[Connection, ClaimRequest], Answer] | None = None) -> None:
+                 claim: Callable[[Connection, ClaimRequest], Answer] | None = None,
+                 held: HeldConnection | None = None) -> None:
     """Claim ``group`` in one transaction and resolve each future once it has committed. ``claim``
-    replaces the way of claiming (one request at a time; tests use it to make one claim fail)."""
+    replaces the way of claiming (one request at a time; tests use it to make one claim fail);
+    ``held``, the writer thread's own connection (else one from the pool)."""
     try:
-        with write(engine) as conn:
+        with (held.transaction() if held is not None else write(engine)) as conn:
             answers = (claim_all(conn, [request for request, _ in group]) if claim is None
                        else [claim(conn, request) for request, _ in group])
     except Exception as error:  # noqa: BLE001 - find the claim at fault (below), or fail it alone
@@ -97,7 +104,7 @@ def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
             group[0][1].set_exception(error)
             return
         for one in group:
-            write_claims(engine, [one], claim)
+            write_claims(engine, [one], claim, held)
         return
     for (_, future), answer in zip(group, answers, strict=True):
         future.set_result(answer)
@@ -105,8 +112,13 @@ def write_claims(engine: Any, group: list[tuple[ClaimRequest, Future[Answer]]],
 
 def writer_for(runtime: Runtime) -> GroupWriter:
     """The process's claim writer: ``submit(request)`` gives a future of the claim's :data:`Answer`."""
-    return group_commit.writer_for(runtime, "claim_writer", lambda: GroupWriter(
-        "siyu-claim-writer", lambda group: write_claims(runtime.engine, group), MAX_GROUP))
+    def make() -> GroupWriter:
+        held = HeldConnection(runtime.engine)
+        return GroupWriter("siyu-claim-writer", lambda group: write_claims(runtime.engine, group, held=held),
+                           MAX_GROUP, threads=1 if is_sqlite(runtime.engine) else POSTGRES_THREADS,
+                           on_stop=held.release)
+
+    return group_commit.writer_for(runtime, "claim_writer", make)
 
 
 def stop_writer(runtime: Runtime) -> None:

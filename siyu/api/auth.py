@@ -14,7 +14,7 @@ from siyu.db.engine import read
 from siyu.errors import AuthError, Forbidden
 from siyu.runtime import Runtime
 from siyu.workspaces import store as workspace_store
-from siyu.workspaces.models import KeyKind, Permission, Principal
+from siyu.workspaces.models import ApiKey, KeyKind, Permission, Principal
 
 WRITE_KEY_TTL_SECONDS = 30.0
 SECRET_KEY_TTL_SECONDS = 5.0
@@ -56,25 +56,33 @@ def principal(request: Request) -> Principal:
     raise AuthError("Authentication required: send 'Authorization: Bearer <secret key>'.", code="auth.missing")
 
 
-def secret_key_principal(runtime: Runtime, token: str) -> Principal:
-    """The caller a secret key stands for. Cached for :data:`SECRET_KEY_TTL_SECONDS`: a busy client
-    (a flash sale's claims) would otherwise pay a read transaction per request for the same answer.
-    A revoked key stops working at once in the process that revoked it and within the TTL elsewhere."""
-    cache: dict[str, tuple[float, Principal]] = runtime.extras.setdefault("secret_keys", {})
-    hit = cache.get(token)
-    if hit is not None and time.monotonic() - hit[0] < SECRET_KEY_TTL_SECONDS:
+def _live_key(runtime: Runtime, cache_name: str, ttl: float, plaintext: str) -> ApiKey | None:
+    """The live key with this plaintext, or None; remembered for ``ttl`` seconds. The hot paths (ingest,
+    a flash sale's claims) would otherwise pay a read transaction per request for the same answer; a
+    revoked key stops working within ``ttl`` (at once in the process that revoked it: :func:`forget_keys`).
+    Unknown keys are not remembered, so a scan of guesses cannot fill the cache."""
+    cache: dict[str, tuple[float, ApiKey]] = runtime.extras.setdefault(cache_name, {})
+    hit = cache.get(plaintext)
+    if hit is not None and time.monotonic() - hit[0] < ttl:
         return hit[1]
     with read(runtime.engine) as conn:
-        key = workspace_store.find_key(conn, token)
+        key = workspace_store.find_key(conn, plaintext)
+    if key is None:
+        cache.pop(plaintext, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[plaintext] = (time.monotonic(), key)
+    return key
+
+
+def secret_key_principal(runtime: Runtime, token: str) -> Principal:
+    """The caller a secret key stands for (cached for :data:`SECRET_KEY_TTL_SECONDS`)."""
+    key = _live_key(runtime, "secret_keys", SECRET_KEY_TTL_SECONDS, token)
     if key is None or key.kind is not KeyKind.SECRET or key.role is None:
-        cache.pop(token, None)
         raise AuthError("The secret key is unknown or revoked. Create one with `siyu keys create`.",
                         code="auth.invalid_key")
-    found = Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
-    if len(cache) > 10_000:  # many keys tried (a scan of guesses never lands here: it raises above)
-        cache.clear()
-    cache[token] = (time.monotonic(), found)
-    return found
+    return Principal(workspace_id=key.workspace_id, role=key.role, actor=f"key:{key.id}")
 
 
 def forget_keys(runtime: Runtime) -> None:
@@ -111,16 +119,7 @@ def workspace_for_write_key(runtime: Runtime, write_key: str | None) -> int:
     if not write_key:
         raise AuthError("No write key: send it as the HTTP basic auth user (as Segment SDKs do) or as 'writeKey'.",
                         code="auth.missing_write_key")
-    # Cached briefly: the ingest hot path must not read the keys table per request, and a revoked
-    # key stops working within WRITE_KEY_TTL_SECONDS (at once in the process that revoked it).
-    cache: dict[str, tuple[float, int]] = runtime.extras.setdefault("write_keys", {})
-    hit = cache.get(write_key)
-    if hit is not None and time.monotonic() - hit[0] < WRITE_KEY_TTL_SECONDS:
-        return hit[1]
-    with read(runtime.engine) as conn:
-        key = workspace_store.find_key(conn, write_key)
+    key = _live_key(runtime, "write_keys", WRITE_KEY_TTL_SECONDS, write_key)  # cached for the ingest hot path
     if key is None or key.kind is not KeyKind.WRITE:
-        cache.pop(write_key, None)
         raise AuthError("The write key is unknown or revoked.", code="auth.invalid_write_key")
-    cache[write_key] = (time.monotonic(), key.workspace_id)
     return key.workspace_id

@@ -1,4 +1,8 @@
-"""Set-based storing of a large chunk of already validated events: imports today, batched ingest later.
+"""Set-based storing of a large chunk of already validated events (any message type, alias included).
+
+Imports store their chunks through :mod:`siyu.imports.bulk`, which prepares each row in the
+converter process and uses the resolution below (:func:`resolve_identifiers_in_order`); this
+module's :func:`apply_events` remains the set-based path for parsed messages (batched ingest).
 
 :func:`apply_events` takes what :func:`siyu.ingest.pipeline.ingest` takes (parsed messages and their
 identifiers) and leaves the database exactly as that function leaves it for the same list of events
@@ -41,7 +45,7 @@ from siyu import clock
 from siyu.identity import bulk_store
 from siyu.identity import store as identity_store
 from siyu.identity.graph import BatchGraph
-from siyu.identity.models import Identifier, IdentifierKind
+from siyu.identity.models import Decision, Identifier, IdentifierKind
 from siyu.identity.resolve import resolve
 from siyu.identity.rules import IdentityRules
 from siyu.ingest import store as ingest_store
@@ -123,6 +127,44 @@ def resolve_in_order(events: Sequence[Event], graph: BatchGraph, rules: Identity
         decision = resolve(found, graph, rules)
         assigned.append(graph.apply(decision, message.message_id))
     return assigned
+
+
+def involved_owners(found: Sequence[list[Identifier]], owners: dict[Identifier, int]) -> set[int]:
+    """:func:`involved_profiles` for events that carry no alias (imports: orders and identify calls)."""
+    involved: set[int] = set()
+    for identifiers in found:
+        seen = [owners.get(i) for i in identifiers]
+        if not seen or seen[0] is None or seen.count(seen[0]) != len(seen):
+            involved.update(owner for owner in seen if owner is not None)
+    return involved
+
+
+def resolve_identifiers_in_order(events: Sequence[tuple[str, list[Identifier]]], graph: BatchGraph,
+                                 rules: IdentityRules) -> list[int | None]:
+    """:func:`resolve_in_order` for events given as (message id, identifiers), none of them an alias:
+    what the set-based import (:mod:`siyu.imports.bulk`) has instead of messages."""
+    assigned: list[int | None] = []
+    owners = graph.owners
+    for message_id, found in events:
+        if found:
+            first = owners.get(found[0])
+            if first is not None and all(owners.get(i) == first for i in found):
+                assigned.append(first)
+                continue
+            if first is None and _all_new_and_one_of_each_type(found, owners, rules):
+                # resolve()'s second case without its loop: nobody owns any of them and no limit
+                # can break, so a new profile gets them all, in priority order (a new buyer).
+                assigned.append(graph.apply(Decision(None, attach=sorted(found, key=rules.rank)), message_id))
+                continue
+        assigned.append(graph.apply(resolve(found, graph, rules), message_id))
+    return assigned
+
+
+def _all_new_and_one_of_each_type(found: list[Identifier], owners: dict[Identifier, int],
+                                  rules: IdentityRules) -> bool:
+    types = {i.type for i in found}
+    return (len(types) == len(found) and all(owners.get(i) is None for i in found)
+            and all(rules.limit(i) >= 1 for i in found))
 
 
 @dataclass

@@ -3,9 +3,13 @@
 Converting a row (decoding, mapping columns, dates, amounts, the Segment message, phone
 normalisation) costs about as much as storing it, so for large files it runs in a child process
 on the other core while the parent writes the previous chunk (measured: ~40% of a Tmall import's
-CPU). Chunks cross the process boundary as plain tuples and dicts: pickling ``Message`` objects
-cost ~65 µs each way, plain values ~4 µs. The queue is bounded, so memory stays flat in the file's
-size whichever side is slower.
+CPU). :func:`chunks` hands the writer :class:`~siyu.imports.bulk.Prepared` records: each message
+with everything about it that needs no database already done (its event row, the fold's inputs),
+so that this work, too, runs on the converter's core. They cross the process boundary as JSON
+(plain values: pickling ``Message`` objects cost ~65 µs each way). The queue is bounded, so memory
+stays flat in the file's size whichever side is slower. :func:`convert` itself yields the
+messages, which is what a per-event comparison (``tests/imports/test_bulk.py``) sends through the
+ingest pipeline.
 
 The child stops when the parent goes away (it checks while waiting to hand over a chunk), and an
 error in the child (an unreadable file half-way) is re-raised in the parent.
@@ -19,7 +23,7 @@ import os
 import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ import orjson
 from siyu.identity.models import Identifier
 from siyu.identity.normalise import InvalidIdentifier
 from siyu.identity.rules import IdentityRules
+from siyu.imports.bulk import Prepared, prepare
 from siyu.imports.errors import ImportError_
 from siyu.imports.presets import Preset
 from siyu.imports.readers import read_table
@@ -55,7 +60,8 @@ class Pending:
 
 @dataclass
 class Chunk:
-    pending: list[Pending] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)  # from convert(): converted messages
+    prepared: list[Prepared] = field(default_factory=list)  # from chunks(): what the writer stores
     failed: list[tuple[list[str], int, str]] = field(default_factory=list)  # row, line number, reason
     rows: int = 0  # rows read, good and bad
     position: int = 0  # bytes read so far
@@ -174,7 +180,8 @@ def collected_between_chunks() -> Iterator[None]:
 def chunks(job: Job) -> Iterator[Chunk]:
     """:func:`convert`, in a child process when the file is large enough to be worth it."""
     if job.path.stat().st_size <= PARALLEL_BYTES:
-        yield from convert(job)
+        for chunk in convert(job):
+            yield _prepared(chunk)
         return
     context = multiprocessing.get_context("spawn")  # no fork: the parent may be a threaded server
     handover: multiprocessing.Queue[Any] = context.Queue(QUEUE_CHUNKS)
@@ -227,34 +234,19 @@ def _child(job: Job, handover: multiprocessing.Queue[Any], parent: int) -> None:
     put(("done", None))
 
 
-_TIMES = ("timestamp", "received_at", "sent_at")
-
-
 def _packed(chunk: Chunk) -> bytes:
-    """The chunk as JSON bytes: orjson writes and reads plain values several times faster than
-    pickle handles the same messages (measured ~45 µs a row for pickle, datetimes and all)."""
-    return orjson.dumps([
-        [[p.rows, [getattr(p.message, f) for f in _FIELDS], [[i.type, i.value] for i in p.identifiers], p.tags]
-         for p in chunk.pending], chunk.failed, chunk.rows, chunk.position])
+    """The chunk's prepared records as JSON bytes: orjson writes and reads plain values several times
+    faster than pickle handles the same messages (measured ~45 µs a row for pickle)."""
+    return orjson.dumps([[tuple(p) for p in _prepared(chunk).prepared], chunk.failed, chunk.rows, chunk.position])
+
+
+def _prepared(chunk: Chunk) -> Chunk:
+    """The chunk with each converted message prepared for the set-based writer (:mod:`siyu.imports.bulk`)."""
+    return Chunk(prepared=[prepare(p.message, p.identifiers, p.rows, p.tags) for p in chunk.pending],
+                 failed=chunk.failed, rows=chunk.rows, position=chunk.position)
 
 
 def _unpacked(packed: bytes) -> Chunk:
-    pending, failed, rows, position = orjson.loads(packed)
-    converted: list[Pending] = []
-    parsed: dict[str, datetime] = {}  # received_at is the same for every row of an import
-    for n, values, found, tags in pending:
-        message = Message(*values)
-        for name in _TIMES:
-            value = getattr(message, name)
-            if value is not None:
-                moment = parsed.get(value)
-                if moment is None:
-                    moment = datetime.fromisoformat(value)
-                    if name == "received_at":
-                        parsed[value] = moment
-                setattr(message, name, moment)
-        converted.append(Pending(n, message, [Identifier(t, v) for t, v in found], tags))
-    return Chunk(converted, [(row, number, reason) for row, number, reason in failed], rows, position)
-
-
-_FIELDS = tuple(f.name for f in fields(Message))
+    prepared, failed, rows, position = orjson.loads(packed)
+    return Chunk(prepared=[Prepared._make(item) for item in prepared],
+                 failed=[(row, number, reason) for row, number, reason in failed], rows=rows, position=position)

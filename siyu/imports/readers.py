@@ -93,7 +93,9 @@ def read_table(path: Path, encoding: str = "auto") -> Table:
         try:
             for row in reader:
                 if any(cell.strip() for cell in row):
-                    yield [clean(c) for c in row]
+                    # clean()'s own first test inline: most cells need nothing, and a call per cell
+                    # of every row was ~10% of converting a Tmall export.
+                    yield [c if not c or (c[0] not in GUARDS and c[-1] not in GUARDS) else clean(c) for c in row]
         except UnicodeDecodeError as error:
             raise ImportError_(f"{path.name} has bytes that are not {chosen} (line {reader.line_num}): "
                                f"{error.reason}. Try --encoding.", code="imports.bad_encoding") from None

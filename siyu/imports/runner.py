@@ -1,7 +1,7 @@
 """Running an import: read and convert (:mod:`siyu.imports.convert`), store in large chunks, report.
 
 Converted rows are gathered into chunks of :data:`WRITE_ROWS` and each chunk is stored in one write
-transaction by the set-based path, :func:`siyu.identity.bulk.apply_events` (the same result as the
+transaction by the set-based path, :func:`siyu.imports.bulk.store_chunk` (the same result as the
 ingest pipeline, with a fixed number of statements per chunk instead of per event), with message
 ids remembered for ever, so an import that stops half-way can simply be run again: what was stored
 is skipped as duplicate, the rest is added. Bad rows never stop the import; they go to an error
@@ -24,10 +24,10 @@ from typing import Any
 
 from siyu import clock
 from siyu.db.engine import refresh_statistics, write
-from siyu.identity.bulk import apply_events
 from siyu.identity.rules import IdentityRules
 from siyu.imports import store
-from siyu.imports.convert import Chunk, Job, Pending, chunks, collected_between_chunks
+from siyu.imports.bulk import Prepared, store_chunk
+from siyu.imports.convert import Chunk, Job, chunks, collected_between_chunks
 from siyu.imports.errors import ImportError_
 from siyu.imports.presets import Preset
 from siyu.imports.readers import Table, read_table
@@ -106,22 +106,22 @@ def _convert_and_write(runtime: Runtime, workspace: Any, preset: Preset, path: P
     region = workspace.default_region
     report.writerow([*table.header, "error_row", "error_reason"])
     job = Job(path, encoding, preset, workspace.timezone, workspace.settings, region, clock.now())
-    waiting: list[Pending] = []
+    waiting: list[Prepared] = []
     with collected_between_chunks():
         try:
             for chunk in chunks(job):
                 _count(chunk, report, outcome)
-                waiting += chunk.pending
+                waiting += chunk.prepared
                 if len(waiting) >= WRITE_ROWS:
-                    _flush(runtime, workspace.id, region, rules, waiting, outcome)
+                    _flush(runtime, workspace.id, rules, waiting, outcome)
                     waiting = []
                     gc.collect(0)
                 if progress:
                     progress(outcome.rows_total, chunk.position, table.size)
         except ImportError_:
-            _flush(runtime, workspace.id, region, rules, waiting, outcome)  # what was read before the file broke
+            _flush(runtime, workspace.id, rules, waiting, outcome)  # what was read before the file broke
             raise
-        _flush(runtime, workspace.id, region, rules, waiting, outcome)
+        _flush(runtime, workspace.id, rules, waiting, outcome)
 
 
 def _count(chunk: Chunk, report: Any, outcome: Outcome) -> None:
@@ -130,27 +130,25 @@ def _count(chunk: Chunk, report: Any, outcome: Outcome) -> None:
     report.writerows([*row, number, reason] for row, number, reason in chunk.failed)
 
 
-def _flush(runtime: Runtime, workspace_id: int, region: str, rules: IdentityRules, chunk: list[Pending],
-           outcome: Outcome) -> None:
+def _flush(runtime: Runtime, workspace_id: int, rules: IdentityRules, chunk: list[Prepared], outcome: Outcome) -> None:
     if not chunk:
         return
     with write(runtime.engine) as conn:
-        result = apply_events(conn, workspace_id, [p.message for p in chunk], rules=rules, region=region,
-                              identifiers=[p.identifiers for p in chunk])
+        profile_ids = store_chunk(conn, workspace_id, chunk, rules=rules, now=clock.now())
         counted: set[str] = set()
         tagged: dict[str, set[int]] = defaultdict(set)
-        for pending in chunk:
-            message_id = pending.message.message_id
+        for item in chunk:
+            message_id = item.message_id
             # Only messages stored by this call are in profile_ids; a second row with the same
             # message id in one file (an order exported twice) is a duplicate too.
-            if message_id not in result.profile_ids or message_id in counted:
-                outcome.rows_duplicate += pending.rows
+            if message_id not in profile_ids or message_id in counted:
+                outcome.rows_duplicate += item.rows
                 continue
             counted.add(message_id)
-            outcome.rows_ok += pending.rows
-            profile_id = result.profile_ids[message_id]
+            outcome.rows_ok += item.rows
+            profile_id = profile_ids[message_id]
             if profile_id is not None:
-                for name in pending.tags:
+                for name in item.tags:
                     tagged[name[:100]].add(profile_id)
         if tagged:
             _tag(conn, workspace_id, tagged)

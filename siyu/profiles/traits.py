@@ -44,8 +44,14 @@ def trait_type(value: Any) -> TraitType:
 def apply_traits(traits: dict[str, Any], meta: dict[str, Any], incoming: dict[str, Any], at: datetime,
                  source: str) -> bool:
     """Write ``incoming`` into ``traits``/``meta`` in place; return whether anything changed."""
+    return apply_stamped_traits(traits, meta, incoming, at.isoformat(), source)
+
+
+def apply_stamped_traits(traits: dict[str, Any], meta: dict[str, Any], incoming: dict[str, Any], stamp: str,
+                         source: str) -> bool:
+    """:func:`apply_traits` with the event time already written as ``at.isoformat()`` (the bulk
+    import's converter writes it once per row, in its own process)."""
     changed = False
-    stamp = at.isoformat()
     for key, value in incoming.items():
         if not isinstance(key, str) or not key or len(key) > 200:
             continue

@@ -177,30 +177,3 @@ def test_a_youzan_customer_list_then_orders_make_one_person(runtime: Runtime, wo
     with read(runtime.engine) as conn:
         state = load_states(conn, workspace.id, [identify.profile_id])[identify.profile_id]
     assert state.traits["name"] == "王芳" and state.rollup.order_count == 1
-
-
-def test_a_bulk_import_stores_what_the_pipeline_stores(runtime: Runtime, tmp_path: Path, monkeypatch) -> None:
-    """The runner's set-based chunks (siyu.identity.bulk) against the ingest pipeline, on a file with
-    returning buyers, shared phones, masked values, an invalid phone and an order exported twice."""
-    from siyu import clock
-    from siyu.imports import convert, runner
-    from siyu.ingest.pipeline import ingest
-    from tests.conftest import make_workspace
-    from tests.identity.test_bulk import NOW, snapshot
-
-    rows = [tmall_row(f"24{n:05d}", f"buyer{n % 7}", f"{10 + n % 5}.90", f"1390013{n % 9:04d}",
-                      when=f"2025-06-{1 + n % 28:02d} 10:{n % 60:02d}:00") for n in range(60)]
-    rows += [tmall_row("2400003", "buyer3", "12.90", "13900130003"), tmall_row("2409999", "t**1", "5", "138****8000"),
-             tmall_row("2409998", "buyer1", "5", "1234")]
-    path = tmall_file(tmp_path / "orders.csv", rows)
-    monkeypatch.setattr(convert, "CHUNK", 7)
-    monkeypatch.setattr(runner, "WRITE_ROWS", 20)
-    clock.freeze(NOW)
-    by_bulk = make_workspace(runtime, "bulk")
-    bulk = run_import(runtime, by_bulk.id, path, preset_for("orders", "tmall"))
-    monkeypatch.setattr(runner, "apply_events", ingest)
-    by_pipeline = make_workspace(runtime, "pipeline")
-    piped = run_import(runtime, by_pipeline.id, path, preset_for("orders", "tmall"))
-    assert bulk.counts() == piped.counts() == {"rows_total": 63, "rows_ok": 61, "rows_duplicate": 1,
-                                               "rows_failed": 1}
-    assert snapshot(runtime, by_bulk.id) == snapshot(runtime, by_pipeline.id)

@@ -49,7 +49,7 @@ def arrived(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcom
     if code["journey_id"]:
         _enter(conn, event, code, outcome)
     if code["welcome"] and outcome.notes.get("welcome") is None:
-        _welcome(conn, event, code, userid, outcome)
+        _welcome(conn, event, code, userid, outcome, runtime)
     if code.get("reward"):
         _reward(conn, event, code, outcome)
 
@@ -99,7 +99,7 @@ def _enter(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome:
 
 
 def _welcome(conn: Connection, event: InboundEvent, code: dict[str, Any], userid: str | None,
-             outcome: Outcome) -> None:
+             outcome: Outcome, runtime: Any = None) -> None:
     """The code's welcome through the same path as the default one (personalised, the passive reply on
     an official account; on WeCom ``send_welcome_msg`` with the push's WelcomeCode, through the outbox)."""
     from siyu.acquisition.welcome import queue_welcome
@@ -107,7 +107,7 @@ def _welcome(conn: Connection, event: InboundEvent, code: dict[str, Any], userid
     text = str(code["welcome"]["text"])
     content = ({"msgtype": "text", "text": {"content": text}} if event.platform == "wechat"
                else {"text": {"content": text}})
-    queue_welcome(conn, None, event, content, outcome, source="channel_code")
+    queue_welcome(conn, runtime, event, content, outcome, source="channel_code")
 
 
 def _reward(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome: Outcome) -> None:

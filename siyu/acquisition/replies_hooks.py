@@ -37,14 +37,15 @@ def _enabled_rules(conn: Connection, workspace_id: int, trigger: str) -> list[An
     return rules
 
 
-def _reply(conn: Connection, event: InboundEvent, outcome: Outcome, trigger: str, text: str) -> None:
+def _reply(conn: Connection, event: InboundEvent, outcome: Outcome, trigger: str, text: str,
+           runtime: Any = None) -> None:
     if outcome.reply is not None or event.profile_id is None or not text:
         return
     rule = first_match(_enabled_rules(conn, event.workspace_id, trigger), text)
     if rule is None:
         return
     timezone = workspace_of(conn, event).timezone
-    outcome.reply = answer(conn, event, rule.reply_at(clock.now(), timezone), f"reply:{rule.id}")
+    outcome.reply = answer(conn, event, rule.reply_at(clock.now(), timezone), f"reply:{rule.id}", runtime)
     outcome.notes["reply_rule"] = rule.id
     tally(conn, _write_matches, (event.workspace_id, rule.id))
 
@@ -54,11 +55,11 @@ def _write_matches(conn: Connection, matches: Mapping[tuple[int, int], int]) -> 
 
 
 def keyword_reply(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcome) -> None:
-    _reply(conn, event, outcome, "keyword", event.fields.get("Content", ""))
+    _reply(conn, event, outcome, "keyword", event.fields.get("Content", ""), runtime)
 
 
 def menu_reply(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcome) -> None:
-    _reply(conn, event, outcome, "menu", event.fields.get("EventKey", ""))
+    _reply(conn, event, outcome, "menu", event.fields.get("EventKey", ""), runtime)
 
 
 register("wechat", "text", keyword_reply, priority=PRIORITY)

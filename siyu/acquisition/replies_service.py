@@ -21,7 +21,7 @@ from siyu.callbacks.hooks import InboundEvent, Reply, workspace_of
 from siyu.channels.wecom_welcome import WELCOME_KEY
 from siyu.messaging import outbox
 from siyu.messaging.models import Channel, Purpose
-from siyu.messaging.render import render_for
+from siyu.messaging.render import render_for, signing_of
 
 PLATFORMS = {"wechat": Channel.WECHAT_CS, "wecom": Channel.WECOM}
 PASSIVE = ("text", "image", "news")
@@ -84,15 +84,18 @@ def save_welcome(conn: Connection, workspace_id: int, platform: str, body: Any) 
     return replies_store.set_welcome(conn, workspace_id, platform, content, enabled, clock.now())
 
 
-def answer(conn: Connection, event: InboundEvent, content: dict[str, Any], source: str) -> Reply | None:
+def answer(conn: Connection, event: InboundEvent, content: dict[str, Any], source: str,
+           runtime: Any = None) -> Reply | None:
     """Render ``content`` for the event's person: the passive reply to give, or None when it was queued
-    (a mini-program card, any WeCom message). ``source`` names who answered (``welcome``, ``reply:3``)."""
+    (a mini-program card, any WeCom message). ``source`` names who answered (``welcome``, ``reply:3``);
+    with the ``runtime`` the content may call ``member_centre_link()`` and ``survey_link(id)``."""
     if event.profile_id is None:
         return None
     workspace = workspace_of(conn, event)
     channel = PLATFORMS[event.platform]
     rendered = render_for(conn, workspace, event.profile_id, channel, Purpose.TRANSACTIONAL, content,
-                          event={"name": event.event_name, "properties": dict(event.fields), "timestamp": event.at})
+                          event={"name": event.event_name, "properties": dict(event.fields), "timestamp": event.at},
+                          signing=signing_of(runtime))
     payload = dict(rendered.payload)
     kind = payload.get("msgtype")
     if event.platform == "wechat" and kind in PASSIVE:

@@ -35,7 +35,7 @@ def queue_welcome(conn: Connection, runtime: Any, event: InboundEvent, content: 
     a retry queues nothing twice). With ``outcome``, ``outcome.notes["welcome"]`` is set to ``source``
     either way, so the default welcome stands back. Call it inside the handler's transaction.
     """
-    reply = answer(conn, event, content, source)
+    reply = answer(conn, event, content, source, runtime)
     if outcome is not None:
         outcome.notes["welcome"] = source
         if reply is not None and outcome.reply is None:

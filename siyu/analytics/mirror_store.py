@@ -38,12 +38,14 @@ from siyu.db.tables import (
     erasures,
     events,
     identities,
+    loyalty_members,
     profile_merges,
     profile_scores,
     profile_tags,
     profiles,
     segment_members,
     tags,
+    tiers,
 )
 from siyu.db.types import Timestamp
 
@@ -77,6 +79,10 @@ SNAPSHOT_TABLES: dict[str, tuple[Table, tuple[str, ...] | None]] = {
     "consents": (consents, None),
     "profile_scores": (profile_scores, None),
     "segment_members": (segment_members, None),
+    # loyalty conditions (tier, points balance, growth value): tier names become ranks before the SQL
+    "loyalty_members": (loyalty_members, ("workspace_id", "profile_id", "tier_rank", "points_balance",
+                                          "growth_value")),
+    "tiers": (tiers, ("workspace_id", "rank", "name")),
 }
 
 

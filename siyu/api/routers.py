@@ -181,6 +181,12 @@ def _loyalty(app: FastAPI) -> None:
     from siyu.loyalty.api import router
 
     app.include_router(router)
+    from siyu.loyalty.tasks_api import router as tasks_router
+
+    app.include_router(tasks_router)
+    from siyu.loyalty.member_centre import router as member_centre_page
+
+    app.include_router(member_centre_page)
 
 
 def _console(app: FastAPI) -> None:

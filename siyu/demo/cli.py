@@ -44,8 +44,10 @@ def demo(
     from siyu.demo.campaigns import campaigns
     from siyu.demo.distribution import distribution
     from siyu.demo.loyalty import loyalty
+    from siyu.demo.loyalty_tasks import growth_tasks
     from siyu.demo.parcel_card import parcel_card
     from siyu.demo.store import summary
+    from siyu.demo.surveys import surveys
     from siyu.demo.understand import understand
 
     if not 1 <= customers <= MAX_CUSTOMERS:
@@ -72,7 +74,9 @@ def demo(
         out.print(f"分销 Distribution: {distribution(rt, workspace_id, seed=seed)}")
         out.print(f"裂变活动 Campaigns: {campaigns(rt, workspace_id, seed=seed)}")
         out.print(f"会员积分 Loyalty: {loyalty(rt, workspace_id, seed=seed)}")
+        out.print(f"成长任务 Growth tasks: {growth_tasks(rt, workspace_id, seed=seed)}")
         _print_understanding(understand(rt, workspace_id))
+        out.print(f"问卷 NPS survey: {surveys(rt, workspace_id, seed=seed)}")  # after understand: its buyers segment
     url = f"http://{host}:{port}/"
     out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
     out.print(f"Write key (ingest, /v1/*):  {write_key}")

@@ -106,6 +106,17 @@ def redeem(request: Request, caller: Actor, profile_id: Id, body: RedeemIn) -> d
         return {"entry": entry.to_dict(), "claim": claim.to_dict()}
 
 
+@router.post("/members/{profile_id}/centre-link", status_code=201,
+             summary="A signed link to the person's member centre (/m/{token}) and when it expires")
+def centre_link(request: Request, caller: Actor, profile_id: Id) -> dict[str, Any]:
+    from siyu.loyalty.member_centre_token import issue_link
+
+    rt = runtime_of(request)
+    with read(rt.engine) as conn:
+        return issue_link(conn, rt.config.public_url, rt.session_secret(), caller.workspace_id, profile_id,
+                          clock.now())
+
+
 @router.post("/run", summary="Follow the log now and run the nightly evaluation if today's is due")
 def run_now(request: Request, caller: Manager) -> dict[str, Any]:
     engine = runtime_of(request).engine

@@ -18,6 +18,8 @@ points_app = typer.Typer(help="Points (积分): a member's ledger, adjustments a
                          no_args_is_help=True)
 app.add_typer(tiers_app, name="tiers")
 app.add_typer(points_app, name="points")
+loyalty_app = typer.Typer(help="Loyalty (会员): member-centre links and growth tasks.", no_args_is_help=True)
+app.add_typer(loyalty_app, name="loyalty")
 
 KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: the same key again changes nothing.")]
 
@@ -153,3 +155,24 @@ def redeem(workspace: WorkspaceOption, profile_id: Annotated[int, typer.Argument
         profile_id = resolve_profile_id(conn, ws.id, profile_id)
         entry, claim = points.redeem(conn, ws.id, programme, profile_id, offer_id, key=key, now=clock.now())
     _print({"entry": entry.to_dict(), "claim": claim.to_dict()})
+
+
+@loyalty_app.command("link")
+@handles_errors
+def link(workspace: WorkspaceOption, profile_id: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Print a signed link to the person's member centre (/m/...); it works for the programme's
+    centre_link_days (30 by default)."""
+    from siyu import clock
+    from siyu.db.engine import read
+    from siyu.loyalty.member_centre_token import issue_link
+
+    rt = runtime()
+    with read(rt.engine) as conn:
+        found = issue_link(conn, rt.config.public_url, rt.session_secret(), _workspace(conn, workspace).id,
+                           profile_id, clock.now())
+    sys.stdout.write(f"{found['url']}\n")
+
+
+from siyu.loyalty.tasks_cli import tasks_app  # noqa: E402 - growth tasks: `siyu loyalty tasks`
+
+loyalty_app.add_typer(tasks_app, name="tasks")

@@ -97,6 +97,10 @@ class Programme(BaseModel):
     remind_days: int = Field(7, ge=0, le=365, description="Points Expiring this many days before a lot expires")
     catalogue: list[CatalogueItem] = Field(default_factory=list, max_length=200)
     tiers: list[Tier] = Field(min_length=1, max_length=20)
+    invite_campaign_id: int | None = Field(None, ge=1, le=2**63 - 1, description=(
+        "The member centre's invite campaign (a live referral or task-unlock campaign); none: the newest live "
+        "referral campaign"))
+    centre_link_days: int = Field(30, ge=1, le=365, description="How long a member-centre link works, in days")
 
     @model_validator(mode="after")
     def _ladder(self) -> Programme:

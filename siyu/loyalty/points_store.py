@@ -114,8 +114,11 @@ def add_daily(conn: Connection, workspace_id: int, profile_id: int, rule: str, d
                                                    day=day, earned=0, last_grant=0).on_conflict_do_nothing())
     D = points_daily.c
     limit = cap if cap is not None else 2**62
-    least = func.min if conn.dialect.name == "sqlite" else func.least
-    new = least(D.earned + points, limit)
+    sqlite = conn.dialect.name == "sqlite"
+    least, greatest = (func.min, func.max) if sqlite else (func.least, func.greatest)
+    # Never below what was earned already: a cap lowered during the day lets nothing more through,
+    # it does not take back (a negative grant) what the old cap allowed.
+    new = greatest(D.earned, least(D.earned + points, limit))
     return int(conn.execute(update(points_daily).where(
         D.workspace_id == workspace_id, D.profile_id == profile_id, D.rule == rule, D.day == day,
     ).values(earned=new, last_grant=new - D.earned).returning(D.last_grant)).scalar_one())

@@ -29,6 +29,9 @@ def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - 
             now = clock.now()
             done["events"] += follow_log(rt.engine, workspace.id, workspace.timezone, now)
             done["nightly"] += run_nightly_if_due(rt.engine, workspace.id, workspace.timezone, now) is not None
+    from siyu.loyalty import tasks_worker
+
+    done.update(tasks_worker.run_due(rt, workspaces))  # growth tasks: every workspace with a task
     return done
 
 

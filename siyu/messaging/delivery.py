@@ -83,9 +83,11 @@ AdapterLookup = Callable[[Any, Message], Adapter]
 
 def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit: int = CLAIM,
                 unsubscribe_url: Callable[[Message], str | None] | None = None,
-                workspace_id: int | None = None, public_url: str | None = None) -> DeliveryReport:
+                workspace_id: int | None = None, public_url: str | None = None,
+                signing: tuple[str, str] | None = None) -> DeliveryReport:
     """One round: claim up to ``limit`` due messages (of one workspace, or all), decide, send, record.
-    ``public_url`` (``SIYU_PUBLIC_URL``) turns on link and open tracking."""
+    ``public_url`` (``SIYU_PUBLIC_URL``) turns on link and open tracking; ``signing`` (public URL,
+    secret) lets templates call ``member_centre_link()`` and ``survey_link(id)``."""
     report = DeliveryReport()
     now = clock.now()
     with write(engine) as conn:
@@ -117,7 +119,7 @@ def deliver_due(engine: Engine, *, adapters: AdapterLookup = adapter_for, limit:
                 report.count("deferred", verdict.reason)
             else:
                 if TEMPLATE_KEY in message.payload and not _rendered(conn, workspace, message, now, report,
-                                                                     unsubscribe_url):
+                                                                     unsubscribe_url, signing):
                     continue
                 if public_url:
                     message.payload = tracking.track(conn, workspace, message, public_url, now)
@@ -145,7 +147,7 @@ def deliver_round(rt: Runtime, *, workspace_id: int | None = None, limit: int = 
     from siyu.messaging.unsubscribe import links
 
     return deliver_due(rt.engine, limit=limit, unsubscribe_url=links(rt), workspace_id=workspace_id,
-                       public_url=rt.config.public_url)
+                       public_url=rt.config.public_url, signing=(rt.config.public_url, rt.session_secret()))
 
 
 Lane = tuple[Any, str, pacing.Limits, list[Message]]
@@ -185,7 +187,8 @@ def _run_lane(engine: Engine, adapters: AdapterLookup, workspace: Any, section: 
 
 
 def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report: DeliveryReport,
-              unsubscribe_url: Callable[[Message], str | None] | None) -> bool:
+              unsubscribe_url: Callable[[Message], str | None] | None,
+              signing: tuple[str, str] | None = None) -> bool:
     """Render the message's template for its person now; the rendered payload replaces the template
     (the log shows what was sent). A render the platform would refuse stops the message."""
     from siyu.messaging.render import EVENT_KEY, render_for
@@ -195,7 +198,7 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
     try:
         rendered = render_for(conn, workspace, message.profile_id, message.channel, message.purpose,
                               message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None,
-                              event if isinstance(event, dict) else None)
+                              event if isinstance(event, dict) else None, signing)
     except InvalidTemplate as error:
         store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                              detail=error.message[:500], lease_until=None, sent_at=None)

@@ -3,6 +3,7 @@ event that triggered the send (a journey's) kept on the outbox row until then.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +12,8 @@ from sqlalchemy import Connection
 from siyu import clock
 from siyu.messaging import store
 from siyu.messaging.models import Channel, Message, Purpose
-from siyu.messaging.template_models import MessageTemplate, RenderContext, RenderedMessage
-from siyu.messaging.templates import preview, profile_context, render
+from siyu.messaging.template_models import MessageTemplate, PublicLinks, RenderContext, RenderedMessage
+from siyu.messaging.templates import SIGNED_LINKS, preview, profile_context, render
 from siyu.profiles import store as profile_store
 from siyu.profiles.read_store import profile_detail
 from siyu.workspaces import store as workspace_store
@@ -32,14 +33,15 @@ def attach_event(conn: Connection, message: Message, event: dict[str, Any], now:
 
 
 def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None,
-             event: dict[str, Any] | None = None, *, whole_profile: bool = True) -> RenderContext:
+             event: dict[str, Any] | None = None, *, whole_profile: bool = True,
+             public_links: PublicLinks | None = None) -> RenderContext:
     language = str((workspace.settings or {}).get("language") or "zh")
     if whole_profile:
         profile = profile_context(profile_detail(conn, workspace.id, profile_id))
     else:  # the template never names `profile`: only the traits, which choose the language variant
         profile = {"traits": profile_store.load_traits(conn, workspace.id, [profile_id]).get(profile_id, ({}, {}))[0]}
     return RenderContext(profile=profile, event=event, unsubscribe_url=unsubscribe_url, timezone=workspace.timezone,
-                         default_language=language, now=clock.now())
+                         default_language=language, now=clock.now(), public_links=public_links)
 
 
 def mentions_profile(template: Any) -> bool:
@@ -55,14 +57,51 @@ def mentions_profile(template: Any) -> bool:
     return False
 
 
+def _mentions(template: Any, words: tuple[str, ...]) -> bool:
+    if isinstance(template, str):
+        return any(word in template for word in words)
+    if isinstance(template, dict):
+        return any(_mentions(value, words) for value in template.values())
+    if isinstance(template, list):
+        return any(_mentions(value, words) for value in template)
+    return False
+
+
+def public_links_for(conn: Connection, workspace: Workspace, profile_id: int, template: Any,
+                     signing: tuple[str, str] | None) -> PublicLinks | None:
+    """What ``member_centre_link()`` / ``survey_link()`` sign with, when the template calls them and the
+    sender gave ``signing`` = (``SIYU_PUBLIC_URL``, the server's secret): the programme's
+    ``centre_link_days`` is read only for a template that links to the member centre."""
+    if signing is None or not _mentions(template, SIGNED_LINKS):
+        return None
+    links = PublicLinks(public_url=signing[0], secret=signing[1], workspace_id=workspace.id, profile_id=profile_id)
+    if _mentions(template, ("member_centre_link",)):
+        from siyu.loyalty.member_centre_token import link_days
+
+        links = replace(links, centre_link_days=link_days(conn, workspace.id))
+    return links
+
+
+def signing_of(runtime: Any) -> tuple[str, str] | None:
+    """(public URL, secret) of a runtime, for :func:`render_for`'s signed links; None without one."""
+    if runtime is None or not hasattr(runtime, "session_secret"):
+        return None
+    return runtime.config.public_url, runtime.session_secret()
+
+
 def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
                template: dict[str, Any], unsubscribe_url: str | None = None,
-               event: dict[str, Any] | None = None) -> RenderedMessage:
-    context = _context(conn, workspace, profile_id, unsubscribe_url, event, whole_profile=mentions_profile(template))
+               event: dict[str, Any] | None = None, signing: tuple[str, str] | None = None) -> RenderedMessage:
+    """``signing`` = (public URL, secret) lets the template call ``member_centre_link()`` and
+    ``survey_link(id)`` (:func:`signing_of` a runtime); without it they render empty."""
+    context = _context(conn, workspace, profile_id, unsubscribe_url, event, whole_profile=mentions_profile(template),
+                       public_links=public_links_for(conn, workspace, profile_id, template, signing))
     return render(MessageTemplate(channel, template, purpose), context)
 
 
 def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,
-                template: dict[str, Any]) -> RenderedMessage:
+                template: dict[str, Any], signing: tuple[str, str] | None = None) -> RenderedMessage:
     workspace = workspace_store.get_workspace(conn, workspace_id)
-    return preview(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id, None))
+    links = public_links_for(conn, workspace, profile_id, template, signing)
+    return preview(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id, None,
+                                                                         public_links=links))

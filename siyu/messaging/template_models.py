@@ -48,6 +48,21 @@ class MessageTemplate:
 
 
 @dataclass(frozen=True)
+class PublicLinks:
+    """What ``member_centre_link()`` and ``survey_link(id)`` need to sign a link for the person being
+    rendered: the public base URL (``SIYU_PUBLIC_URL``), the server's signing secret, the workspace and
+    the person, and how many days a member-centre link lasts (the loyalty programme's
+    ``centre_link_days``). Made by the code that renders a send (:mod:`siyu.messaging.render`), never
+    shown to the template itself."""
+
+    public_url: str
+    secret: str = field(repr=False)
+    workspace_id: int = 0
+    profile_id: int = 0
+    centre_link_days: int = 30
+
+
+@dataclass(frozen=True)
 class RenderContext:
     """Everything a template may read about one send.
 
@@ -56,6 +71,7 @@ class RenderContext:
     the event that entered the person, or an API entry's ``properties``); ``coupon`` the offer given with the
     message (``code``, ``value``, ``expires_at``). ``now`` defaults to :func:`siyu.clock.now` and is
     shown in ``timezone``. ``utm`` holds defaults for ``link()`` (a journey sets its campaign).
+    ``public_links`` lets ``member_centre_link()`` and ``survey_link(id)`` sign links for this person.
     """
 
     profile: Mapping[str, Any] = field(default_factory=dict)
@@ -67,6 +83,7 @@ class RenderContext:
     now: datetime | None = None
     link_maker: LinkMaker | None = None
     utm: Mapping[str, str] = field(default_factory=dict)
+    public_links: PublicLinks | None = None  # member_centre_link() / survey_link(): empty without them
 
 
 class WarningCode(StrEnum):

@@ -11,7 +11,9 @@ person lacks a trait. What does fail, with
 refused sandbox access and errors the template itself causes (``1 / 0``).
 
 Variables: ``profile`` (:func:`profile_context`), ``event``, ``coupon``, ``link(url, **utm)``,
-``unsubscribe_url``, ``now`` (workspace time zone) and ``locale`` (``zh``/``en``); filters ``money``,
+``unsubscribe_url``, ``now`` (workspace time zone) and ``locale`` (``zh``/``en``); the person's signed
+links ``member_centre_link()`` and ``survey_link(survey_id)`` (when the send has
+:class:`~siyu.messaging.template_models.PublicLinks`; empty otherwise); filters ``money``,
 ``date`` and ``datetime`` format with Babel in the person's language. HTML is escaped only in the
 e-mail ``html`` field. Channel shapes and limits live in :mod:`siyu.messaging.template_models`;
 the rules behind them, with sources, in ``docs/messaging-rules.md``.
@@ -35,6 +37,7 @@ from siyu.messaging.template_models import (
     LANGUAGES,
     InvalidTemplate,
     MessageTemplate,
+    PublicLinks,
     RenderContext,
     RenderedMessage,
     TemplateWarning,
@@ -46,7 +49,9 @@ from siyu.messaging.template_sandbox import SETTINGS_KEY, TEXT_ENV, RenderSettin
 MAX_FIELD_CHARS = 100_000  # a rendered field longer than any channel accepts is a runaway loop
 PROFILE_KEYS = ("id", "traits", "identities", "tags", "rollups")
 EVENT_KEYS = ("name", "properties", "timestamp", "message_id")
-VARIABLES = frozenset({"profile", "event", "coupon", "link", "unsubscribe_url", "now", "locale"})
+VARIABLES = frozenset({"profile", "event", "coupon", "link", "unsubscribe_url", "now", "locale",
+                       "member_centre_link", "survey_link"})
+SIGNED_LINKS = ("member_centre_link", "survey_link")
 
 
 # --- Context -------------------------------------------------------------------------------------
@@ -114,6 +119,32 @@ def _link(context: RenderContext) -> Callable[..., str]:
     return link
 
 
+def member_centre_link(links: PublicLinks, now: datetime) -> Callable[[], str]:
+    """``member_centre_link()``: the person's member centre (``/m/…``), valid ``centre_link_days``
+    from the send (:mod:`siyu.loyalty.member_centre_token`)."""
+    def centre() -> str:
+        from siyu.loyalty.member_centre_token import link_for
+
+        return link_for(links.public_url, links.secret, links.workspace_id, links.profile_id, now,
+                        links.centre_link_days)[0]
+
+    return centre
+
+
+def survey_link(links: PublicLinks) -> Callable[[Any], str]:
+    """``survey_link(survey_id)``: the person's signed answer page of a survey (``/survey/…``, the
+    links ``POST /api/surveys/{id}/links`` gives; :mod:`siyu.surveys.page`)."""
+    def survey(survey_id: Any) -> str:
+        from siyu.surveys.page import link_for
+
+        if isinstance(survey_id, bool) or not isinstance(survey_id, int | str) or not str(survey_id).isdigit() \
+                or not 0 < int(survey_id) < 2**63:
+            raise ValueError(f"survey_link() takes a survey id (a whole number), not {survey_id!r}")
+        return link_for(links.public_url, links.secret, links.workspace_id, int(survey_id), links.profile_id)
+
+    return survey
+
+
 def _variables(context: RenderContext, language: str) -> dict[str, Any]:
     zone = ZoneInfo(context.timezone)
     found: dict[str, Any] = {
@@ -123,6 +154,9 @@ def _variables(context: RenderContext, language: str) -> dict[str, Any]:
                         ("unsubscribe_url", context.unsubscribe_url)):
         if value is not None:
             found[name] = value
+    if context.public_links is not None:
+        found["member_centre_link"] = member_centre_link(context.public_links, context.now or clock.now())
+        found["survey_link"] = survey_link(context.public_links)
     return found
 
 
@@ -285,7 +319,7 @@ def _variable_warnings(field: str, ast: nodes.Template, variables: Mapping[str, 
                 _resolve(variables.get(root), chain[1:2]) is _UNSET:
             yield TemplateWarning(WarningCode.UNKNOWN_VARIABLE, field,
                                   f"{root} has no '{chain[1]}' (it has {', '.join(known)}).")
-        elif check_values and root in ("profile", "event", "coupon", "unsubscribe_url") and \
+        elif check_values and root in ("profile", "event", "coupon", "unsubscribe_url", *SIGNED_LINKS) and \
                 _resolve(variables.get(root, _UNSET), chain[1:]) is _UNSET:
             yield TemplateWarning(WarningCode.MISSING_VALUE, field,
                                   f"{'.'.join(chain)} is not set for this send: it renders as its default, or empty.")

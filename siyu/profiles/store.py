@@ -234,8 +234,12 @@ def _fold_running_state(conn: Connection, workspace_id: int, from_id: int, into_
     outbox (the message log, what caps count, and queued messages decided for the survivor), cash
     rewards and offer claims (with the units held against per-person limits, added up).
     Imported here, not at the top: those capabilities read profiles, so they import this module."""
+    from siyu.growth.distribution_merge import fold_promoters
+    from siyu.growth.merge_store import fold_campaigns
     from siyu.journeys.entry_store import fold_entries
     from siyu.journeys.task_store import fold_tasks
+    from siyu.loyalty.merge_store import fold_loyalty
+    from siyu.loyalty.tasks_store import fold_task_progress
     from siyu.messaging.store import fold_messages, fold_subscribe_grants
     from siyu.offers.store import fold_claims
     from siyu.payments.store import fold_rewards
@@ -246,6 +250,10 @@ def _fold_running_state(conn: Connection, workspace_id: int, from_id: int, into_
     fold_messages(conn, workspace_id, from_id, into_id, at)
     fold_rewards(conn, workspace_id, from_id, into_id)
     fold_claims(conn, workspace_id, from_id, into_id)
+    fold_loyalty(conn, workspace_id, from_id, into_id, at)  # members, ledger, lots, tier history, daily caps
+    fold_task_progress(conn, workspace_id, from_id, into_id, at)  # growth tasks: progress adds up, rewarded once
+    fold_campaigns(conn, workspace_id, from_id, into_id, at)  # after the claims: a revoked credit voids its claim
+    fold_promoters(conn, workspace_id, from_id, into_id, at)
 
 
 def _fold_tags(conn: Connection, workspace_id: int, from_id: int, into_id: int) -> None:

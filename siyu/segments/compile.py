@@ -26,10 +26,22 @@ from typing import Any, assert_never
 from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ClauseElement
 
-from siyu.db.tables import consents, events, identities, profile_scores, profile_tags, profiles, segment_members, tags
+from siyu.db.tables import (
+    consents,
+    events,
+    identities,
+    loyalty_members,
+    profile_scores,
+    profile_tags,
+    profiles,
+    segment_members,
+    tags,
+    tiers,
+)
 from siyu.identity.models import SCOPED_KINDS, IdentifierKind
 from siyu.segments.json_sql import json_bool, json_number, json_text, text_contains
 from siyu.segments.models import (
+    LOYALTY_COLUMNS,
     ROLLUP_KINDS,
     Ago,
     All,
@@ -39,6 +51,8 @@ from siyu.segments.models import (
     Duration,
     EventCondition,
     IdentifierCondition,
+    LoyaltyCondition,
+    LoyaltyField,
     Measure,
     Node,
     Not,
@@ -117,6 +131,8 @@ def condition(node: Node, ctx: Context) -> ColumnElement[bool]:
                 segment_members.c.workspace_id == ctx.workspace_id, segment_members.c.segment_id == segment_id)
             inside = _narrow(inside, segment_members.c.profile_id, ctx)
             return profiles.c.id.in_(inside) if member else profiles.c.id.not_in(inside)
+        case LoyaltyCondition():
+            return _loyalty(node, ctx)
         case _:
             assert_never(node)
 
@@ -139,6 +155,38 @@ def _score(column: Any, comparison: Comparison, ctx: Context) -> ColumnElement[b
         positive = Comparison(_NEGATIVE[comparison.op], comparison.value)
         return profiles.c.id.not_in(scored(_compare(column, positive)))
     return profiles.c.id.in_(scored(_compare(column, comparison)))
+
+
+def _loyalty(node: LoyaltyCondition, ctx: Context) -> ColumnElement[bool]:
+    """Members whose tier, balance or growth matches; non-members match as unscored people do in
+    :func:`_score`. Tier names become ranks through the workspace's ladder inside the statement: an
+    unknown name is a NULL rank, which no member's rank compares true with."""
+    column = loyalty_members.c[LOYALTY_COLUMNS[node.field]]
+    comparison = node.comparison
+    if node.field is LoyaltyField.TIER and comparison.op not in (Op.EXISTS, Op.NOT_EXISTS):
+        comparison = Comparison(comparison.op, _ranks(comparison.value, ctx))
+
+    def members(*clauses: ColumnElement[bool]) -> Any:
+        rows = select(loyalty_members.c.profile_id).where(loyalty_members.c.workspace_id == ctx.workspace_id, *clauses)
+        return _narrow(rows, loyalty_members.c.profile_id, ctx)
+
+    if comparison.op is Op.EXISTS:
+        return profiles.c.id.in_(members())
+    if comparison.op is Op.NOT_EXISTS:
+        return profiles.c.id.not_in(members())
+    if comparison.op in _NEGATIVE:
+        return profiles.c.id.not_in(members(_compare(column, Comparison(_NEGATIVE[comparison.op], comparison.value))))
+    return profiles.c.id.in_(members(_compare(column, comparison)))
+
+
+def _ranks(value: Any, ctx: Context) -> Any:
+    """A tier value (name or rank, or a tuple of them) as rank expressions."""
+    if isinstance(value, tuple):
+        return tuple(_ranks(item, ctx) for item in value)
+    if isinstance(value, str):
+        return select(tiers.c.rank).where(tiers.c.workspace_id == ctx.workspace_id,
+                                          tiers.c.name == value).scalar_subquery()
+    return value
 
 
 def _narrow(query: Any, column: Any, ctx: Context) -> Any:

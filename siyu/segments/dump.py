@@ -14,6 +14,7 @@ from siyu.segments.models import (
     Duration,
     EventCondition,
     IdentifierCondition,
+    LoyaltyCondition,
     Measure,
     Node,
     Not,
@@ -87,6 +88,8 @@ def dump(node: Node) -> dict[str, Any]:
             return {"score": score.value, **_comparison(comparison)}
         case SegmentCondition(segment_id, member):
             return {"segment": segment_id, "op": "member" if member else "not_member"}
+        case LoyaltyCondition(field, comparison):
+            return {"loyalty": field.value, **_comparison(comparison)}
         case _:
             assert_never(node)
 
@@ -113,5 +116,19 @@ def referenced_events(node: Node) -> set[str]:
             return referenced_events(inner)
         case EventCondition(name=name):
             return {name}
+        case _:
+            return set()
+
+
+def referenced_tiers(node: Node) -> set[str]:
+    """Tier names a definition compares with (to check that the workspace's ladder has them)."""
+    match node:
+        case All(nodes) | Any_(nodes):
+            return set().union(*(referenced_tiers(n) for n in nodes))
+        case Not(inner):
+            return referenced_tiers(inner)
+        case LoyaltyCondition(comparison=comparison):
+            value = comparison.value
+            return {v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, str)}
         case _:
             return set()

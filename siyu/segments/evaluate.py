@@ -16,6 +16,7 @@ from typing import Any, assert_never
 from siyu.identity.models import SCOPED_KINDS, IdentifierKind
 from siyu.segments.compile import REVENUE
 from siyu.segments.models import (
+    LOYALTY_COLUMNS,
     ROLLUP_KINDS,
     Ago,
     All,
@@ -25,6 +26,8 @@ from siyu.segments.models import (
     Duration,
     EventCondition,
     IdentifierCondition,
+    LoyaltyCondition,
+    LoyaltyField,
     Measure,
     Node,
     Not,
@@ -57,6 +60,8 @@ class Person:
     rollups: Mapping[str, Any] = field(default_factory=dict)
     scores: Mapping[str, Any] = field(default_factory=dict)
     segments: frozenset[int] = frozenset()
+    loyalty: Mapping[str, int] = field(default_factory=dict)  # tier_rank, points_balance, growth_value; {} = no member
+    tier_ranks: Mapping[str, int] = field(default_factory=dict)  # the workspace's ladder: name -> rank
 
 
 def matches(node: Node, person: Person, now: datetime) -> bool:
@@ -104,8 +109,34 @@ def matches(node: Node, person: Person, now: datetime) -> bool:
             return _compare_or_missing(person.scores.get(score.value), comparison)
         case SegmentCondition(segment_id, member):
             return (segment_id in person.segments) == member
+        case LoyaltyCondition(loyalty_field, comparison):
+            value = person.loyalty.get(LOYALTY_COLUMNS[loyalty_field])
+            if loyalty_field is LoyaltyField.TIER and comparison.op not in (Op.EXISTS, Op.NOT_EXISTS):
+                return _tier(value, comparison, person.tier_ranks)
+            return _compare_or_missing(value, comparison)
         case _:
             assert_never(node)
+
+
+def _tier(rank: int | None, comparison: Comparison, ladder: Mapping[str, int]) -> bool:
+    """A tier comparison with names looked up in the ladder; an unknown name is a rank no member has
+    (SQL's NULL): no comparison with it holds, so ``ne`` / ``not_in`` hold for everyone."""
+    def resolved(value: Any) -> int | None:
+        return ladder.get(value) if isinstance(value, str) else value
+
+    op, target = comparison.op, comparison.value
+    if op in (Op.NE, Op.NOT_IN):
+        positive = Comparison(Op.EQ if op is Op.NE else Op.IN, target)
+        return not _tier(rank, positive, ladder)
+    if rank is None:
+        return False
+    if isinstance(target, tuple):
+        ranks = tuple(resolved(v) for v in target)
+        if op is Op.BETWEEN:
+            return None not in ranks and _compare(rank, Comparison(op, ranks))
+        return rank in {r for r in ranks if r is not None}
+    value = resolved(target)
+    return value is not None and _compare(rank, Comparison(op, value))
 
 
 def _instant(value: datetime | Ago, now: datetime) -> datetime:

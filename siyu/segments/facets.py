@@ -20,8 +20,13 @@ written by siyu (no ids)
 ``Consent Changed`` (no ids)   its event name and consent
 ``Traits Changed`` (no ids)    its event name and traits
 any other entry without ids    its event name and every profile facet (traits, tags,
-                               identifiers, consent, rollups): nothing narrower is known
+(``Tier Changed`` among them)  identifiers, consent, rollups, loyalty): nothing narrower is known
 ============================== =============================================================
+
+Loyalty (tier, points balance, growth value) changes with the loyalty worker's own entries: every
+upgrade and downgrade writes ``Tier Changed``, an entry without ids, which re-evaluates every profile
+facet of its person, loyalty included. Points earned or spent without a tier change write no entry;
+conditions on the balance or growth alone catch up at the scheduled refresh.
 
 Two things an entry does not say by itself are supplied by the worker from the database: the
 person is new (no entry at or before the cursor: no stored membership to compare with) or took
@@ -44,6 +49,7 @@ from siyu.segments.models import (
     ConsentCondition,
     EventCondition,
     IdentifierCondition,
+    LoyaltyCondition,
     Node,
     Not,
     RollupCondition,
@@ -61,6 +67,7 @@ class Facet(StrEnum):
     CONSENT = "consent"
     ROLLUPS = "rollups"
     SCORES = "scores"
+    LOYALTY = "loyalty"  # tier, points balance, growth value (siyu.loyalty)
 
 
 PROFILE_STATE = frozenset(Facet) - {Facet.SCORES}
@@ -106,6 +113,8 @@ def reads(node: Node) -> Reads:
             return Reads(facets=frozenset({Facet.SCORES}))
         case SegmentCondition(segment_id=segment_id):
             return Reads(segments=frozenset({segment_id}))
+        case LoyaltyCondition():
+            return Reads(facets=frozenset({Facet.LOYALTY}))
         case _:
             assert_never(node)
 

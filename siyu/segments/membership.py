@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Connection
 
 from siyu.segments import realtime_store, store
-from siyu.segments.dump import dump, referenced_segments
+from siyu.segments.dump import dump, referenced_segments, referenced_tiers
 from siyu.segments.errors import InvalidDefinition, SegmentError
 from siyu.segments.facets import Change, Facet, Reads, may_change, reads
 from siyu.segments.models import Node
@@ -45,7 +45,27 @@ def checked(conn: Connection, workspace_id: int, definition: Any, *, segment_id:
                                     details={"segment_id": ref, "reason": "unknown segment"})
     if segment_id is not None:
         _refuse_cycle(segment_id, tree, known)
+    _check_tiers(conn, workspace_id, tree)
     return tree
+
+
+def _check_tiers(conn: Connection, workspace_id: int, tree: Node) -> None:
+    """Tier names must be on the workspace's ladder (a misspelt "金卡" would match nobody, silently)."""
+    names = referenced_tiers(tree)
+    if not names:
+        return
+    from siyu.loyalty.errors import ProgrammeMissing
+    from siyu.loyalty.store import get_programme
+
+    try:
+        ladder = [tier.name for tier in get_programme(conn, workspace_id)[0].tiers]
+    except ProgrammeMissing:
+        ladder = []
+    unknown = sorted(names - set(ladder))
+    if unknown:
+        known = ", ".join(ladder) if ladder else "none: this workspace has no loyalty programme yet"
+        raise InvalidDefinition(f"unknown tier {unknown[0]!r}; the ladder's tiers are {known}",
+                                details={"tier": unknown[0], "reason": "unknown tier", "tiers": ladder})
 
 
 def _refuse_cycle(segment_id: int, tree: Node, known: dict[int, Any]) -> None:

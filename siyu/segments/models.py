@@ -2,7 +2,7 @@
 
 A definition is JSON (YAML in the CLI). Each node is an object keyed by what it tests:
 ``all`` / ``any`` / ``not`` combine nodes; ``trait``, ``tag``, ``identifier``, ``consent``,
-``event``, ``rollup``, ``score`` and ``segment`` test one fact about a person. Leaf nodes that
+``event``, ``rollup``, ``score``, ``segment`` and ``loyalty`` test one fact about a person. Leaf nodes that
 compare a value share one vocabulary, :class:`Comparison` (``op`` and ``value``), so an
 operator who learns ``{"op": "gte", "value": 3}`` on a trait can use it on a rollup, a score or
 an event count. See docs/segments.md for the reference with examples.
@@ -226,6 +226,32 @@ class ScoreCondition:
     comparison: Comparison
 
 
+class LoyaltyField(StrEnum):
+    """What a loyalty condition reads from the person's membership (``loyalty_members``)."""
+
+    TIER = "tier"  # the tier held, compared by rank (a value may name the tier or give its rank)
+    POINTS_BALANCE = "points_balance"
+    GROWTH_VALUE = "growth_value"
+
+
+LOYALTY_COLUMNS: dict[LoyaltyField, str] = {LoyaltyField.TIER: "tier_rank",
+                                            LoyaltyField.POINTS_BALANCE: "points_balance",
+                                            LoyaltyField.GROWTH_VALUE: "growth_value"}
+TIER_OPS = {Op.EQ, Op.NE, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN, Op.IN, Op.NOT_IN}
+
+
+@dataclass(frozen=True)
+class LoyaltyCondition:
+    """The person's tier, points balance or growth value (会员等级 / 积分 / 成长值). A tier value is a
+    tier's name (``"金卡"``) or its rank (0 = the entry tier); names are looked up in the workspace's
+    ladder when the definition is evaluated, so "at least 金卡" follows a renumbered ladder. People
+    who are not members have no tier, balance or growth value: they match only ``not_exists`` and
+    the negative operators, as a missing trait does."""
+
+    field: LoyaltyField
+    comparison: Comparison
+
+
 @dataclass(frozen=True)
 class SegmentCondition:
     """Membership of another saved segment (by id), as last evaluated."""
@@ -235,4 +261,4 @@ class SegmentCondition:
 
 
 Node = (All | Any_ | Not | TraitCondition | TagCondition | IdentifierCondition | ConsentCondition
-        | EventCondition | RollupCondition | ScoreCondition | SegmentCondition)
+        | EventCondition | RollupCondition | ScoreCondition | SegmentCondition | LoyaltyCondition)

@@ -9,6 +9,7 @@ is stored; ``parse(dump(tree)) == tree`` (a property test checks it).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from siyu.segments.models import (
     ROLLUP_KINDS,
     SCORE_KINDS,
     TEXT_OPS,
+    TIER_OPS,
     Ago,
     All,
     Any_,
@@ -29,6 +31,8 @@ from siyu.segments.models import (
     Duration,
     EventCondition,
     IdentifierCondition,
+    LoyaltyCondition,
+    LoyaltyField,
     Measure,
     Node,
     Not,
@@ -49,7 +53,8 @@ from siyu.segments.models import (
 MAX_DEPTH = 12
 MAX_NODES = 200
 MAX_LIST = 1000
-KINDS = ("all", "any", "not", "trait", "tag", "identifier", "consent", "event", "rollup", "score", "segment")
+KINDS = ("all", "any", "not", "trait", "tag", "identifier", "consent", "event", "rollup", "score", "segment",
+         "loyalty")
 CHANNELS = ("wechat", "wecom", "sms", "email", "webhook", "any")
 PURPOSES = ("marketing", "transactional")
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
@@ -328,5 +333,49 @@ def _segment(raw: dict[str, Any], path: str) -> SegmentCondition:
     return SegmentCondition(ident, op == "member")
 
 
-LEAVES = {"trait": _trait, "tag": _tag, "identifier": _identifier, "consent": _consent, "event": _event,
-          "rollup": _rollup, "score": _score, "segment": _segment}
+def _tier(raw: Any, path: str) -> str | int:
+    """A tier by name (looked up in the ladder when evaluated) or by rank (0 = the entry tier)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if not 0 <= raw < 1000:
+            raise _fail(path, f"a tier rank is 0 (the entry tier) or more; got {raw}")
+        return raw
+    if isinstance(raw, str) and 0 < len(raw) <= 64 and _KEY.match(raw):
+        return raw
+    raise _fail(path, f"expected a tier's name (\"金卡\") or rank (0 = the entry tier); got {_type(raw)}")
+
+
+def _loyalty(raw: dict[str, Any], path: str) -> LoyaltyCondition:
+    _only(raw, {"loyalty", "op", "value"}, path)
+    try:
+        field = LoyaltyField(raw["loyalty"])
+    except ValueError:
+        raise _fail(f"{path}.loyalty", f"unknown loyalty field {raw['loyalty']!r}; one of "
+                    f"{', '.join(LoyaltyField)}") from None
+    if field is not LoyaltyField.TIER:
+        return LoyaltyCondition(field, comparison(raw, path, ValueKind.NUMBER))
+    if "op" not in raw:
+        raise _fail(path, "missing \"op\"")
+    try:
+        op = Op(raw["op"])
+    except ValueError:
+        raise _fail(f"{path}.op", f"unknown operator {raw['op']!r}; one of {', '.join(Op)}") from None
+    if op in PRESENCE_OPS:
+        return LoyaltyCondition(field, comparison(raw, path, ValueKind.NUMBER))
+    if op not in TIER_OPS:
+        raise _fail(f"{path}.op", f"{op.value!r} does not apply to a tier; use one of "
+                    f"{', '.join(o.value for o in Op if o in TIER_OPS | PRESENCE_OPS)}")
+    if "value" not in raw:
+        raise _fail(path, f"{op.value!r} needs a \"value\": a tier's name or rank")
+    value, vpath = raw["value"], f"{path}.value"
+    if op in (Op.IN, Op.NOT_IN, Op.BETWEEN):
+        size = 2 if op is Op.BETWEEN else None
+        if not isinstance(value, list) or not value or len(value) > 20 or (size and len(value) != size):
+            expected = "a list of two tiers, lower first" if size else "a non-empty list of at most 20 tiers"
+            raise _fail(vpath, f"{op.value!r} takes {expected}")
+        return LoyaltyCondition(field, Comparison(op, tuple(_tier(v, f"{vpath}[{i}]") for i, v in enumerate(value))))
+    return LoyaltyCondition(field, Comparison(op, _tier(value, vpath)))
+
+
+LEAVES: dict[str, Callable[[dict[str, Any], str], Node]] = {
+    "trait": _trait, "tag": _tag, "identifier": _identifier, "consent": _consent, "event": _event,
+    "rollup": _rollup, "score": _score, "segment": _segment, "loyalty": _loyalty}

@@ -77,9 +77,30 @@ def links(request: Request, caller: Writer, survey_id: Id, body: LinksIn) -> dic
 
 @router.get("/{survey_id}/nps", summary="NPS over time (by week or month), optionally for a segment")
 def nps_report(request: Request, caller: Reader, survey_id: Id, by: Literal["week", "month"] = "week",
-               segment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
+               segment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+               interval: Annotated[Literal["week", "month"] | None, Query(
+                   description="the same as by (the name reports use elsewhere); wins when both are given")] = None,
+               ) -> dict[str, Any]:
     with read(runtime_of(request).engine) as conn:
-        return report(conn, caller.workspace_id, survey_id, by, segment_id)
+        return report(conn, caller.workspace_id, survey_id, interval or by, segment_id)
+
+
+@router.get("/{survey_id}/nps/segments", summary="NPS of each active segment's members, most answers first")
+def nps_by_segment(request: Request, caller: Reader, survey_id: Id) -> dict[str, Any]:
+    with read(runtime_of(request).engine) as conn:
+        return segment_report(conn, caller.workspace_id, survey_id)
+
+
+def segment_report(conn: Any, workspace_id: int, survey_id: int) -> dict[str, Any]:
+    """NPS by segment: each active segment's members' answers (a person counts in every segment they
+    are in now), beside everyone's, so a segment can be read against the whole."""
+    from siyu.segments import store as segment_store
+
+    store.get_survey(conn, workspace_id, survey_id)
+    names = {s["id"]: s["name"] for s in segment_store.list_segments(conn, workspace_id)}
+    everyone = nps.summary(score for _, score in store.answers(conn, workspace_id, survey_id))
+    return {"survey_id": survey_id, "overall": everyone,
+            "segments": nps.by_segment(store.answers_by_segment(conn, workspace_id, survey_id), names)}
 
 
 def report(conn: Any, workspace_id: int, survey_id: int, by: str, segment_id: int | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -43,3 +44,15 @@ def over_time(answers: Iterable[tuple[datetime, int]], by: str, timezone: str) -
     for answered_at, score in answers:
         buckets.setdefault(period_start(answered_at, by, timezone), []).append(score)
     return [{"period": start.isoformat(), **summary(buckets[start])} for start in sorted(buckets)]
+
+
+def by_segment(rows: Iterable[tuple[int, int]], names: dict[int, str]) -> list[dict[str, Any]]:
+    """The NPS of each segment with answers, from (segment id, score) rows; most answers first, then by
+    name. A segment too small to say much is still shown: the answer count beside it says so."""
+    scores: dict[int, list[int]] = {}
+    for segment_id, score in rows:
+        if segment_id in names:
+            scores.setdefault(segment_id, []).append(score)
+    found: list[dict[str, Any]] = [{"segment_id": s_id, "name": names[s_id], **summary(values)}
+                                   for s_id, values in scores.items()]
+    return sorted(found, key=lambda row: (-row["answers"], row["name"]))

@@ -105,3 +105,24 @@ def recent_answers(conn: Connection, workspace_id: int, survey_id: int, limit: i
                                                      survey_answers.c.survey_id == survey_id)
                         .order_by(survey_answers.c.updated_at.desc(), survey_answers.c.id.desc()).limit(limit))
     return [{k: v for k, v in r._mapping.items() if k != "workspace_id"} for r in rows]
+
+
+def answers_by_segment(conn: Connection, workspace_id: int, survey_id: int) -> list[tuple[int, int]]:
+    """(segment id, score) for every answer of a person now in a segment: one row per segment the
+    person is in, so a person counts in each of their segments (the NPS-by-segment report; the caller
+    keeps the active segments)."""
+    rows = conn.execute(select(segment_members.c.segment_id, survey_answers.c.score)
+                        .join(segment_members, (segment_members.c.profile_id == survey_answers.c.profile_id)
+                              & (segment_members.c.workspace_id == workspace_id))
+                        .where(survey_answers.c.workspace_id == workspace_id, survey_answers.c.survey_id == survey_id))
+    return [(int(r.segment_id), int(r.score)) for r in rows]
+
+
+def overall_by_survey(conn: Connection, workspace_id: int) -> dict[int, list[tuple[datetime, int]]]:
+    """Every survey's (answered_at, score) answers, oldest first: the surveys list's NPS and chart."""
+    found: dict[int, list[tuple[datetime, int]]] = {}
+    for row in conn.execute(select(survey_answers.c.survey_id, survey_answers.c.answered_at, survey_answers.c.score)
+                            .where(survey_answers.c.workspace_id == workspace_id)
+                            .order_by(survey_answers.c.answered_at)):
+        found.setdefault(int(row.survey_id), []).append((row.answered_at, int(row.score)))
+    return found

@@ -76,4 +76,55 @@ def member_page(request: Request, profile_id: ProfileId) -> Response:
         except ProgrammeMissing:
             view, programme = None, None
     names = [t.name for t in programme.tiers] if programme else []
-    return _page(request, "loyalty_member.html", console, profile_id=profile_id, view=view, tier_names=names)
+    with read(runtime_of(request).engine) as conn:
+        tasks = member_tasks(conn, console.workspace.id, profile_id)
+    return _page(request, "loyalty_member.html", console, profile_id=profile_id, view=view, tier_names=names,
+                 tasks=tasks)
+
+
+# Growth tasks (成长任务): the list with completions and a create form, one task's edit form with its
+# recent progress, and (above) a member's tasks on their tier-and-points page. The forms send JSON to
+# /api/loyalty/tasks (siyu.loyalty.tasks_api).
+
+
+def member_tasks(conn: Any, workspace_id: int, profile_id: int) -> list[dict[str, Any]]:
+    from siyu import clock
+    from siyu.loyalty.tasks_service import tasks_for_member
+    from siyu.profiles.errors import ProfileNotFound
+
+    try:
+        return tasks_for_member(conn, workspace_id, profile_id, now=clock.now())
+    except ProfileNotFound:
+        return []
+
+
+@router.get("/loyalty/tasks", response_class=HTMLResponse)
+def tasks_page(request: Request) -> Response:
+    from siyu.loyalty import tasks_service
+
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    with read(runtime_of(request).engine) as conn:
+        tasks = tasks_service.list_tasks(conn, console.workspace.id)
+    return _page(request, "loyalty_tasks.html", console, tasks=tasks, may_manage=may_manage(console))
+
+
+@router.get("/loyalty/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: ProfileId) -> Response:
+    from siyu.loyalty import tasks_service, tasks_store
+
+    console = current(request)
+    if console is None:
+        return login_redirect(request)
+    from siyu.loyalty.tasks_errors import TaskNotFound
+    from siyu.web.errors import error_page
+
+    with read(runtime_of(request).engine) as conn:
+        try:
+            task = tasks_service.get_task(conn, console.workspace.id, task_id)
+        except TaskNotFound:
+            return error_page(request, 404)  # also another workspace's task
+        progress = tasks_store.progress_of_task(conn, console.workspace.id, task_id, limit=100)
+    return _page(request, "loyalty_tasks_edit.html", console, task=task.to_dict(), progress=progress,
+                 may_manage=may_manage(console))

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy import Connection
 
 from siyu import clock
 from siyu.api.auth import runtime_of
@@ -49,8 +50,20 @@ def segments_page(request: Request) -> Response:
     with read(runtime_of(request).engine) as conn:
         segments = segment_store.list_segments(conn, console.workspace.id)
         tags = [t["name"] for t in tag_store.list_tags(conn, console.workspace.id)]
-    vocabulary = builder_vocabulary(translations(console.locale).gettext, console.locale, tags)
+        tiers = _tier_names(conn, console.workspace.id)
+    vocabulary = builder_vocabulary(translations(console.locale).gettext, console.locale, tags, tiers)
     return _page(request, "segments.html", console, segments=segments, vocabulary=vocabulary)
+
+
+def _tier_names(conn: Connection, workspace_id: int) -> list[str] | None:
+    """The ladder's tier names, lowest first, for the builder's tier choices (None: no programme yet)."""
+    from siyu.loyalty.errors import ProgrammeMissing
+    from siyu.loyalty.store import get_programme
+
+    try:
+        return [tier.name for tier in get_programme(conn, workspace_id)[0].tiers]
+    except ProgrammeMissing:
+        return None
 
 
 @router.get("/segments/{segment_id}", response_class=HTMLResponse)

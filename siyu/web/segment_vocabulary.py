@@ -17,11 +17,21 @@ from collections.abc import Callable
 from typing import Any
 
 from siyu.identity.models import IdentifierKind
-from siyu.segments.models import ROLLUP_KINDS, SCORE_KINDS, Measure, Op, Rollup, Score, TagOp, ValueKind
+from siyu.segments.models import (
+    ROLLUP_KINDS,
+    SCORE_KINDS,
+    LoyaltyField,
+    Measure,
+    Op,
+    Rollup,
+    Score,
+    TagOp,
+    ValueKind,
+)
 from siyu.segments.scores import LIFECYCLE_STAGES, RFM_SEGMENT_NAMES
 
 KIND_LABELS = {"trait": "Trait", "tag": "Tag", "event": "Event", "rollup": "Rollup", "score": "Score",
-               "identifier": "Identifier"}
+               "identifier": "Identifier", "loyalty": "Loyalty"}
 
 OPERATOR_LABELS = {
     Op.EQ: "equals", Op.NE: "does not equal", Op.GT: "greater than", Op.GTE: "at least", Op.LT: "less than",
@@ -61,6 +71,11 @@ SCORE_LABELS = {
     Score.CHURN_RISK: "Churn risk",
 }
 
+LOYALTY_LABELS = {LoyaltyField.TIER: "Tier", LoyaltyField.POINTS_BALANCE: "Points balance",
+                  LoyaltyField.GROWTH_VALUE: "Growth value"}
+# A tier is compared by rank, so "at least 金卡" reads naturally; the value is a tier's name or rank.
+TIER_BUILDER_OPS = (Op.GTE, Op.LTE, Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.EXISTS, Op.NOT_EXISTS)
+
 # The named scores hold one of a fixed set of codes: the builder offers them as choices.
 SCORE_CHOICES: dict[Score, dict[str, tuple[str, str]]] = {
     Score.RFM_SEGMENT: RFM_SEGMENT_NAMES, Score.LIFECYCLE_STAGE: LIFECYCLE_STAGES,
@@ -87,11 +102,12 @@ BUILDER_MEASURES = (Measure.COUNT, Measure.SUM, Measure.AVG)
 def messages() -> set[str]:
     """Every msgid above, for the catalogue test."""
     tables: list[dict[Any, str]] = [KIND_LABELS, OPERATOR_LABELS, MEASURE_LABELS, IDENTIFIER_LABELS, ROLLUP_LABELS,
-                                    SCORE_LABELS]
+                                    SCORE_LABELS, LOYALTY_LABELS]
     return {label for table in tables for label in table.values()}
 
 
-def builder_vocabulary(gettext: Callable[[str], str], locale: str, tags: list[str]) -> dict[str, Any]:
+def builder_vocabulary(gettext: Callable[[str], str], locale: str, tags: list[str],
+                       tiers: list[str] | None = None) -> dict[str, Any]:
     """The builder's options for ``segments.js``: ``[code, label]`` pairs in the order offered; rollups and
     scores also say what they hold (``kind``: number, date or text), which operators apply and, for the
     named scores, the ``choices``."""
@@ -118,4 +134,16 @@ def builder_vocabulary(gettext: Callable[[str], str], locale: str, tags: list[st
                      "ops": [op.value for op in FIELD_OPS[ROLLUP_KINDS[r]]], "choices": None} for r in Rollup],
         "scores": [score(s) for s in Score],
         "tags": tags,
+        "loyalty": [loyalty_field(field, gettext, tiers) for field in LoyaltyField],
     }
+
+
+def loyalty_field(field: LoyaltyField, gettext: Callable[[str], str], tiers: list[str] | None) -> dict[str, Any]:
+    """A loyalty field for the builder: the tier is offered as the ladder's names when the page knows
+    them (``tiers``), else typed — a name or a rank; balances and growth are numbers."""
+    if field is LoyaltyField.TIER:
+        return {"code": field.value, "label": gettext(LOYALTY_LABELS[field]), "kind": "tier",
+                "ops": [op.value for op in TIER_BUILDER_OPS],
+                "choices": [[name, name] for name in tiers] if tiers else None}
+    return {"code": field.value, "label": gettext(LOYALTY_LABELS[field]), "kind": ValueKind.NUMBER.value,
+            "ops": [op.value for op in FIELD_OPS[ValueKind.NUMBER]], "choices": None}

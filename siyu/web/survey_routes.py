@@ -17,8 +17,8 @@ from siyu.api.auth import runtime_of
 from siyu.db.engine import read
 from siyu.segments import store as segment_store
 from siyu.segments.errors import SegmentNotFound
-from siyu.surveys import store
-from siyu.surveys.api import report
+from siyu.surveys import nps, store
+from siyu.surveys.api import report, segment_report
 from siyu.surveys.errors import SurveyNotFound
 from siyu.web.errors import ConsoleRoute
 from siyu.web.routes import _page
@@ -36,8 +36,31 @@ def surveys_page(request: Request) -> Response:
         return login_redirect(request)
     with read(runtime_of(request).engine) as conn:
         listed = store.list_surveys(conn, console.workspace.id)
-    return _page(request, "surveys.html", console, surveys=listed,
+        answered = store.overall_by_survey(conn, console.workspace.id)
+        timezone = console.workspace.timezone
+        latest = next((s for s in listed if answered.get(s.id)), None)
+        by_segment = segment_report(conn, console.workspace.id, latest.id) if latest is not None else None
+    overall = {s.id: nps.summary(score for _, score in answered.get(s.id, [])) for s in listed}
+    return _page(request, "surveys.html", console, surveys=listed, overall=overall, latest=latest,
+                 charts=_list_charts(listed, answered, timezone, by_segment),
                  may_manage=Permission.MESSAGES_SEND in ROLE_PERMISSIONS[console.role], data={"csrf": console.csrf})
+
+
+CHARTED = 5  # surveys drawn on the list's NPS-over-time chart: the newest with answers
+
+
+def _list_charts(listed: list, answered: dict, timezone: str, by_segment: dict | None) -> dict:
+    """The list page's two charts: weekly NPS of the newest surveys with answers (one line each, on a
+    shared axis of weeks), and the NPS of each segment for the newest survey with answers."""
+    drawn = [s for s in listed if answered.get(s.id)][:CHARTED]
+    weekly = {s.id: {str(p["period"]): p["nps"] for p in nps.over_time(answered[s.id], "week", timezone)}
+              for s in drawn}
+    weeks = sorted({week for periods in weekly.values() for week in periods})
+    segments = (by_segment or {}).get("segments", [])
+    return {"weeks": weeks,
+            "series": [{"name": s.name, "nps": [weekly[s.id].get(week) for week in weeks]} for s in reversed(drawn)],
+            "segments": [row["name"] for row in segments], "segment_nps": [row["nps"] for row in segments],
+            "segment_answers": [row["answers"] for row in segments]}
 
 
 @router.get("/surveys/{survey_id}", response_class=HTMLResponse)

@@ -51,6 +51,13 @@ def test_a_daily_cap_counts_on_the_workspace_local_day(runtime, workspace) -> No
     assert balances(runtime, workspace, 1) == (25, 25, 25)
 
 
+def test_a_cap_lowered_during_the_day_lets_nothing_more_through_and_takes_nothing_back(runtime, workspace) -> None:  # noqa: ANN001
+    clock.freeze(NOW)
+    assert earn(runtime, workspace, 1, 30, "l1", cap=("event:Checked In", 20000, 50)).points == 30
+    assert earn(runtime, workspace, 1, 10, "l2", cap=("event:Checked In", 20000, 20)).points == 0  # 30 > 20 already
+    assert balances(runtime, workspace, 1) == (30, 30, 30)
+
+
 def test_a_refund_takes_back_its_points_and_what_was_spent_becomes_a_debt_repaid_first(runtime, workspace) -> None:  # noqa: ANN001
     clock.freeze(NOW)
     earn(runtime, workspace, 1, 40, "other")

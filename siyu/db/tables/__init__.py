@@ -50,6 +50,7 @@ from siyu.db.tables.loyalty import (
     tier_changes,
     tiers,
 )
+from siyu.db.tables.loyalty_tasks import loyalty_task_marks, loyalty_task_progress, loyalty_task_rewards, loyalty_tasks
 from siyu.db.tables.messaging import broadcasts, messages
 from siyu.db.tables.offers import offer_budgets, offer_claims, offer_codes, offer_holdings, offers
 from siyu.db.tables.payments import reward_budgets, rewards
@@ -181,4 +182,8 @@ __all__ = [
     "points_daily",
     "surveys",
     "survey_answers",
+    "loyalty_tasks",
+    "loyalty_task_progress",
+    "loyalty_task_rewards",
+    "loyalty_task_marks",
 ]

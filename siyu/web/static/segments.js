@@ -12,6 +12,7 @@
   const NO_VALUE = ["exists", "not_exists"], LISTS = ["in", "not_in"];
   const byCode = list => Object.fromEntries(list.map(f => [f.code, f]));
   const ROLLUPS = byCode(V.rollups), SCORES = byCode(V.scores);
+  const LOYALTY = byCode(V.loyalty || []);  // tier (a name or a rank), points balance, growth value
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -95,6 +96,7 @@
                                        input("value", L.value, "1"), input("within", L.within));
       if (k === "rollup") fieldRow(fields, ROLLUPS);
       if (k === "score") fieldRow(fields, SCORES);
+      if (k === "loyalty") fieldRow(fields, LOYALTY);
       fields.querySelectorAll("input, select").forEach(f => f.addEventListener("input", changed));
       changed();
     }
@@ -125,6 +127,11 @@
       const node = {event: f("key").value, measure: f("measure").value, op: op, value: valueOf(row, op)};
       if (node.measure !== "count") node.property = f("property").value || "revenue";
       if (f("within").value.trim()) node.within = f("within").value.trim();
+      return node;
+    }
+    if (k === "loyalty") {  // a typed tier stays a name unless it is a rank ("2")
+      const node = {loyalty: f("key").value, op: op};
+      if (!NO_VALUE.includes(op)) node.value = valueOf(row, op, LOYALTY[node.loyalty].kind === "number" ? "number" : "any");
       return node;
     }
     const node = {[k]: f("key").value, op: op};

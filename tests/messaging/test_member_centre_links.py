@@ -1,0 +1,133 @@
+"""The template functions ``member_centre_link()`` and ``survey_link(survey_id)``: signed for the person
+being rendered, empty (with a preview warning) where the send has no signing, refused for a bad survey
+id; and end to end on both databases — a journey's message and a channel code's welcome message carry
+a link that, followed with the test client, opens that person's member centre."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from siyu import clock
+from siyu.loyalty.member_centre_token import read_token
+from siyu.messaging import delivery
+from siyu.messaging.models import Channel, Purpose
+from siyu.messaging.template_models import InvalidTemplate, MessageTemplate, PublicLinks, RenderContext, WarningCode
+from siyu.messaging.templates import preview, render
+from siyu.runtime import Runtime
+from siyu.surveys.page import read_token as read_survey_token
+from tests.journeys.scenario import NOON, live, person, queued, run
+from tests.loyalty.helpers import LADDER
+from tests.messaging.fakes import WebhookSink
+from tests.messaging.test_delivery import SECRET, configure
+
+LINKS = PublicLinks(public_url="https://brand.example.cn", secret="s3cret", workspace_id=4, profile_id=42,
+                    centre_link_days=10)
+WHEN = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+def _sms(text: str) -> MessageTemplate:
+    """A text to render (a webhook's body: no channel limits in the way)."""
+    return MessageTemplate(Channel.WEBHOOK, {"body": {"text": text}}, Purpose.TRANSACTIONAL)
+
+
+def test_the_functions_sign_links_for_the_person_being_rendered() -> None:
+    rendered = render(_sms("会员中心 {{ member_centre_link() }} 问卷 {{ survey_link(7) }} 【完美日记】"),
+                      RenderContext(profile={"id": 42}, now=WHEN, public_links=LINKS))
+    centre, survey = rendered.payload["text"].split()[1], rendered.payload["text"].split()[3]
+    assert centre.startswith("https://brand.example.cn/m/")
+    token = read_token("s3cret", centre.rsplit("/", 1)[1])
+    assert (token.workspace_id, token.profile_id, token.expires_at) == (4, 42, WHEN + timedelta(days=10))
+    assert survey.startswith("https://brand.example.cn/survey/")
+    assert read_survey_token("s3cret", survey.rsplit("/", 1)[1]) == (4, 7, 42, "default")
+    assert render(_sms("{{ survey_link('7') }}"), RenderContext(public_links=LINKS)).payload["text"] == survey
+
+
+def test_without_signing_they_render_empty_and_the_preview_says_so() -> None:
+    template = _sms("会员中心：{{ member_centre_link() }}{{ survey_link(3) }}")
+    assert render(template, RenderContext(now=WHEN)).payload["text"] == "会员中心："
+    warnings = preview(template, RenderContext(now=WHEN)).warnings
+    missing = {w.message.split(" ")[0] for w in warnings if w.code is WarningCode.MISSING_VALUE}
+    assert missing == {"member_centre_link", "survey_link"}
+    assert not [w for w in preview(template, RenderContext(now=WHEN, public_links=LINKS)).warnings
+                if w.code in (WarningCode.MISSING_VALUE, WarningCode.UNKNOWN_VARIABLE)]
+
+
+@pytest.mark.parametrize("bad", ["'abc'", "-1", "True", "none", "[1]"])
+def test_a_survey_id_that_is_not_a_whole_number_is_a_template_error(bad: str) -> None:
+    with pytest.raises(InvalidTemplate) as refused:
+        render(_sms(f"{{{{ survey_link({bad}) }}}}"), RenderContext(public_links=LINKS))
+    assert "survey_link() takes a survey id" in refused.value.message
+
+
+@pytest.fixture
+def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
+    sink = WebhookSink(SECRET)
+    configure(runtime, workspace.id, hook_url=sink.url, caps=[])
+    yield sink
+    sink.stop()
+
+
+def _follow(client: Any, url: str) -> Any:
+    """Open a link from a message as the person's phone would (tracked links redirect first)."""
+    return client.get(urlsplit(url)._replace(scheme="", netloc="").geturl(), follow_redirects=True)
+
+
+def test_a_journey_message_carries_a_working_member_centre_and_survey_link(runtime: Runtime, client: Any,
+                                                                           workspace: Any, hook: WebhookSink) -> None:
+    clock.freeze(NOON)
+    assert client.put("/api/loyalty/programme", headers=workspace.bearer(),
+                      json={"tiers": LADDER, "centre_link_days": 14}).status_code == 200
+    lina, wei = person(client, workspace, "lina", name="林娜"), person(client, workspace, "wei")
+    for who, points in ((lina, 321), (wei, 5)):
+        client.post(f"/api/loyalty/members/{who}/adjust", headers=workspace.bearer(),
+                    json={"points": points, "note": "gift", "idempotency_key": f"gift-{who}"})
+    survey = client.post("/api/surveys", headers=workspace.bearer(), json={"name": "购后 NPS"}).json()
+    journey = live(client, workspace, {"trigger": {"api": True}, "steps": [
+        {"id": "hello", "send": {"channel": "webhook", "purpose": "transactional", "template": {"body": {
+            "text": "{{ profile.traits.name | default('你') }}，你的会员中心",
+            "centre": "{{ member_centre_link() }}", "survey": "{{ survey_link(" + str(survey["id"]) + ") }}"}}}}]})
+    for who in (lina, wei):
+        entered = client.post(f"/api/journeys/{journey['id']}/entries", headers=workspace.bearer(),
+                              json={"profile_id": who, "idempotency_key": f"in-{who}"})
+        assert entered.status_code == 201, entered.text
+    run(runtime, workspace)
+    assert delivery.deliver_round(runtime, workspace_id=workspace.id).sent == 2  # as the worker sends
+    sent = {m["profile_id"]: m["payload"] for m in queued(runtime, workspace, journey["id"])}
+    assert sent[lina]["text"] == "林娜，你的会员中心"
+    page = _follow(client, sent[lina]["centre"])
+    assert page.status_code == 200 and urlsplit(str(page.url)).path.startswith("/m/")
+    assert 'id="balance">321<' in page.text  # Lina's own centre, not Wei's
+    assert 'id="balance">5<' in _follow(client, sent[wei]["centre"]).text
+    token = read_token(runtime.session_secret(), urlsplit(str(page.url)).path.rsplit("/", 1)[1])
+    assert token.profile_id == lina and token.expires_at == NOON + timedelta(days=14)
+    answer_page = _follow(client, sent[lina]["survey"])
+    assert answer_page.status_code == 200 and 'name="score"' in answer_page.text
+    clock.advance(timedelta(days=14))
+    assert _follow(client, sent[lina]["centre"]).status_code == 410
+
+
+def test_a_channel_code_welcome_message_carries_a_working_member_centre_link(runtime: Runtime, client: Any,
+                                                                            workspace: Any) -> None:
+    from tests.staff.platforms import APP, platforms
+
+    clock.freeze(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    assert client.put("/api/loyalty/programme", headers=workspace.bearer(), json={"tiers": LADDER}).status_code == 200
+    with platforms(runtime, client, workspace) as fake:
+        created = client.post("/api/channel-codes", headers=workspace.bearer(), json={
+            "kind": "wechat_qr", "key": "store_card", "name": "门店会员卡", "caption": "扫码入会",
+            "welcome": {"text": "欢迎入会！你的会员中心：{{ member_centre_link() }}"}})
+        assert created.status_code == 201, created.text
+        answer = fake.wechat_push.push(fake.wechat_push.follow("oStore1", scene="store_card"))
+        text = fake.wechat_push.reply(answer)["Content"]
+        assert text.startswith("欢迎入会！你的会员中心：http")
+        newcomer = fake.profile_of(client, workspace, f"wechat_openid:{APP}", "oStore1")
+    url = text.split("：", 1)[1]
+    token = read_token(runtime.session_secret(), url.rsplit("/", 1)[1])
+    assert token.profile_id == newcomer and token.workspace_id == workspace.id
+    page = _follow(client, url)
+    assert page.status_code == 200 and "普卡" in page.text and 'id="balance">0<' in page.text

@@ -162,6 +162,18 @@ def join_group(request: Request, caller: Participation, campaign_id: Id, body: A
         return service.record_join(conn, caller.workspace_id, campaign_id, arrival, clock.now()).to_dict()
 
 
+class LeaveIn(BaseModel):
+    profile_id: ProfileId
+
+
+@router.post("/{campaign_id}/leaves", status_code=201,
+             summary="A member leaves their open group buy (the place freed, the claim voided); 409 campaigns."
+                     "leave_refused for the leader or a formed / failed group")
+def leave(request: Request, caller: Participation, campaign_id: Id, body: LeaveIn) -> dict[str, Any]:
+    with write(runtime_of(request).engine) as conn:
+        return service.leave(conn, caller.workspace_id, campaign_id, body.profile_id, clock.now()).to_dict()
+
+
 class CheckInIn(BaseModel):
     profile_id: ProfileId
     make_up_day: date | None = Field(None, description="A missed past day filled with a make-up card")

@@ -170,3 +170,18 @@ def _refusal(state: BargainState, now: datetime | None, helper_id: int | None) -
     if helper_id is not None and helper_id in state.helper_ids:
         return CutRefusal.ALREADY_HELPED
     return None
+
+
+def take_back_cut(state: BargainState, helper_id: int) -> tuple[BargainState, int]:
+    """The state without ``helper_id``'s cut, and that cut (0 when they did not cut): the price goes
+    back up by exactly that amount and a helper's place opens again.
+
+    The promise still holds: before, ``price - target ≥ helpers_left`` (each helper left cuts ≥ 1 fen);
+    afterwards both sides grow, by the cut (≥ 1 fen) and by one helper, so the next cuts re-plan
+    (:func:`next_cut`) and the target is again reached exactly at the ``expected_helpers``-th helper."""
+    if helper_id not in state.helper_ids:
+        return state, 0
+    index = state.helper_ids.index(helper_id)
+    cut = state.cuts[index]
+    return replace(state, cuts=state.cuts[:index] + state.cuts[index + 1:],
+                   helper_ids=state.helper_ids[:index] + state.helper_ids[index + 1:]), cut

@@ -24,6 +24,7 @@ from siyu.growth.models import Campaign, CampaignKind, CampaignStatus, Credit, C
 from siyu.growth.rewards import BUDGET
 from siyu.growth.rules import AssistRules, CommonRules, TaskUnlockRules, parse_rules
 from siyu.growth.sessions import STATEFUL, open_session, record_check_in
+from siyu.growth.take_back import leave_group_buy
 from siyu.growth.worker import start_cursor
 from siyu.profiles.read_store import resolve_profile_id
 
@@ -179,6 +180,14 @@ def record_join(conn: Connection, workspace_id: int, campaign_id: int, arrival: 
         raise CampaignError(f"A {campaign.kind.value} campaign has no groups or pools to join.",
                             code="campaigns.wrong_kind")
     return _arrive(conn, workspace_id, campaign, arrival, CreditKind.JOIN, now)
+
+
+def leave(conn: Connection, workspace_id: int, campaign_id: int, profile_id: int, now: datetime) -> Credit:
+    """A member leaves their open group buy (e.g. cancels the unpaid order): the place is freed for
+    someone else and the member-price claim voided (:func:`siyu.growth.take_back.leave_group_buy`).
+    Leaving twice answers the same; the leaver does not join this campaign again (one group per person)."""
+    campaign = _live(conn, workspace_id, campaign_id, now)
+    return leave_group_buy(conn, workspace_id, campaign, resolve_profile_id(conn, workspace_id, profile_id), now)
 
 
 def check_in(conn: Connection, workspace_id: int, campaign_id: int, profile_id: int, *, today: date,

@@ -8,6 +8,9 @@ the same bargain at once get two consecutive cuts, never the same one twice, and
 pool goes to one claimer. The friend's action is a credit like an invite or a help (unique per
 person, assessed by anti-fraud first); a credit whose action the mechanic refuses (the group is full,
 the pool is empty, the deadline passed) ends ``expired`` with the refusal as its reason.
+
+What a friend's action gave is taken back — a member leaving the group, a helper unfollowing while the
+outcome is open — in :mod:`siyu.growth.take_back`, under the same lock.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ STATEFUL = (CampaignKind.GROUP_BUY, CampaignKind.BARGAIN, CampaignKind.SPLIT_COU
 ACTED_ON = (CampaignKind.GROUP_BUY, CampaignKind.BARGAIN, CampaignKind.SPLIT_COUPON)  # friends act on a link
 
 
-def _dump(state: Any) -> dict[str, Any]:
+def dump_state(state: Any) -> dict[str, Any]:
     """A pure state as JSON (datetimes and dates as ISO strings, tuples and sets as sorted lists)."""
     def plain(value: Any) -> Any:
         if isinstance(value, datetime | date):
@@ -42,12 +45,12 @@ def _dump(state: Any) -> dict[str, Any]:
     return {k: plain(v) for k, v in asdict(state).items()}
 
 
-def _group(data: dict[str, Any]) -> group_buy.GroupState:
+def group_state(data: dict[str, Any]) -> group_buy.GroupState:
     return group_buy.GroupState(**{**data, "deadline": datetime.fromisoformat(data["deadline"]),
                                    "members": tuple(data["members"]), "status": group_buy.GroupStatus(data["status"])})
 
 
-def _bargain(data: dict[str, Any]) -> bargain.BargainState:
+def bargain_state(data: dict[str, Any]) -> bargain.BargainState:
     deadline = datetime.fromisoformat(data["deadline"]) if data.get("deadline") else None
     return bargain.BargainState(**{**data, "deadline": deadline, "cuts": tuple(data["cuts"]),
                                    "helper_ids": tuple(data["helper_ids"])})
@@ -98,7 +101,8 @@ def open_session(conn: Connection, workspace_id: int, campaign: Campaign, partic
             state = check_in.CheckInHistory(cards=rules.makeup_cards)
         case _:
             return
-    store.save_state(conn, workspace_id, participant.id, state=_dump(state), phase=phase, deadline=deadline, now=now)
+    store.save_state(conn, workspace_id, participant.id, state=dump_state(state), phase=phase, deadline=deadline,
+                     now=now)
 
 
 def act(conn: Connection, workspace_id: int, campaign: Campaign, credit_row: Credit, now: datetime,
@@ -112,12 +116,12 @@ def act(conn: Connection, workspace_id: int, campaign: Campaign, credit_row: Cre
     new_state: Any
     match rules:
         case GroupBuyRules():
-            transition = group_buy.decide(_group(owner.state), group_buy.Join(credit_row.profile_id), now)
+            transition = group_buy.decide(group_state(owner.state), group_buy.Join(credit_row.profile_id), now)
             refused, new_state = transition.refused, transition.state
             done = new_state.status is group_buy.GroupStatus.FILLED
             grants = [(credit_row.profile_id, rules.member_reward, f"group:{owner.id}:{credit_row.profile_id}")]
         case BargainRules():
-            state = _bargain(owner.state)
+            state = bargain_state(owner.state)
             cut = bargain.next_cut(state, helper_is_new=credit_row.new_customer, now=now,
                                    helper_id=credit_row.profile_id)
             refused, new_state = cut.refused, bargain.apply_cut(state, cut, credit_row.profile_id)
@@ -140,7 +144,7 @@ def act(conn: Connection, workspace_id: int, campaign: Campaign, credit_row: Cre
                              now=now, credited_at=now):
         return False
     store.move_progress(conn, workspace_id, owner.id, 1, now)
-    store.save_state(conn, workspace_id, owner.id, state=_dump(new_state),
+    store.save_state(conn, workspace_id, owner.id, state=dump_state(new_state),
                      phase=Phase.DONE.value if done else Phase.OPEN.value, deadline=owner.deadline, now=now)
     for profile_id, spec, key in grants:
         _grant(conn, workspace_id, campaign, owner, profile_id, spec, key, now, credit_id=credit_row.id)
@@ -155,14 +159,14 @@ def close_due(conn: Connection, workspace_id: int, campaign: Campaign, owner: Pa
     if locked.phase != Phase.OPEN.value:
         return locked.phase or ""
     if campaign.kind is CampaignKind.GROUP_BUY:
-        transition = group_buy.decide(_group(locked.state), group_buy.Tick(), now)
+        transition = group_buy.decide(group_state(locked.state), group_buy.Tick(), now)
         state: Any = transition.state
         phase = Phase.DONE if state.status is group_buy.GroupStatus.FILLED else Phase.FAILED
         if phase is Phase.FAILED:
             void_rewards(conn, workspace_id, campaign, prefix=f"group:{owner.id}:", reason="group_failed", now=now)
     else:
-        state, phase = _bargain(locked.state), Phase.FAILED
-    store.save_state(conn, workspace_id, owner.id, state=_dump(state), phase=phase.value, deadline=locked.deadline,
+        state, phase = bargain_state(locked.state), Phase.FAILED
+    store.save_state(conn, workspace_id, owner.id, state=dump_state(state), phase=phase.value, deadline=locked.deadline,
                      now=now)
     return phase.value
 
@@ -183,7 +187,7 @@ def record_check_in(conn: Connection, workspace_id: int, campaign: Campaign, par
     if outcome.refused is not None:
         raise CampaignError(f"The check-in was refused: {outcome.refused.value}.", code="campaigns.check_in_refused",
                             status=409, details={"reason": outcome.refused.value, "streak": outcome.streak})
-    store.save_state(conn, workspace_id, participant.id, state=_dump(outcome.history), phase=None, deadline=None,
+    store.save_state(conn, workspace_id, participant.id, state=dump_state(outcome.history), phase=None, deadline=None,
                      now=now)
     store.move_progress(conn, workspace_id, participant.id, 1, now)
     granted = [_grant(conn, workspace_id, campaign, participant, participant.profile_id,

@@ -9,6 +9,12 @@ first gets ``minimum_fen``; of the rest ``R``, with ``k`` shares still to fill, 
 a uniform random integer in ``[0, 2 * R // k]`` (mean ``R / k``, so no share is expected to be
 favoured), and the last share gets whatever is left. Share 0 is the sharer's own (the sharer is
 one of the K claimers of the issue), then the friends' shares in claim order.
+
+A share taken back (its claimer unfollowed or left the group within ``revoke_within_days`` while it
+was still unredeemed, :mod:`siyu.growth.take_back`) is voided and does *not* return to the pool: its
+place stays in ``claimed_by`` so that ``claimed_by[i]`` always names who took ``amounts[i]``, and a
+coupon once issued under a code is never issued again to someone else (its unit goes back to the
+offer's stock and its cost to the budget instead).
 """
 
 from __future__ import annotations

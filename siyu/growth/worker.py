@@ -23,13 +23,15 @@ from sqlalchemy import Connection
 from siyu import clock
 from siyu.db.engine import read, write
 from siyu.errors import SiyuError
-from siyu.growth import store
+from siyu.growth import fraud_store, store
+from siyu.growth.assessment import SUBJECT
 from siyu.growth.credits import WAITING, credit, qualify, revoke
-from siyu.growth.fraud import revoke_credit
-from siyu.growth.models import Campaign, CampaignKind, CampaignStatus, CreditKind, CreditStatus
+from siyu.growth.fraud import FraudDecision, Reason, Revocation, Verdict, revoke_credit
+from siyu.growth.models import Campaign, CampaignKind, CampaignStatus, Credit, CreditKind, CreditStatus
 from siyu.growth.rules import ReferralRules, parse_rules
 from siyu.growth.sessions import ACTED_ON, close_due
 from siyu.growth.settle import settle
+from siyu.growth.take_back import Result, take_back
 from siyu.runtime import Runtime
 from siyu.segments import store as cursor_store
 
@@ -40,6 +42,9 @@ ORDER = "Order Completed"
 UNFOLLOWED = "Unfollowed"
 LEFT_GROUP = "Group Member Left"
 FOLLOWED = (ORDER, UNFOLLOWED, LEFT_GROUP)
+# A leave after the outcome was final scores like one clustering signal: visible in the decisions
+# log and its summary, never a denial by itself (nothing is left to deny).
+LEFT_AFTER_OUTCOME_WEIGHT = 20
 
 
 def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - Workspace rows
@@ -58,7 +63,7 @@ def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - 
 
 
 def run_workspace(rt: Runtime, workspace_id: int, now: datetime) -> dict[str, int]:
-    done = {"events": 0, "qualified": 0, "revoked": 0, "expired": 0, "closed": 0, "settled": 0}
+    done = {"events": 0, "qualified": 0, "revoked": 0, "risk_signals": 0, "expired": 0, "closed": 0, "settled": 0}
     while True:
         with write(rt.engine) as conn:
             looked = follow_events(conn, workspace_id, now, done)
@@ -95,17 +100,47 @@ def follow_events(conn: Connection, workspace_id: int, now: datetime, done: dict
             continue
         for row in store.credits_of_profile(conn, workspace_id, profile_id, (*WAITING, CreditStatus.CREDITED)):
             campaign = _campaign(conn, workspace_id, row.campaign_id, campaigns)
-            if campaign.kind in ACTED_ON:
-                continue  # a cut, a group place or a share taken is not handed back by leaving
             decision = revoke_credit(credited_at=row.credited_at or row.created_at,
                                      unfollowed_at=at if name == UNFOLLOWED else None,
                                      left_group_at=at if name == LEFT_GROUP else None,
                                      within_days=int(campaign.rules.get("revoke_within_days", 7)))
             if decision.revoke and decision.reason is not None:
-                done["revoked"] += int(revoke(conn, workspace_id, campaign, row, reason=decision.reason.code,
-                                              now=now))
+                _take_back_left(conn, workspace_id, campaign, row, decision, now, done)
     cursor_store.advance_cursor(conn, workspace_id, CURSOR, last, now)
     return looked
+
+
+def _take_back_left(conn: Connection, workspace_id: int, campaign: Campaign, row: Credit, decision: Revocation,
+                    now: datetime, done: dict[str, int]) -> None:
+    """The friend left within the window. An invite or a help not yet applied is revoked as it is; a
+    cut, a group place or a split share already applied is taken back while its outcome is open
+    (:mod:`siyu.growth.take_back`). Either way the decision is stored with its reason (the credit's
+    ``<subject>.revoked`` decision); a leave after the outcome became final takes nothing back and is
+    stored as a risk signal (``<subject>.left_late``, verdict allow, its weight the score)."""
+    assert decision.reason is not None
+    owner = store.get_participant(conn, workspace_id, row.participant_id)
+    inviter = owner.profile_id if owner is not None else None
+    if campaign.kind in ACTED_ON and row.status is CreditStatus.CREDITED:
+        outcome = take_back(conn, workspace_id, campaign, row, code=str(decision.reason.code),
+                            detail=decision.reason.detail, now=now)
+        if outcome.result is Result.FINAL:
+            signal = Reason(decision.reason.code, LEFT_AFTER_OUTCOME_WEIGHT, f"{decision.reason.detail} The outcome "
+                            f"was final ({outcome.why}): nothing was taken back.")
+            fraud_store.record_decision(conn, workspace_id, campaign_id=campaign.id,
+                                        subject_kind=f"{SUBJECT}.left_late", subject_id=row.id,
+                                        inviter_profile_id=inviter, invitee_profile_id=row.profile_id,
+                                        decision=FraudDecision(Verdict.ALLOW, LEFT_AFTER_OUTCOME_WEIGHT, [signal]),
+                                        now=now)
+            done["risk_signals"] = done.get("risk_signals", 0) + 1
+            return
+        taken = outcome.result is Result.TAKEN_BACK
+    else:
+        taken = revoke(conn, workspace_id, campaign, row, reason=decision.reason.code, now=now)
+    if taken:
+        fraud_store.record_revocation(conn, workspace_id, campaign_id=campaign.id, subject_kind=SUBJECT,
+                                      subject_id=row.id, inviter_profile_id=inviter,
+                                      invitee_profile_id=row.profile_id, revocation=decision, now=now)
+        done["revoked"] += 1
 
 
 def sweep_referral(conn: Connection, workspace_id: int, campaign: Campaign, now: datetime,

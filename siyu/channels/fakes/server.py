@@ -28,6 +28,14 @@ class Request:
         return json.loads(self.body.decode("utf-8"))
 
 
+class Redirect:
+    """An answer that sends the browser on (``302`` with ``Location``), for fakes of pages such as
+    WeChat's OAuth authorise page."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
 class LoopbackServer:
     """Subclasses answer :meth:`handle` with ``(status, JSON-able body)``; the server runs until
     :meth:`stop` (or the ``with`` block ends)."""
@@ -39,6 +47,12 @@ class LoopbackServer:
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, answer = fake.handle(Request(self, body))
+                if isinstance(answer, Redirect):
+                    self.send_response(302)
+                    self.send_header("Location", answer.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 raw = json.dumps(answer, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -1,4 +1,5 @@
-"""A fake WeChat official-account API: access tokens and the three send APIs siyu uses.
+"""A fake WeChat official-account API: access tokens and the three send APIs siyu uses (and web
+authorisation, :mod:`siyu.channels.fakes.wechat_oauth`).
 
 Tokens behave like WeChat's: ``/cgi-bin/token`` issues a new token on every call and leaves the
 previous one valid for 5 more minutes; ``/cgi-bin/stable_token`` returns the same token while more
@@ -22,6 +23,7 @@ from typing import Any
 
 from siyu.channels.fakes.server import LoopbackServer, Request
 from siyu.channels.fakes.tokens import Token, TokenControls
+from siyu.channels.fakes.wechat_oauth import WebAuthorisation
 
 OVERLAP = 300  # seconds a replaced /cgi-bin/token token keeps working; stable tokens renew this early
 DEDUPE = 600  # a template message's client_msg_id dedupes for 10 minutes
@@ -48,7 +50,7 @@ class ReceivedWeChat:
     msgid: int | None
 
 
-class FakeWeChat(TokenControls, LoopbackServer):
+class FakeWeChat(WebAuthorisation, TokenControls, LoopbackServer):
     """``apps`` maps appids to their secrets. ``token_lifetime`` is the ``expires_in`` handed out."""
 
     def __init__(self, apps: Mapping[str, str], *, token_lifetime: int = 7200, now: Callable[[], float] = time.time,
@@ -71,6 +73,7 @@ class FakeWeChat(TokenControls, LoopbackServer):
         self._sent_ids: dict[tuple[str, str, str], tuple[int, float]] = {}
         self._msgids = itertools.count(2_000_000_001)
         self.qrcodes: dict[str, dict[str, Any]] = {}  # ticket -> qrcode/create's body and answer
+        self._init_oauth()  # web authorisation (网页授权): siyu.channels.fakes.wechat_oauth
         super().__init__(host, port)
 
     # --- what tests and the sandbox tell it -----------------------------------------------------
@@ -94,6 +97,9 @@ class FakeWeChat(TokenControls, LoopbackServer):
 
     def handle(self, request: Request) -> tuple[int, Any]:
         with self.lock:
+            oauth = self.handle_oauth(request)
+            if oauth is not None:
+                return oauth
             if request.path == "/cgi-bin/token" and request.method == "GET":
                 return 200, self._issue("token", request.query)
             if request.path == "/cgi-bin/stable_token" and request.method == "POST":

@@ -39,6 +39,7 @@ from siyu.db.tables.growth import (
     campaigns,
 )
 from siyu.db.tables.growth_fraud import growth_fraud_decisions, growth_invites
+from siyu.db.tables.growth_landing import campaign_landing_actions
 from siyu.db.tables.imports import erasures, imports
 from siyu.db.tables.journeys import journey_entries, journey_step_visits, journey_versions, journeys, staff_tasks
 from siyu.db.tables.loyalty import (
@@ -173,6 +174,7 @@ __all__ = [
     "wecom_contact_details",
     "growth_invites",
     "growth_fraud_decisions",
+    "campaign_landing_actions",
     "loyalty_programmes",
     "tiers",
     "loyalty_members",

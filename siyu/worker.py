@@ -37,8 +37,8 @@ class PassResult:
 
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
              stop: threading.Event | None = None) -> PassResult:
-    """One pass; with ``stop``, it ends early between workspaces once stop is set (a SIGTERM or the server
-    gone), so the worker exits within a workspace's step, not a whole pass over every workspace."""
+    """One pass; with ``stop``, it ends early between steps and between workspaces once stop is set (a
+    SIGTERM or the server gone), so the worker exits within one step, not a whole pass over every workspace."""
     from siyu.groups.worker import run_due as run_groups
     from siyu.growth.distribution_worker import run_due as run_distribution
     from siyu.growth.worker import run_due as run_campaigns
@@ -54,6 +54,10 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
 
     every = refresh_every or timedelta(minutes=rt.config.segment_refresh_minutes)
     result = PassResult()
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
+
     result.resolved = resolve_queued(rt.engine)  # acknowledged events first: everything below reads them
     run_journeys(rt.engine)  # before delivery, which sends what the journeys' steps queued
     _deliver(rt, result)
@@ -61,14 +65,17 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
         workspaces = workspace_store.list_workspaces(conn)
-    run_staff(rt, workspaces)  # hand-overs, SOP rules, channel-code routing pushed to WeCom
-    run_rewards(rt, workspaces)  # cash rewards (red packets): due ones sent, uncertain ones queried first
-    run_distribution(rt, workspaces)  # distribution: orders attributed to promoters, commissions confirmed
-    run_campaigns(rt, workspaces)  # campaigns: referrals qualified, credits revoked on unfollow, prizes at the end
-    run_offers(rt, workspaces)  # offers: unused claims past their validity expire
-    run_loyalty(rt, workspaces)  # loyalty: growth and points from the log; nightly tiers and points expiry
+    for step in (run_staff,  # hand-overs, SOP rules, channel-code routing pushed to WeCom
+                 run_rewards,  # cash rewards (red packets): due ones sent, uncertain ones queried first
+                 run_distribution,  # distribution: orders attributed to promoters, commissions confirmed
+                 run_campaigns,  # campaigns: referrals qualified, credits revoked on unfollow, prizes at the end
+                 run_offers,  # offers: unused claims past their validity expire
+                 run_loyalty):  # loyalty: growth, points and tasks from the log; nightly tiers and expiry
+        if stopping():  # each step covers every workspace: with many, a pass is long; stop between them
+            return result
+        step(rt, workspaces)
     for workspace in workspaces:
-        if stop is not None and stop.is_set():
+        if stopping():
             break
         if workspace.id in with_segments:
             while True:

@@ -198,12 +198,11 @@ def serve(
 def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron or tests).")] = False,
            interval: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between passes.")] = 1.0) -> None:
     """Follow the event log: real-time segments, the scheduled refresh, daily scores, the analytics mirror."""
-    import signal
     import threading
 
     from siyu.analytics.mirror_loop import MirrorSyncLoop
     from siyu.ingest.resolver import ResolverLoop
-    from siyu.serving import watch_parent
+    from siyu.serving import watch_for_stop
     from siyu.worker import run_forever, run_pass
 
     rt = runtime()
@@ -215,8 +214,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="One pass, then exi
         out.print(f"{result.events:,} events evaluated; refreshed workspaces: {result.refreshed or '—'}")
         return
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    watch_parent(stop)  # started by `siyu serve`: stop with it
+    watch_for_stop(stop)  # SIGTERM, or (started by `siyu serve`) the server gone
     out.print("siyu worker running; Ctrl-C to stop")
     mirror.start()  # the analytics mirror too (several processes may sync: a file lock takes turns)
     resolver.start()  # acknowledged events into profiles within a fraction of a second

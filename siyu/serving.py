@@ -48,19 +48,27 @@ def stop_worker(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
             child.wait()
 
 
-def watch_parent(stop: threading.Event, every: float = 1.0) -> None:
-    """In a worker started by :func:`spawn_worker`: set ``stop`` when the parent is gone."""
+def watch_for_stop(stop: threading.Event, every: float = 0.2) -> None:
+    """Set ``stop`` on SIGTERM, or, in a worker started by :func:`spawn_worker`, when the parent is gone.
+
+    The SIGTERM handler only appends to a list; a thread turns that into ``stop.set()``. A handler that
+    set the event itself could deadlock the worker: Python runs a handler between two bytecodes of the
+    main thread, and a second SIGTERM (the parent-death signal and a supervisor's, say) arriving while
+    the first handler is inside ``Event.set`` waits for that event's lock, which the same thread holds —
+    seen in a full test run, a worker left spinning after its server was killed."""
+    asked: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
     parent = os.environ.get(PARENT_ENV)
-    if not parent:
-        return
 
     def watch() -> None:
         while not stop.wait(every):
-            if os.getppid() != int(parent):
+            if asked:
+                stop.set()
+            elif parent and os.getppid() != int(parent):
                 log.info("siyu worker: the server (pid %s) is gone; stopping", parent)
                 stop.set()
 
-    threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="siyu-stop-watch", daemon=True).start()
 
 
 def serve(rt: Runtime, host: str, port: int, *, worker: bool = True, processes: int = 1) -> None:

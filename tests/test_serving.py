@@ -117,3 +117,24 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_burst_of_sigterms_stops_the_worker_without_deadlocking(database_url: str, tmp_path: Path) -> None:
+    """Signals come in bursts (the parent-death signal, a supervisor's, an operator's): the handler only
+    records them, so a second one arriving inside the first can't wait on a lock its own thread holds."""
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'worker.db'}"
+    env = _env(database_url, tmp_path)
+    subprocess.run([sys.executable, "-m", "siyu", "workspace", "create", f"burst{os.getpid()}"], env=env,
+                   capture_output=True, check=True)
+    worker = subprocess.Popen([sys.executable, "-m", "siyu", "worker"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "siyu worker running" in (worker.stdout.readline() if worker.stdout else "")
+        for _ in range(200):
+            worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

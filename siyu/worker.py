@@ -35,6 +35,21 @@ class PassResult:
     scored: list[int] = field(default_factory=list)  # workspaces whose built-in scores were recomputed
 
 
+class UntilStopped(list):  # type: ignore[type-arg]
+    """The workspaces, iterated only until ``stop`` is set: a step over hundreds of workspaces must not
+    keep a stopping worker (its server killed) alive for the rest of them."""
+
+    def __init__(self, items: list, stop: threading.Event | None) -> None:  # type: ignore[type-arg]
+        super().__init__(items)
+        self._stop = stop
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for item in list.__iter__(self):
+            if self._stop is not None and self._stop.is_set():
+                return
+            yield item
+
+
 def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
              stop: threading.Event | None = None) -> PassResult:
     """One pass; with ``stop``, it ends early between steps and between workspaces once stop is set (a
@@ -73,7 +88,7 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
                  run_loyalty):  # loyalty: growth, points and tasks from the log; nightly tiers and expiry
         if stopping():  # each step covers every workspace: with many, a pass is long; stop between them
             return result
-        step(rt, workspaces)
+        step(rt, UntilStopped(workspaces, stop))  # and between a step's workspaces
     for workspace in workspaces:
         if stopping():
             break

@@ -23,3 +23,16 @@ def test_a_stopped_pass_runs_no_further_step(runtime: Runtime, workspace, monkey
     stop.set()
     run_pass(runtime, stop=stop)
     assert ran == []
+
+
+def test_a_step_stops_between_workspaces_once_stopped() -> None:
+    from siyu.worker import UntilStopped
+
+    stop = threading.Event()
+    seen = []
+    for number in UntilStopped([1, 2, 3, 4], stop):
+        seen.append(number)
+        if number == 2:
+            stop.set()  # the server went during the step's second workspace
+    assert seen == [1, 2] and len(UntilStopped([1, 2, 3], None)) == 3
+    assert list(UntilStopped([1, 2, 3], None)) == [1, 2, 3]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, assert_never
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.sql.elements import ClauseElement
 
 from siyu.db.tables import (
@@ -39,7 +39,8 @@ from siyu.db.tables import (
     tiers,
 )
 from siyu.identity.models import SCOPED_KINDS, IdentifierKind
-from siyu.segments.json_sql import json_bool, json_number, json_text, text_contains
+from siyu.segments import comparisons
+from siyu.segments.json_sql import json_bool, json_number, json_text
 from siyu.segments.models import (
     LOYALTY_COLUMNS,
     ROLLUP_KINDS,
@@ -122,8 +123,8 @@ def condition(node: Node, ctx: Context) -> ColumnElement[bool]:
         case RollupCondition(rollup, comparison):
             column = profiles.c[rollup.value]
             if ROLLUP_KINDS[rollup] is ValueKind.DATE:
-                return _date(column, comparison, ctx.now)
-            return _null_false(_compare(column, comparison), comparison, column)
+                return comparisons.date(column, comparison, ctx.now)
+            return comparisons.null_false(comparisons.compare(column, comparison), comparison, column)
         case ScoreCondition(score, comparison):
             return _score(profile_scores.c[score.value], comparison, ctx)
         case SegmentCondition(segment_id, member):
@@ -153,8 +154,8 @@ def _score(column: Any, comparison: Comparison, ctx: Context) -> ColumnElement[b
         return profiles.c.id.not_in(scored())
     if comparison.op in _NEGATIVE:
         positive = Comparison(_NEGATIVE[comparison.op], comparison.value)
-        return profiles.c.id.not_in(scored(_compare(column, positive)))
-    return profiles.c.id.in_(scored(_compare(column, comparison)))
+        return profiles.c.id.not_in(scored(comparisons.compare(column, positive)))
+    return profiles.c.id.in_(scored(comparisons.compare(column, comparison)))
 
 
 def _loyalty(node: LoyaltyCondition, ctx: Context) -> ColumnElement[bool]:
@@ -175,8 +176,9 @@ def _loyalty(node: LoyaltyCondition, ctx: Context) -> ColumnElement[bool]:
     if comparison.op is Op.NOT_EXISTS:
         return profiles.c.id.not_in(members())
     if comparison.op in _NEGATIVE:
-        return profiles.c.id.not_in(members(_compare(column, Comparison(_NEGATIVE[comparison.op], comparison.value))))
-    return profiles.c.id.in_(members(_compare(column, comparison)))
+        positive = Comparison(_NEGATIVE[comparison.op], comparison.value)
+        return profiles.c.id.not_in(members(comparisons.compare(column, positive)))
+    return profiles.c.id.in_(members(comparisons.compare(column, comparison)))
 
 
 def _ranks(value: Any, ctx: Context) -> Any:
@@ -195,87 +197,6 @@ def _narrow(query: Any, column: Any, ctx: Context) -> Any:
 
 def _ids(ctx: Context) -> Any:
     return ctx.profile_ids if isinstance(ctx.profile_ids, Select) else list(ctx.profile_ids or ())
-
-
-# --- comparisons -------------------------------------------------------------------------------
-
-def _instant(value: datetime | Ago, now: datetime) -> datetime:
-    return value.resolve(now) if isinstance(value, Ago) else value
-
-
-def _compare(expr: Any, comparison: Comparison) -> ColumnElement[bool]:
-    """Numbers and text; the caller makes the result NULL-free."""
-    op, value = comparison.op, comparison.value
-    match op:
-        case Op.EQ:
-            return expr == value
-        case Op.NE:
-            return expr != value
-        case Op.GT:
-            return expr > value
-        case Op.GTE:
-            return expr >= value
-        case Op.LT:
-            return expr < value
-        case Op.LTE:
-            return expr <= value
-        case Op.BETWEEN:
-            return and_(expr >= value[0], expr <= value[1])
-        case Op.IN:
-            return expr.in_(_uniform(value))
-        case Op.NOT_IN:
-            return expr.not_in(_uniform(value))
-        case Op.CONTAINS:
-            return text_contains(expr, literal(value))
-        case Op.NOT_CONTAINS:
-            return not_(text_contains(expr, literal(value)))
-        case Op.STARTS_WITH:
-            return func.substr(expr, 1, len(value)) == value
-        case Op.EXISTS:
-            return expr.is_not(None)
-        case Op.NOT_EXISTS:
-            return expr.is_(None)
-        case Op.BEFORE | Op.AFTER | Op.WITHIN_LAST | Op.NOT_WITHIN_LAST:
-            raise AssertionError(f"date operator {op} reached the value comparison")
-        case _:
-            assert_never(op)
-
-
-def _uniform(values: tuple[Any, ...]) -> list[Any]:
-    """SQLAlchemy types an IN list by its first value: [1, 0.5] would bind 0.5 as an integer."""
-    if any(isinstance(v, float) for v in values):
-        return [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
-    return list(values)
-
-
-def _null_false(holds: ColumnElement[bool], comparison: Comparison, expr: Any) -> ColumnElement[bool]:
-    """Missing values match only "not_exists" (and the negative operators, which an operator reads
-    as "is not X": a person with no city is not in Shanghai)."""
-    if comparison.op in (Op.EXISTS, Op.NOT_EXISTS):
-        return holds
-    if comparison.op in (Op.NE, Op.NOT_IN, Op.NOT_CONTAINS):
-        return or_(expr.is_(None), and_(expr.is_not(None), holds))
-    return and_(expr.is_not(None), holds)
-
-
-def _date(column: Any, comparison: Comparison, now: datetime) -> ColumnElement[bool]:
-    """A date column (epoch milliseconds): relative windows resolve against ``now``."""
-    op, value = comparison.op, comparison.value
-    if op is Op.BEFORE:
-        return and_(column.is_not(None), column < _instant(value, now))
-    if op is Op.AFTER:
-        return and_(column.is_not(None), column > _instant(value, now))
-    if op is Op.BETWEEN:
-        return and_(column.is_not(None), column >= _instant(value[0], now), column <= _instant(value[1], now))
-    if op is Op.WITHIN_LAST:
-        return and_(column.is_not(None), column >= now - value.delta())
-    if op is Op.NOT_WITHIN_LAST:
-        return or_(column.is_(None), column < now - value.delta())
-    if op is Op.EXISTS:
-        return column.is_not(None)
-    if op is Op.NOT_EXISTS:
-        return column.is_(None)
-    raise AssertionError(f"{op} on a date column passed validation")
 
 
 # --- leaves ------------------------------------------------------------------------------------
@@ -311,11 +232,11 @@ def _json_date(expr: Any, comparison: Comparison, now: datetime) -> ColumnElemen
     """Date traits are ISO-8601 text ("1990-05-01" or a date-time); compared as text in UTC."""
     op, value = comparison.op, comparison.value
     if op is Op.BEFORE:
-        holds = expr < _iso(_instant(value, now))
+        holds = expr < _iso(comparisons.instant(value, now))
     elif op is Op.AFTER:
-        holds = expr > _iso(_instant(value, now))
+        holds = expr > _iso(comparisons.instant(value, now))
     elif op is Op.BETWEEN:
-        holds = and_(expr >= _iso(_instant(value[0], now)), expr <= _iso(_instant(value[1], now)))
+        holds = and_(expr >= _iso(comparisons.instant(value[0], now)), expr <= _iso(comparisons.instant(value[1], now)))
     elif op is Op.WITHIN_LAST:
         holds = expr >= _iso(now - value.delta())
     else:  # NOT_WITHIN_LAST: older, or no date at all
@@ -327,7 +248,7 @@ def _value_condition(expr: Any, comparison: Comparison, now: datetime) -> Column
     if comparison.op in (Op.BEFORE, Op.AFTER, Op.WITHIN_LAST, Op.NOT_WITHIN_LAST) or (
             comparison.op is Op.BETWEEN and isinstance(comparison.value[0], datetime | Ago)):
         return _json_date(expr, comparison, now)
-    return _null_false(_compare(expr, comparison), comparison, expr)
+    return comparisons.null_false(comparisons.compare(expr, comparison), comparison, expr)
 
 
 def _trait(key: str, comparison: Comparison, ctx: Context) -> ColumnElement[bool]:
@@ -389,7 +310,8 @@ def _window_clauses(window: Window, now: datetime) -> list[ColumnElement[bool]]:
     if window.within is not None:
         return [events.c.timestamp >= now - window.within.delta(), events.c.timestamp <= now]
     if window.start is not None and window.end is not None:
-        return [events.c.timestamp >= _instant(window.start, now), events.c.timestamp <= _instant(window.end, now)]
+        start, end = comparisons.instant(window.start, now), comparisons.instant(window.end, now)
+        return [events.c.timestamp >= start, events.c.timestamp <= end]
     return []
 
 
@@ -448,9 +370,9 @@ def _event(node: EventCondition, ctx: Context) -> ColumnElement[bool]:
         case _:
             assert_never(node.measure)
     if node.measure in (Measure.FIRST, Measure.LAST):
-        having = _date(aggregate, node.comparison, ctx.now)
+        having = comparisons.date(aggregate, node.comparison, ctx.now)
     else:
-        having = _null_false(_compare(aggregate, node.comparison), node.comparison, aggregate)
+        having = comparisons.null_false(comparisons.compare(aggregate, node.comparison), node.comparison, aggregate)
     if node.measure is Measure.COUNT and node.comparison == Comparison(Op.GTE, 1):
         satisfied: ClauseElement = profiles.c.id.in_(matching)  # "did": no grouping needed
     else:

@@ -15,7 +15,7 @@ from sqlalchemy import ARRAY, BigInteger, Connection, bindparam, func, select, u
 from siyu.db.dialect import upsert
 from siyu.db.tables import offer_claims, offer_codes, offer_holdings, offers, profiles
 from siyu.offers.models import ClaimStatus, Offer
-from siyu.offers.store import offer_from_values
+from siyu.offers.store import dialect_statement, offer_from_values
 
 IN_CHUNK = 500  # names in one IN (...): well under SQLite's bound-parameter limit
 
@@ -28,7 +28,6 @@ _RELEASE = (update(offer_holdings).where(offer_holdings.c.workspace_id == bindpa
                                          offer_holdings.c.profile_id == bindparam("p_id"),
                                          offer_holdings.c.held > 0)
             .values(held=offer_holdings.c.held - 1))
-_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -88,19 +87,13 @@ def taken_codes(conn: Connection, workspace_id: int, codes: Sequence[str]) -> se
 
 
 def _insert_claims_statement(conn: Connection) -> Any:
-    key = (conn.dialect.name, "insert_claims")
-    if key not in _STATEMENTS:
-        _STATEMENTS[key] = upsert(conn, offer_claims).on_conflict_do_nothing(
-            index_elements=["workspace_id", "idempotency_key"]).returning(*offer_claims.c)
-    return _STATEMENTS[key]
+    return dialect_statement(conn, "insert_claims", lambda: upsert(conn, offer_claims).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(*offer_claims.c))
 
 
 def _insert_keys_statement(conn: Connection) -> Any:
-    key = (conn.dialect.name, "insert_keys")
-    if key not in _STATEMENTS:
-        _STATEMENTS[key] = upsert(conn, offer_claims).on_conflict_do_nothing(
-            index_elements=["workspace_id", "idempotency_key"]).returning(offer_claims.c.idempotency_key)
-    return _STATEMENTS[key]
+    return dialect_statement(conn, "insert_keys", lambda: upsert(conn, offer_claims).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(offer_claims.c.idempotency_key))
 
 
 def insert_claims(conn: Connection, workspace_id: int, rows: list[dict[str, Any]]) -> dict[str, Any]:

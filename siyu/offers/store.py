@@ -25,6 +25,7 @@ updates, are taken last (:mod:`siyu.offers.service`), so their locks are held on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -72,22 +73,27 @@ _FINISH_CLAIM = (update(offer_claims).where(offer_claims.c.workspace_id == _WS, 
 _DIALECT_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-def _take_key_statement(conn: Connection) -> Any:
-    key = (conn.dialect.name, "take_key")
+def dialect_statement(conn: Connection, name: str, build: Callable[[], Any]) -> Any:
+    """The statement ``name`` for the connection's dialect (upserts differ by dialect), built once."""
+    key = (conn.dialect.name, name)
     if key not in _DIALECT_STATEMENTS:
-        _DIALECT_STATEMENTS[key] = upsert(conn, offer_claims).on_conflict_do_nothing(
-            index_elements=["workspace_id", "idempotency_key"]).returning(offer_claims.c.id)
+        _DIALECT_STATEMENTS[key] = build()
     return _DIALECT_STATEMENTS[key]
+
+
+def _take_key_statement(conn: Connection) -> Any:
+    return dialect_statement(conn, "take_key", lambda: upsert(conn, offer_claims).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(offer_claims.c.id))
 
 
 def _take_holding_statement(conn: Connection) -> Any:
-    key = (conn.dialect.name, "take_holding")
-    if key not in _DIALECT_STATEMENTS:
+    def build() -> Any:
         statement = upsert(conn, offer_holdings)
-        _DIALECT_STATEMENTS[key] = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["workspace_id", "offer_id", "profile_id"], set_={"held": offer_holdings.c.held + 1},
             where=offer_holdings.c.held < bindparam("limit_")).returning(offer_holdings.c.held)
-    return _DIALECT_STATEMENTS[key]
+
+    return dialect_statement(conn, "take_holding", build)
 
 
 def _offer(row: Any) -> Offer:

@@ -237,17 +237,17 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Local fake WeChat, WeCom, Aliyun SMS, SMTP and webhook servers; shows messages as they arrive."""
-    import signal
     import threading
 
     from siyu.sandbox import Sandbox, apply_to_workspace, is_loopback
+    from siyu.serving import watch_for_stop
 
     if apply and not workspace:
         raise fail("--apply needs --workspace.")
     if not is_loopback(host):
         raise fail("--host must be a loopback address (127.0.0.1, ::1 or localhost): the fakes accept anyone.")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watch_for_stop(stop)  # a SIGTERM handler that sets the event itself can deadlock (see watch_for_stop)
     with Sandbox(host) as fakes:
         channels = fakes.settings()
         if apply:

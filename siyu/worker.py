@@ -73,9 +73,13 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     def stopping() -> bool:
         return stop is not None and stop.is_set()
 
-    result.resolved = resolve_queued(rt.engine)  # acknowledged events first: everything below reads them
-    run_journeys(rt.engine)  # before delivery, which sends what the journeys' steps queued
-    _deliver(rt, result)
+    result.resolved = resolve_queued(rt.engine, stop=stop)  # acknowledged events first: everything below reads them
+    run_journeys(rt.engine, stop=stop)  # before delivery, which sends what the journeys' steps queued
+    if stopping():
+        return result
+    _deliver(rt, result, stop)
+    if stopping():
+        return result
     run_groups(rt)  # community groups: syncs from WeCom, group broadcasts, live-code alerts
     with read(rt.engine) as conn:
         with_segments = set(segment_store.workspaces_with_segments(conn))
@@ -111,9 +115,9 @@ def run_pass(rt: Runtime, *, refresh_every: timedelta | None = None,
     return result
 
 
-def _deliver(rt: Runtime, result: PassResult) -> None:
+def _deliver(rt: Runtime, result: PassResult, stop: threading.Event | None = None) -> None:
     """Due broadcasts fanned out into the outbox, then due outbox messages, in rounds until none is due
-    (each round is its own transactions)."""
+    or ``stop`` is set (each round is its own transactions)."""
     from siyu.messaging.broadcasts import fan_out_due
     from siyu.messaging.delivery import CLAIM, deliver_round
 
@@ -126,7 +130,7 @@ def _deliver(rt: Runtime, result: PassResult) -> None:
             handled += count
             if count:
                 result.delivered[what] = result.delivered.get(what, 0) + count
-        if handled < CLAIM:
+        if handled < CLAIM or (stop is not None and stop.is_set()):
             return
 
 

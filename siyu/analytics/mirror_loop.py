@@ -35,6 +35,8 @@ class MirrorSyncLoop:
             workspace_ids = [w.id for w in list_workspaces(conn)]
         reports = []
         for workspace_id in workspace_ids:
+            if self._stop.is_set():  # a stopping worker must not sync hundreds of workspaces first
+                break
             try:
                 reports.append(sync(self.runtime, workspace_id, wait_seconds=0))
             except MirrorBusy:
@@ -44,7 +46,7 @@ class MirrorSyncLoop:
         return reports
 
     def _run(self) -> None:
-        while True:  # one round first, so that start() then stop() still syncs once
+        while True:  # one round at once; stop() ends a round between workspaces (a stopping worker)
             started = time.monotonic()
             try:
                 self.run_once()

@@ -34,13 +34,13 @@ log = logging.getLogger("siyu.ingest.resolver")
 BATCH = 5000  # the inline writer's largest group, for the same reasons (transaction size, lock time)
 
 
-def resolve_queued(engine: Engine, *, limit: int = BATCH) -> int:
-    """Resolve everything waiting, workspace by workspace; returns how many messages."""
+def resolve_queued(engine: Engine, *, limit: int = BATCH, stop: threading.Event | None = None) -> int:
+    """Resolve everything waiting, workspace by workspace (until ``stop`` is set); returns how many messages."""
     with read(engine) as conn:
         workspaces = ingest_store.queued_workspaces(conn)
     total = 0
     for workspace_id in workspaces:
-        while True:
+        while stop is None or not stop.is_set():
             done = resolve_batch(engine, workspace_id, limit)
             total += done
             if done < limit:
@@ -131,7 +131,7 @@ class ResolverLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                done = resolve_queued(self.engine)
+                done = resolve_queued(self.engine, stop=self._stop)
             except Exception:  # noqa: BLE001 - the database went away; try again shortly
                 log.warning("resolving queued events failed; retrying", exc_info=True)
                 self._stop.wait(1.0)

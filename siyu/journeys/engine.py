@@ -6,6 +6,7 @@ any number of workers may run rounds at once and a killed one costs nothing."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -25,13 +26,17 @@ class RoundReport:
     advance: runner.AdvanceReport = field(default_factory=runner.AdvanceReport)
 
 
-def run_due(engine: Engine, *, workspace_id: int | None = None) -> RoundReport:
-    """One round for one workspace (tests, ``siyu journeys run``) or all of them (the worker)."""
+def run_due(engine: Engine, *, workspace_id: int | None = None,
+            stop: threading.Event | None = None) -> RoundReport:
+    """One round for one workspace (tests, ``siyu journeys run``) or all of them (the worker); a set
+    ``stop`` ends it between workspaces and between advanced entries."""
     report = RoundReport()
     with read(engine) as conn:
         visiting = [workspace_store.get_workspace(conn, ws) for ws in store.workspaces_with_journeys(conn)
                     if workspace_id is None or ws == workspace_id]
     for workspace in visiting:
+        if stop is not None and stop.is_set():
+            return report
         while True:
             with write(engine) as conn:
                 progress = events.process_new_events(conn, workspace.id, clock.now())
@@ -42,5 +47,5 @@ def run_due(engine: Engine, *, workspace_id: int | None = None) -> RoundReport:
             if progress.events < events.BATCH:
                 break
         report.entered += schedules.fire_due(engine, workspace.id, workspace.timezone)
-    report.advance = runner.advance_due(engine, workspace_id=workspace_id)
+    report.advance = runner.advance_due(engine, workspace_id=workspace_id, stop=stop)
     return report

@@ -16,6 +16,7 @@ timeout branch.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,11 +45,15 @@ class AdvanceReport:
     failed: int = 0
 
 
-def advance_due(engine: Engine, *, workspace_id: int | None = None, limit: int = 10_000) -> AdvanceReport:
-    """Advance due entries (of one workspace, or all) until none is due or ``limit`` were advanced."""
+def advance_due(engine: Engine, *, workspace_id: int | None = None, limit: int = 10_000,
+                stop: threading.Event | None = None) -> AdvanceReport:
+    """Advance due entries (of one workspace, or all) until none is due, ``limit`` were advanced or
+    ``stop`` is set."""
     report = AdvanceReport()
     workspaces: dict[int, Workspace] = {}
     for _ in range(limit):
+        if stop is not None and stop.is_set():
+            break
         now = clock.now()
         claimed: Entry | None = None
         try:

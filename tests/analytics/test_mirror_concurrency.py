@@ -240,6 +240,20 @@ def test_the_background_loop_syncs_every_workspace_and_skips_a_busy_one(runtime:
     with mirror_lock(mirror_directory(runtime, workspace.id), 0):  # another process is syncing it
         synced = {report.workspace_id: report.appended for report in loop.run_once()}
     assert workspace.id not in synced and synced[other.id] == 3
-    loop.start()  # the first round runs at once; stop() waits for it to finish
+    loop.run_once()  # the next round takes the workspace that was busy
+    assert mirror_ids(runtime, workspace.id) == store_ids(runtime, workspace.id)
+
+
+def test_the_started_loop_syncs_at_once_and_stops(runtime: Runtime, workspace) -> None:
+    import time
+
+    from siyu.analytics.mirror_loop import MirrorSyncLoop
+
+    send(runtime, workspace.id, orders("a", 2))
+    loop = MirrorSyncLoop(runtime, interval_seconds=60).start()  # the first round runs at once, not in 60 s
+    deadline = time.monotonic() + 60
+    while mirror_ids(runtime, workspace.id) != store_ids(runtime, workspace.id) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a real thread: wait for its round (bounded), nothing to travel in time
     loop.stop()
     assert mirror_ids(runtime, workspace.id) == store_ids(runtime, workspace.id)
+    assert loop._thread is not None and not loop._thread.is_alive()

@@ -69,6 +69,7 @@ def test_build_a_journey_fix_a_refused_field_publish_and_watch_the_flow(browser,
         {"id": "wait-1", "wait": {"duration": "1d"}},
         {"id": "send-1", "send": {"channel": "webhook", "purpose": "marketing", "content": {"campaign": "welcome"}}}]}
 
+    page.wait_for_selector("#actions[data-ready='true']")  # the page's script has wired the buttons
     page.click("#publish")
     page.wait_for_function("document.getElementById('status').textContent === '运行中'")
     page.wait_for_selector("#flow canvas")
@@ -89,6 +90,7 @@ def test_build_a_journey_fix_a_refused_field_publish_and_watch_the_flow(browser,
     assert page.inner_text("#completed") == "2" and page.inner_text("#active") == "0"
     page.screenshot(path=str(artifacts_dir / f"console-journey-flow-{backend}.png"), full_page=True)
 
+    page.wait_for_selector("#actions[data-ready='true']")  # reloaded after publishing
     page.click("#pause")
     page.wait_for_function("document.getElementById('status').textContent === '已暂停'")
     page.click("header nav >> text=营销自动化")

@@ -105,4 +105,7 @@
       document.getElementById("action-error").textContent = body.error.message;
     });
   });
+  // the buttons do something from here on (tests wait for this: a click before it would be lost)
+  const actions = document.getElementById("actions");
+  if (actions) actions.dataset.ready = "true";
 })();

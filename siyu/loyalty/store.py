@@ -9,6 +9,7 @@ change to a member's points begins with a statement that writes or ``FOR UPDATE`
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -152,19 +153,25 @@ def tier_history(conn: Connection, workspace_id: int, profile_id: int, limit: in
              "growth_value": r.growth_value, "changed_at": r.changed_at} for r in rows]
 
 
-def events_after(conn: Connection, workspace_id: int, position: int, limit: int) -> tuple[list[Any], int, int]:
+def events_after(conn: Connection, workspace_id: int, position: int, limit: int,
+                 names: Collection[str] | None = None) -> tuple[list[Any], int, int]:
     """A person's events after ``position`` (id, profile, name, time, properties, source) and the position to
     continue from (the last id looked at, so a quiet stretch of anonymous events still moves it) and
-    how many events were looked at."""
+    how many events were looked at. With ``names``, only events so named are read (the others are
+    still looked at: the position moves past them without decoding their properties)."""
     ids = conn.execute(select(events.c.id).where(events.c.workspace_id == workspace_id, events.c.id > position)
                        .order_by(events.c.id).limit(limit)).scalars().all()
     if not ids:
         return [], position, 0
-    rows = conn.execute(select(events.c.id, events.c.profile_id, events.c.name, events.c.timestamp,
-                               events.c.properties, events.c.source).where(
+    if names is not None and not names:
+        return [], int(ids[-1]), len(ids)
+    query = select(events.c.id, events.c.profile_id, events.c.name, events.c.timestamp,
+                   events.c.properties, events.c.source).where(
         events.c.workspace_id == workspace_id, events.c.id > position, events.c.id <= ids[-1],
-        events.c.profile_id.is_not(None)).order_by(events.c.id)).all()
-    return list(rows), int(ids[-1]), len(ids)
+        events.c.profile_id.is_not(None))
+    if names is not None:
+        query = query.where(events.c.name.in_(sorted(names)))
+    return list(conn.execute(query.order_by(events.c.id)).all()), int(ids[-1]), len(ids)
 
 
 def top_spenders(conn: Connection, workspace_id: int, limit: int) -> list[tuple[int, float]]:

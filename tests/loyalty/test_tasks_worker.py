@@ -287,3 +287,28 @@ def test_an_event_naming_no_stored_profile_neither_counts_nor_stops_the_worker(r
     with read(runtime.engine) as conn:
         assert tasks_store.progress_of(conn, workspace.id, 987654321) == []
     assert run(runtime, workspace)["events"] == 0  # the cursor moved past it
+
+
+def test_steps_read_in_one_batch_count_in_order_and_complete_at_the_completing_event(  # noqa: ANN001
+        runtime, client, workspace) -> None:
+    clock.freeze(NOW)
+    make_programme(runtime, workspace)
+    create(runtime, workspace, key="review2", kind="write_review", target=2, points=5)
+    create(runtime, workspace, key="profile", kind="profile_complete", traits=["name", "city"], points=5)
+    cy, di = person(client, workspace, None, "cy"), person(client, workspace, None, "di")
+    run(runtime, workspace)  # the identifies: each name filled, 1 of 2
+    for minutes, who in ((1, cy), (2, di), (3, cy), (4, cy), (5, di)):  # all read in one batch
+        clock.freeze(NOW + timedelta(minutes=minutes))
+        track(runtime, workspace, who, "Review Written")
+    track(runtime, workspace, cy, "Page Viewed")  # counted by no task: not read
+    run(runtime, workspace)
+    with read(runtime.engine) as conn:
+        rows = {(p.profile_id, p.task_id): p for p in tasks_store.progress_of(conn, workspace.id, cy)
+                + tasks_store.progress_of(conn, workspace.id, di)}
+        tasks = {t.key: t.id for t in tasks_store.list_tasks(conn, workspace.id)}
+    assert (rows[cy, tasks["review2"]].progress, rows[cy, tasks["review2"]].completed_at) == (
+        2, NOW + timedelta(minutes=3))  # the second review, not the last event of the batch
+    assert (rows[di, tasks["review2"]].progress, rows[di, tasks["review2"]].completed_at) == (
+        2, NOW + timedelta(minutes=5))
+    assert (rows[cy, tasks["profile"]].progress, rows[cy, tasks["profile"]].completed) == (1, False)
+    assert [e["task"] for e in completed_events(runtime, workspace)] == ["review2", "review2"]

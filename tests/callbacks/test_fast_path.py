@@ -8,30 +8,23 @@ import itertools
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from siyu import clock
 from siyu.acquisition import replies_store
-from siyu.api import errors
 from siyu.callbacks.api import router
 from siyu.callbacks.fast_path import query_of
 from siyu.callbacks.writer import stop_writer
 from siyu.db.engine import write
 from siyu.runtime import Runtime
 from tests.callbacks.test_endpoints import AES_KEY, CORP, NOON, TOKEN, configure, platform
+from tests.routes_only import routes_only as only_the_routes
 
 
 @pytest.fixture
 def routes_only(runtime: Runtime) -> Any:
-    """An app with the callback routes and nothing in front of them."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    errors.install(app)
-    app.include_router(router)
-    with TestClient(app) as plain:
+    """The callback routes with nothing in front of them."""
+    with only_the_routes(runtime, router, stop_writer) as plain:
         yield plain
-    stop_writer(runtime)
 
 
 def test_query_parameters_keep_the_last_value_and_are_cut_to_2_kib() -> None:

@@ -7,10 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from siyu.api import errors
 from siyu.api.nul import RejectNulCharacters
 from siyu.offers.api import router
 from siyu.offers.fast_path import ClaimFastPath
@@ -19,20 +16,15 @@ from siyu.runtime import Runtime
 from siyu.workspaces.models import Role
 from tests.offers.helpers import make_offer
 from tests.offers.test_batch import _people
+from tests.routes_only import routes_only as only_the_routes
 from tests.workspaces.test_api import key
 
 
 @pytest.fixture
 def routes_only(runtime: Runtime) -> Any:
-    """An app with the offers routes and nothing in front of them but the NUL check."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    errors.install(app)
-    app.include_router(router)
-    app.add_middleware(RejectNulCharacters)
-    with TestClient(app) as plain:
+    """The offers routes with nothing in front of them but the NUL check."""
+    with only_the_routes(runtime, router, stop_writer, RejectNulCharacters) as plain:
         yield plain
-    stop_writer(runtime)
 
 
 def _cases(workspace: Any, runtime: Runtime, people: list[int], run: str) -> list[tuple[dict, Any]]:

@@ -126,11 +126,19 @@ def check_message(request: Request, caller: Reader, body: CheckIn) -> CheckOut:
 
 @router.post("/preview", summary="A template rendered for a real person, with warnings (nothing queued)")
 def preview_message(request: Request, caller: Reader, body: PreviewIn) -> dict[str, Any]:
-    from siyu.messaging.render import preview_for
+    from siyu.messaging.render import preview_for, signing_of
 
     outbox.as_template(body.channel, body.purpose, body.template)
-    with read(runtime_of(request).engine) as conn:
-        rendered = preview_for(conn, caller.workspace_id, body.profile_id, body.channel, body.purpose, body.template)
+    runtime = runtime_of(request)
+    # The signed links a preview shows work: whoever holds one opens the person's member centre or
+    # answers a survey as them. So they are signed only for a caller who could issue both anyway
+    # (POST /api/loyalty/members/{id}/centre-link needs profiles:write, survey links messages:send);
+    # for a reader they render empty and the preview warns, as before.
+    may_issue = caller.can(Permission.PROFILES_WRITE) and caller.can(Permission.MESSAGES_SEND)
+    signing = signing_of(runtime) if may_issue else None
+    with read(runtime.engine) as conn:
+        rendered = preview_for(conn, caller.workspace_id, body.profile_id, body.channel, body.purpose, body.template,
+                               signing)
     return {"language": rendered.language, "payload": rendered.payload, "sendable": rendered.sendable,
             "warnings": [{"code": w.code.value, "field": w.field, "message": w.message, "blocking": w.blocking}
                          for w in rendered.warnings]}

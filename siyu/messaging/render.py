@@ -15,7 +15,7 @@ from siyu.messaging.models import Channel, Message, Purpose
 from siyu.messaging.template_models import MessageTemplate, PublicLinks, RenderContext, RenderedMessage
 from siyu.messaging.templates import SIGNED_LINKS, preview, profile_context, render
 from siyu.profiles import store as profile_store
-from siyu.profiles.read_store import profile_detail
+from siyu.profiles.read_store import profile_detail, resolve_profile_id
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Workspace
 
@@ -101,7 +101,12 @@ def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel:
 
 def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: Channel, purpose: Purpose,
                 template: dict[str, Any], signing: tuple[str, str] | None = None) -> RenderedMessage:
+    """The template as :func:`render_for` would render it for the person now, with warnings. With
+    ``signing`` its ``member_centre_link()`` / ``survey_link(id)`` are the working links a send would
+    carry, signed for the live profile (a merged-away id stands for its survivor, as when queued);
+    without it they render empty and the preview warns."""
     workspace = workspace_store.get_workspace(conn, workspace_id)
+    profile_id = resolve_profile_id(conn, workspace_id, profile_id)
     links = public_links_for(conn, workspace, profile_id, template, signing)
     return preview(MessageTemplate(channel, template, purpose), _context(conn, workspace, profile_id, None,
                                                                          public_links=links))

@@ -122,13 +122,18 @@ def _sms(config: dict[str, Any]) -> None:
 
 
 def _wechat(config: dict[str, Any]) -> None:
-    """Sending needs ``secret``; an account connected only for callbacks (``siyu channels add``) has none."""
+    """Sending needs ``secret``; an account connected only for callbacks (``siyu channels add``) has none.
+    ``oauth_scope`` is read only when a visitor is sent to web authorisation, so a bad one is refused
+    here rather than found by the first visitor."""
     from siyu.channels.wechat import TEMPLATE, WeChatChannel
+    from siyu.channels.wechat_oauth import SCOPES
 
     if "secret" in config or "token" not in config:
         WeChatChannel.from_settings(TEMPLATE, config)
     elif not config.get("appid"):
         raise KeyError("appid")
+    if "oauth_scope" in config and config["oauth_scope"] not in SCOPES:
+        raise ValueError(f"oauth_scope must be one of {', '.join(SCOPES)}")
 
 
 def _wecom(config: dict[str, Any]) -> None:

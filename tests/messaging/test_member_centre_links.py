@@ -1,7 +1,8 @@
 """The template functions ``member_centre_link()`` and ``survey_link(survey_id)``: signed for the person
-being rendered, empty (with a preview warning) where the send has no signing, refused for a bad survey
-id; and end to end on both databases — a journey's message and a channel code's welcome message carry
-a link that, followed with the test client, opens that person's member centre."""
+being rendered, empty (with a preview warning) where the render has no signing, refused for a bad survey
+id; and end to end on both databases — a journey's message, a channel code's welcome message and
+``POST /api/messages/preview`` carry a link that, followed with the test client, opens that person's
+member centre (the preview only for a caller who could issue the link itself)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from siyu.messaging.template_models import InvalidTemplate, MessageTemplate, Pub
 from siyu.messaging.templates import preview, render
 from siyu.runtime import Runtime
 from siyu.surveys.page import read_token as read_survey_token
+from siyu.workspaces.models import Role
 from tests.journeys.scenario import NOON, live, person, queued, run
 from tests.loyalty.helpers import LADDER
 from tests.messaging.fakes import WebhookSink
 from tests.messaging.test_delivery import SECRET, configure
+from tests.workspaces.test_api import key
 
 LINKS = PublicLinks(public_url="https://brand.example.cn", secret="s3cret", workspace_id=4, profile_id=42,
                     centre_link_days=10)
@@ -131,3 +134,61 @@ def test_a_channel_code_welcome_message_carries_a_working_member_centre_link(run
     assert token.profile_id == newcomer and token.workspace_id == workspace.id
     page = _follow(client, url)
     assert page.status_code == 200 and "普卡" in page.text and 'id="balance">0<' in page.text
+
+
+def _preview(client: Any, headers: dict[str, str], profile_id: int, template: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/api/messages/preview", headers=headers, json={
+        "profile_id": profile_id, "channel": "webhook", "purpose": "transactional", "template": template})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_preview_carries_the_working_links_a_send_would(runtime: Runtime, client: Any, workspace: Any) -> None:
+    clock.freeze(NOON)
+    assert client.put("/api/loyalty/programme", headers=workspace.bearer(),
+                      json={"tiers": LADDER, "centre_link_days": 14}).status_code == 200
+    lina, wei = person(client, workspace, "lina", name="林娜"), person(client, workspace, "wei")
+    for who, points in ((lina, 321), (wei, 5)):
+        client.post(f"/api/loyalty/members/{who}/adjust", headers=workspace.bearer(),
+                    json={"points": points, "note": "gift", "idempotency_key": f"gift-{who}"})
+    survey = client.post("/api/surveys", headers=workspace.bearer(), json={"name": "购后 NPS"}).json()
+    template = {"body": {"centre": "{{ member_centre_link() }}", "survey": f"{{{{ survey_link({survey['id']}) }}}}"}}
+    shown = _preview(client, workspace.bearer(), lina, template)
+    assert not [w for w in shown["warnings"] if w["code"] == WarningCode.MISSING_VALUE]
+    page = _follow(client, shown["payload"]["centre"])
+    assert page.status_code == 200 and urlsplit(str(page.url)).path.startswith("/m/")
+    assert 'id="balance">321<' in page.text  # Lina's own centre, not Wei's
+    token = read_token(runtime.session_secret(), urlsplit(shown["payload"]["centre"]).path.rsplit("/", 1)[1])
+    assert (token.workspace_id, token.profile_id, token.expires_at) == (workspace.id, lina, NOON + timedelta(days=14))
+    assert 'id="balance">5<' in _follow(client, _preview(client, workspace.bearer(), wei,
+                                                         template)["payload"]["centre"]).text
+    answer_page = _follow(client, shown["payload"]["survey"])
+    assert answer_page.status_code == 200 and 'name="score"' in answer_page.text
+    operator = _preview(client, key(runtime, workspace.id, Role.OPERATOR), lina, template)["payload"]
+    assert read_token(runtime.session_secret(), operator["centre"].rsplit("/", 1)[1]).profile_id == lina
+
+
+def test_a_preview_of_a_merged_away_id_signs_for_the_survivor(runtime: Runtime, client: Any, workspace: Any) -> None:
+    clock.freeze(NOON)
+    lina = person(client, workspace, "lina")
+    client.post("/v1/track", auth=(workspace.write_key, ""), json={
+        "anonymousId": "tmall-x", "event": "Viewed", "context": {"traits": {"email": "lina@mail.cn"}}})
+    other = client.get("/api/profiles/lookup", params={"type": "email", "value": "lina@mail.cn"},
+                       headers=workspace.bearer()).json()["id"]
+    assert other != lina
+    merged = client.post(f"/api/profiles/{lina}/merge", json={"other": other}, headers=workspace.bearer())
+    assert merged.status_code == 200, merged.text
+    centre = _preview(client, workspace.bearer(), other, {"body": {"centre": "{{ member_centre_link() }}"}})
+    token = read_token(runtime.session_secret(), centre["payload"]["centre"].rsplit("/", 1)[1])
+    assert token.profile_id == lina
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.STAFF])
+def test_a_preview_shows_no_working_link_to_a_caller_who_could_not_issue_one(runtime: Runtime, client: Any,
+                                                                            workspace: Any, role: Role) -> None:
+    lina = person(client, workspace, "lina")
+    shown = _preview(client, key(runtime, workspace.id, role), lina,
+                     {"body": {"text": "会员中心：{{ member_centre_link() }}{{ survey_link(3) }}"}})
+    assert shown["payload"]["text"] == "会员中心："
+    missing = {w["message"].split(" ")[0] for w in shown["warnings"] if w["code"] == WarningCode.MISSING_VALUE}
+    assert missing == {"member_centre_link", "survey_link"}

@@ -52,6 +52,7 @@ def test_the_api_masks_secrets_and_a_round_trip_keeps_them(client, runtime: Runt
     ({"identity": {"limits": {"shoe_size": 3}}}, "settings.identity"),
     ({"identity": {"blocked": ["(unclosed"]}}, "settings.identity"),
     ({"channels": {"wechat": {"appid": "wx1"}}}, "settings.channels"),
+    ({"channels": {"wechat": {**WECHAT, "oauth_scope": "snsapi_login"}}}, "settings.channels"),
     ({"channels": {"pigeon": {"coop": 1}}}, "settings.channels"),
     ({"channels": {"webhook": {"url": "ftp://x", "secret": "k"}}}, "settings.channels"),
     ({"channels": {"sms": {"provider": "nobody"}}}, "settings.channels"),
@@ -109,3 +110,35 @@ def test_the_cli_sets_from_a_file_and_assignments_and_shows_masked(runtime: Runt
     assert "settings.messaging" in bad.stderr and "Traceback" not in bad.stderr
     assert stored(runtime, workspace.id)["messaging"]["cooldown_minutes"] == 60
     assert siyu(database_url, "workspace", "settings", "set", "-w", str(workspace.id), "--set", "nodot").returncode == 2
+
+
+@pytest.mark.parametrize("scope", ["snsapi_base", "snsapi_userinfo"])
+def test_a_wechat_oauth_scope_wechat_knows_is_kept(client, runtime: Runtime, workspace, scope: str) -> None:
+    sent = client.patch("/api/workspace/settings", headers=workspace.bearer(),
+                        json={"channels": {"wechat": {**WECHAT, "oauth_scope": scope}}})
+    assert sent.status_code == 200, sent.text
+    assert stored(runtime, workspace.id)["channels"]["wechat"]["oauth_scope"] == scope
+
+
+@pytest.mark.parametrize("scope", ["snsapi_login", "SNSAPI_BASE", "", 1, ["snsapi_base"]])
+def test_any_other_wechat_oauth_scope_is_refused_naming_the_allowed_ones(client, runtime: Runtime, workspace,
+                                                                         scope) -> None:
+    assert client.patch("/api/workspace/settings", headers=workspace.bearer(),
+                        json={"channels": {"wechat": WECHAT}}).status_code == 200
+    response = client.patch("/api/workspace/settings", headers=workspace.bearer(),
+                            json={"channels": {"wechat": {"oauth_scope": scope}}})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["field"]) == ("workspace.invalid_settings", "settings.channels")
+    assert "oauth_scope must be one of snsapi_base, snsapi_userinfo" in error["message"]
+    assert stored(runtime, workspace.id) == {"channels": {"wechat": WECHAT}}
+
+
+def test_the_cli_refuses_a_bad_wechat_oauth_scope_with_exit_2(runtime: Runtime, database_url: str,
+                                                              workspace) -> None:
+    bad = siyu(database_url, "workspace", "settings", "set", "-w", str(workspace.id),
+               "--set", f"channels.wechat={json.dumps({**WECHAT, 'oauth_scope': 'snsapi_login'})}")
+    assert bad.returncode == 2, bad.stderr
+    assert "oauth_scope must be one of snsapi_base, snsapi_userinfo" in " ".join(bad.stderr.split())  # rich wraps
+    assert "Traceback" not in bad.stderr
+    assert "channels" not in stored(runtime, workspace.id)

@@ -13,6 +13,10 @@ from pydantic import BaseModel, Field, model_validator
 
 TIER_CHANGED = "Tier Changed"
 POINTS_EXPIRING = "Points Expiring"
+POINTS_CHANGED = "Points Changed"  # a member's balance or growth value changed (siyu.segments.facets)
+TIER_AT_RISK = "Tier At Risk"  # nightly: a member who would be downgraded at the period's end
+# What loyalty writes about a member by itself: never their activity (siyu.analytics.reports.system_events)
+SYSTEM_ENTRIES = frozenset({TIER_CHANGED, POINTS_EXPIRING, POINTS_CHANGED, TIER_AT_RISK})
 ORDER_COMPLETED = "Order Completed"
 ORDER_REFUNDED = "Order Refunded"
 TASK_COMPLETED = "Task Completed"

@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 from siyu.db.engine import write
 from siyu.loyalty import earning, membership, nightly_store, store, tiers
 from siyu.loyalty.follow import CURSOR
-from siyu.loyalty.models import POINTS_EXPIRING, TIER_CHANGED
+from siyu.loyalty.models import POINTS_EXPIRING, TIER_AT_RISK, TIER_CHANGED
 from siyu.segments import store as cursor_store
 
-AT_RISK = "Tier At Risk"
+AT_RISK = TIER_AT_RISK
 MONTHLY_BATCH = 500
 
 
@@ -66,7 +66,9 @@ def run_nightly(engine: Engine, workspace_id: int, timezone: str, now: datetime)
     result.seconds["settle"] = time.perf_counter() - started
     started = time.perf_counter()
     with write(engine) as conn:
+        expiring = nightly_store.members_with_due_lots(conn, workspace_id, now)
         result.lots_expired = nightly_store.expire_lots(conn, workspace_id, now)
+        store.append_points_changed(conn, workspace_id, expiring, now)  # segments re-evaluate their balance
     result.seconds["expire"] = time.perf_counter() - started
     started = time.perf_counter()
     _remind(engine, workspace_id, programme.remind_days, now, result)

@@ -94,6 +94,13 @@ def expire_lots(conn: Connection, workspace_id: int, now: datetime) -> int:
     return conn.execute(update(points_lots).where(due).values(expired_points=L.remaining, remaining=0)).rowcount
 
 
+def members_with_due_lots(conn: Connection, workspace_id: int, now: datetime) -> list[int]:
+    """The members :func:`expire_lots` is about to take points from (the same lots), read before it
+    empties them: their ``Points Changed`` entries are written after it (siyu.loyalty.store)."""
+    due = and_(L.workspace_id == workspace_id, L.remaining > 0, L.expires_at.is_not(None), L.expires_at <= now)
+    return [int(p) for p in conn.execute(select(L.profile_id).where(due).distinct()).scalars()]
+
+
 def remind_lots(conn: Connection, workspace_id: int, horizon: datetime, now: datetime) -> list[tuple[int, int, Any]]:
     """Lots expiring by ``horizon`` not reminded yet, marked reminded: (profile, points, expires_at)."""
     rows = conn.execute(update(points_lots).where(

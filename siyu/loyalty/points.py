@@ -12,6 +12,11 @@ Refunds (policy): the points the order earned are taken back from that order's o
 then from the member's other lots (FIFO); what the balance can't cover is recorded as a debt on the
 member (``points_debt``), and the next points earned repay it first (a ``repay`` entry). The balance
 never goes negative, and a member can't spend points and refund the order to keep both.
+
+Segments: an operation that changes the balance writes a ``Points Changed`` entry for the member
+(:func:`siyu.loyalty.store.append_points_changed`), so real-time evaluation re-evaluates their
+conditions on the balance in its next pass. The loyalty worker passes ``note_change=False`` and
+writes one entry per member for its whole batch instead.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ def _repeat(conn: Connection, workspace_id: int, key: str, profile_id: int, kind
 
 def earn(conn: Connection, workspace_id: int, profile_id: int, points: int, *, key: str, reason: str,
          now: datetime, expiry: Expiry, timezone: str, order_id: str | None = None,
-         cap: tuple[str, int, int | None] | None = None, details: dict[str, Any] | None = None) -> Entry:
+         cap: tuple[str, int, int | None] | None = None, details: dict[str, Any] | None = None,
+         note_change: bool = True) -> Entry:
     """Credit ``points`` (reduced to what the rule's daily cap ``(rule, local day, cap)`` lets
     through) in a new lot; a debt from a refund is repaid first."""
     _check(key, points)
@@ -71,6 +77,8 @@ def earn(conn: Connection, workspace_id: int, profile_id: int, points: int, *, k
         points_store.change_balance(conn, workspace_id, profile_id, credited, now)
         points_store.insert_lot(conn, workspace_id, profile_id, entry_id, credited,
                                 lot_rules.expires_at(expiry, now, timezone), order_id, now)
+        if note_change:
+            store.append_points_changed(conn, workspace_id, [profile_id], now)
     return points_store.entry_by_key(conn, workspace_id, key)  # type: ignore[return-value]
 
 
@@ -105,6 +113,7 @@ def spend(conn: Connection, workspace_id: int, profile_id: int, points: int, *, 
                                  details={"balance": member.points_balance, "points": points})
     lots = _take(conn, workspace_id, profile_id, points)
     points_store.set_entry_points(conn, workspace_id, entry_id, -points, {**(details or {}), "lots": lots})
+    store.append_points_changed(conn, workspace_id, [profile_id], now)
     return points_store.entry_by_key(conn, workspace_id, key)  # type: ignore[return-value]
 
 
@@ -125,7 +134,8 @@ def redeem(conn: Connection, workspace_id: int, programme: Programme, profile_id
     return entry, claim
 
 
-def reverse_order(conn: Connection, workspace_id: int, order_id: str, *, now: datetime) -> tuple[Entry | None, bool]:
+def reverse_order(conn: Connection, workspace_id: int, order_id: str, *, now: datetime,
+                  note_change: bool = True) -> tuple[Entry | None, bool]:
     """Take back what a refunded order earned (see the module's policy): the reversal entry (None when
     the order earned nothing) and whether it is new (False: reversed before, nothing changed now)."""
     earned = [e for e in points_store.order_entries(conn, workspace_id, order_id) if e.kind is EntryKind.EARN]
@@ -144,6 +154,8 @@ def reverse_order(conn: Connection, workspace_id: int, order_id: str, *, now: da
     lots = _take(conn, workspace_id, profile_id, taken, order_id)
     if taken:
         points_store.change_balance(conn, workspace_id, profile_id, -taken, now)
+        if note_change:
+            store.append_points_changed(conn, workspace_id, [profile_id], now)
     shortfall = total - taken
     if shortfall:
         points_store.change_debt(conn, workspace_id, profile_id, shortfall, now)

@@ -13,12 +13,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+import orjson
+from sqlalchemy import BigInteger, Connection, String, cast, delete, func, literal, select, text, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from siyu.db.dialect import upsert
 from siyu.db.tables import events, loyalty_members, loyalty_programmes, tier_changes, tiers
+from siyu.db.types import to_millis
 from siyu.loyalty.errors import MemberNotFound, ProgrammeMissing
-from siyu.loyalty.models import Member, Programme, Tier
+from siyu.loyalty.models import EVENT_SOURCE, POINTS_CHANGED, Member, Programme, Tier
 
 M = loyalty_members.c
 
@@ -196,3 +199,38 @@ def cursor_position(conn: Connection, workspace_id: int, name: str) -> int | Non
 def newest_event_id(conn: Connection, workspace_id: int) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
         events.c.workspace_id == workspace_id)).scalar_one())
+
+
+def append_points_changed(conn: Connection, workspace_id: int, profile_ids: Collection[int], now: datetime) -> None:
+    """A ``Points Changed`` entry for each of these members, whose balance or growth value this
+    transaction changed, with the values they hold now (``points_balance``, ``growth_value``): real-time
+    segment evaluation re-evaluates their loyalty conditions from it (:mod:`siyu.segments.facets`).
+
+    One ``INSERT … SELECT`` however many members (nightly expiry of a million members writes its
+    entries in one statement), the ids bound as one parameter. Call it after the change, under the
+    members' locks: appending takes the workspace's log lock last (siyu.ingest.store.append_events),
+    as the loyalty worker's ``Tier Changed`` does.
+    """
+    from siyu.identity.store import lock_identity_graph
+
+    ordered = sorted(set(profile_ids))
+    if not ordered:
+        return
+    lock_identity_graph(conn, workspace_id)  # appends to the log keep id order (siyu.ingest.store)
+    random_id: ColumnElement[Any]
+    if conn.dialect.name == "postgresql":
+        listed = text("SELECT unnest(CAST(:ids AS bigint[])) AS id").bindparams(ids=ordered)
+        build, random_id = func.jsonb_build_object, cast(func.gen_random_uuid(), String)
+    else:
+        listed = text("SELECT value AS id FROM json_each(:ids)").bindparams(ids=orjson.dumps(ordered).decode())
+        build, random_id = func.json_object, func.lower(func.hex(func.randomblob(16)))
+    ids = listed.columns(id=BigInteger).subquery("listed")
+    stamp = literal(to_millis(now), BigInteger)
+    # The entry siyu.profiles.read_store.append_profile_events would write, one per member.
+    conn.execute(events.insert().from_select(
+        ["workspace_id", "profile_id", "message_id", "type", "name", "timestamp", "received_at", "source",
+         "properties"],
+        select(M.workspace_id, M.profile_id, literal("siyu-") + random_id, literal("track"), literal(POINTS_CHANGED),
+               stamp, stamp, literal(EVENT_SOURCE),
+               build("points_balance", M.points_balance, "growth_value", M.growth_value))
+        .where(M.workspace_id == workspace_id, M.profile_id.in_(select(ids.c.id))).order_by(M.profile_id)))

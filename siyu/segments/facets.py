@@ -19,14 +19,18 @@ one on every message)          a new id); traits when it carried some (identify'
 written by siyu (no ids)
 ``Consent Changed`` (no ids)   its event name and consent
 ``Traits Changed`` (no ids)    its event name and traits
+``Points Changed`` (no ids)    its event name and loyalty
 any other entry without ids    its event name and every profile facet (traits, tags,
 (``Tier Changed`` among them)  identifiers, consent, rollups, loyalty): nothing narrower is known
 ============================== =============================================================
 
-Loyalty (tier, points balance, growth value) changes with the loyalty worker's own entries: every
-upgrade and downgrade writes ``Tier Changed``, an entry without ids, which re-evaluates every profile
-facet of its person, loyalty included. Points earned or spent without a tier change write no entry;
-conditions on the balance or growth alone catch up at the scheduled refresh.
+Loyalty (tier, points balance, growth value) changes with siyu.loyalty's own entries: every upgrade
+and downgrade writes ``Tier Changed``, an entry without ids, which re-evaluates every profile facet
+of its person, loyalty included; every change of a member's balance or growth value without one
+(points earned, spent, expired, taken back by a refund; growth from events, taken back by a refund)
+writes ``Points Changed``, which re-evaluates loyalty only. The one change that writes neither is the
+close of an evaluation period (every member's growth value back to 0 at once): conditions on growth
+catch up with it at the scheduled refresh.
 
 Two things an entry does not say by itself are supplied by the worker from the database: the
 person is new (no entry at or before the cursor: no stored membership to compare with) or took
@@ -41,6 +45,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
+from siyu.loyalty.models import POINTS_CHANGED
 from siyu.profiles.editing import CONSENT_CHANGED, TRAITS_CHANGED
 from siyu.profiles.tagging import TAG_ADDED, TAG_REMOVED
 from siyu.segments.models import (
@@ -74,6 +79,7 @@ PROFILE_STATE = frozenset(Facet) - {Facet.SCORES}
 INGESTED = frozenset({Facet.ROLLUPS, Facet.IDENTIFIERS})
 BRAND_ACTIONS = {TAG_ADDED: Facet.TAGS, TAG_REMOVED: Facet.TAGS, CONSENT_CHANGED: Facet.CONSENT,
                  TRAITS_CHANGED: Facet.TRAITS}
+LOYALTY_ENTRIES = {POINTS_CHANGED: Facet.LOYALTY}  # balance or growth value (siyu.loyalty.store)
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ def change_of(entry: LogEntry) -> Change:
         return Change(INGESTED | ({Facet.TRAITS} if entry.carries_traits else frozenset()), events)
     if entry.name in BRAND_ACTIONS:
         return Change(frozenset({BRAND_ACTIONS[entry.name]}), events)
+    if entry.name in LOYALTY_ENTRIES:
+        return Change(frozenset({LOYALTY_ENTRIES[entry.name]}), events)
     return Change(PROFILE_STATE, events)
 
 

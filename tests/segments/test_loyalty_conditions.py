@@ -224,3 +224,159 @@ def test_every_loyalty_option_the_builder_offers_is_a_valid_definition() -> None
                 elif op not in ("exists", "not_exists"):
                     node["value"] = sample
                 parse(node)
+
+
+RICH = {"loyalty": "points_balance", "op": "gte", "value": 1000}
+
+
+def _loyalty_entries(runtime: Runtime, workspace: Any, profile_id: int) -> list[tuple[str, Any]]:
+    """(name, properties) of the entries siyu wrote about this person: loyalty's and segments' moves."""
+    from sqlalchemy import select
+
+    from siyu.db.tables import events
+
+    with read(runtime.engine) as conn:
+        rows = conn.execute(select(events.c.name, events.c.properties).where(
+            events.c.workspace_id == workspace.id, events.c.profile_id == profile_id,
+            events.c.source.in_(["loyalty", "segments"])).order_by(events.c.id))
+        return [(r.name, r.properties) for r in rows]
+
+
+def _members_of(client: Any, workspace: Any, segment_id: int) -> list[int]:
+    return client.get(f"/api/segments/{segment_id}/members", headers=workspace.bearer()).json()["profile_ids"]
+
+
+def test_points_from_an_order_move_a_member_in_real_time_without_a_tier_change(runtime: Runtime, client: Any,
+                                                                               workspace: Any) -> None:
+    """An order earns 1,200 points (2 per yuan) but only 605 growth — still 普卡, so no Tier Changed:
+    the loyalty worker's one ``Points Changed`` for the batch puts the buyer into "积分过千" and "成长值
+    600+" in the same pass, not at the scheduled refresh; an operator's debit of 300 takes them out of
+    the first in the next pass, the order's refund (its growth taken back) out of the second."""
+    from siyu.worker import run_pass
+
+    clock.freeze(NOON)
+    make_programme(runtime, workspace, earning={"per_yuan": 2})
+    buyer, bystander = person(client, workspace, "mei"), person(client, workspace, "nan")
+    rich = client.post("/api/segments", headers=workspace.bearer(), json={"name": "积分过千", "definition": RICH})
+    assert rich.status_code == 201, rich.text
+    segment_id = rich.json()["id"]
+    growing = client.post("/api/segments", headers=workspace.bearer(), json={
+        "name": "成长值600+", "definition": {"loyalty": "growth_value", "op": "gte", "value": 600}}).json()["id"]
+    hour = timedelta(hours=1)
+    run_pass(runtime, refresh_every=hour)  # the first pass refreshes; from here on only real time moves anyone
+    clock.advance(timedelta(minutes=1))
+    for who, total in (("mei", 600), ("nan", 100)):
+        sent = client.post("/v1/track", auth=(workspace.write_key, ""), json={
+            "userId": who, "event": "Order Completed", "properties": {"order_id": f"O-{who}", "total": total},
+            "timestamp": clock.now().isoformat()})
+        assert sent.status_code == 200, sent.text
+    result = run_pass(runtime, refresh_every=hour)
+    assert workspace.id not in result.refreshed
+    with read(runtime.engine) as conn:
+        member = loyalty_store.get_member(conn, workspace.id, buyer)
+    assert (member.tier_rank, member.points_balance, member.growth_value) == (0, 1200, 605)
+    assert _members_of(client, workspace, segment_id) == _members_of(client, workspace, growing) == [buyer]
+    written = _loyalty_entries(runtime, workspace, buyer)
+    assert written[:2] == [("Points Changed", {"points_balance": 0, "growth_value": 5}),  # identified: activity
+                           ("Points Changed", {"points_balance": 1200, "growth_value": 605})]
+    assert sorted((name, e["segment_id"]) for name, e in written[2:]) == [("Segment Entered", segment_id),
+                                                                           ("Segment Entered", growing)]
+    assert [name for name, _ in _loyalty_entries(runtime, workspace, bystander)] == ["Points Changed"] * 2
+
+    clock.advance(timedelta(minutes=1))
+    spent = client.post(f"/api/loyalty/members/{buyer}/adjust", headers=workspace.bearer(),
+                        json={"points": -300, "note": "赔付冲正", "idempotency_key": "fix-1"})
+    assert spent.status_code == 201, spent.text
+    result = run_pass(runtime, refresh_every=hour)
+    assert workspace.id not in result.refreshed
+    assert (_members_of(client, workspace, segment_id), _members_of(client, workspace, growing)) == ([], [buyer])
+    assert _loyalty_entries(runtime, workspace, buyer)[-2:] == [
+        ("Points Changed", {"points_balance": 900, "growth_value": 605}), ("Segment Exited", {
+            "segment_id": segment_id, "segment_name": "积分过千"})]
+
+    clock.advance(timedelta(minutes=1))
+    refunded = client.post("/v1/track", auth=(workspace.write_key, ""), json={
+        "userId": "mei", "event": "Order Refunded", "properties": {"order_id": "O-mei"},
+        "timestamp": clock.now().isoformat()})
+    assert refunded.status_code == 200, refunded.text
+    result = run_pass(runtime, refresh_every=hour)
+    assert workspace.id not in result.refreshed
+    assert _members_of(client, workspace, growing) == []
+    assert _loyalty_entries(runtime, workspace, buyer)[-2:] == [
+        ("Points Changed", {"points_balance": 0, "growth_value": 5}), ("Segment Exited", {
+            "segment_id": growing, "segment_name": "成长值600+"})]
+
+
+def test_points_credited_by_hand_enter_and_expired_points_leave_in_real_time(runtime: Runtime, client: Any,
+                                                                             workspace: Any) -> None:
+    """Credited through the API, the member enters "积分过千" in the next pass; when the lot expires,
+    the nightly expiry's ``Points Changed`` takes them out in the pass that ran it — with the refresh
+    a year away, so nothing but those entries can have moved them."""
+    from siyu.worker import run_pass
+
+    clock.freeze(NOON)
+    make_programme(runtime, workspace, expiry={"mode": "rolling", "days": 30})
+    kept, lapsed = person(client, workspace, "kai"), person(client, workspace, "lan")
+    segment_id = client.post("/api/segments", headers=workspace.bearer(),
+                             json={"name": "积分过千", "definition": RICH}).json()["id"]
+    year = timedelta(days=365)
+    run_pass(runtime, refresh_every=year)
+    for who, key in ((lapsed, "gift-lan"), (kept, "gift-kai")):
+        added = client.post(f"/api/loyalty/members/{who}/adjust", headers=workspace.bearer(),
+                            json={"points": 1500, "note": "开业礼", "idempotency_key": key})
+        assert added.status_code == 201, added.text
+        clock.advance(timedelta(days=10))  # lan's lot expires ten days before kai's
+    assert workspace.id not in run_pass(runtime, refresh_every=year).refreshed
+    assert _members_of(client, workspace, segment_id) == sorted([kept, lapsed])
+    clock.advance(timedelta(days=11))  # past the first lot's expiry and a local midnight: the nightly runs
+    result = run_pass(runtime, refresh_every=year)
+    assert workspace.id not in result.refreshed
+    assert _members_of(client, workspace, segment_id) == [kept]
+    with read(runtime.engine) as conn:
+        assert loyalty_store.get_member(conn, workspace.id, lapsed).points_balance == 0
+    assert _loyalty_entries(runtime, workspace, lapsed)[-2:] == [
+        ("Points Changed", {"points_balance": 0, "growth_value": 5}), ("Segment Exited", {
+            "segment_id": segment_id, "segment_name": "积分过千"})]
+    assert [name for name, _ in _loyalty_entries(runtime, workspace, kept)] == [
+        "Points Changed", "Points Changed", "Segment Entered"]  # activity growth, the credit, the move
+
+
+def test_nightly_expiry_writes_one_points_changed_per_member_whose_lots_expired(runtime: Runtime, client: Any,
+                                                                             workspace: Any) -> None:
+    """Three members' lots (two lots for one of them) expire together: one entry each, with the
+    balance left, and none for the member whose lot has not expired."""
+    from siyu.loyalty import nightly
+    from tests.loyalty.helpers import earn
+
+    clock.freeze(NOON)
+    make_programme(runtime, workspace)
+    people = [person(client, workspace, name) for name in ("a1", "a2", "a3", "a4")]
+    for n, who in enumerate(people[:3]):
+        earn(runtime, workspace, who, 100 + n, f"old-{n}")
+    earn(runtime, workspace, people[0], 7, "old-0b")
+    clock.advance(timedelta(days=200))
+    earn(runtime, workspace, people[3], 50, "new-3")
+    earn(runtime, workspace, people[0], 20, "new-0")  # this lot outlives the night
+    clock.advance(timedelta(days=170))
+    before = {who: len(_loyalty_entries(runtime, workspace, who)) for who in people}
+    assert nightly.run_nightly(runtime.engine, workspace.id, "Asia/Shanghai", clock.now()).lots_expired == 4
+    written = {who: _loyalty_entries(runtime, workspace, who)[before[who]:] for who in people}
+    assert written == {people[0]: [("Points Changed", {"points_balance": 20, "growth_value": 0})],
+                       people[1]: [("Points Changed", {"points_balance": 0, "growth_value": 0})],
+                       people[2]: [("Points Changed", {"points_balance": 0, "growth_value": 0})],
+                       people[3]: []}
+
+
+def test_points_changed_may_change_loyalty_conditions_only() -> None:
+    """The entry re-evaluates loyalty conditions — balance, growth and tier — and no segment that reads
+    nothing of loyalty (a client's own event by that name carries ids and says nothing of loyalty)."""
+    from siyu.segments.facets import LogEntry, change_of, may_change, reads
+
+    changed = change_of(LogEntry(1, 7, "Points Changed", identified=False))
+    for raw in (RICH, {"loyalty": "growth_value", "op": "gt", "value": 1000}, DEFINITIONS[0],
+                {"all": [{"trait": "city", "op": "eq", "value": "上海"}, RICH]}):
+        assert may_change(reads(parse(raw)), changed), raw
+    for raw in ({"trait": "city", "op": "eq", "value": "上海"}, {"tag": "VIP"},
+                {"event": "Order Completed", "measure": "count", "op": "gte", "value": 2}):
+        assert not may_change(reads(parse(raw)), changed), raw
+    assert not may_change(reads(parse(RICH)), change_of(LogEntry(2, 7, "Points Changed", identified=True)))

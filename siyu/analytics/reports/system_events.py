@@ -17,6 +17,10 @@ ingest:
   It may relay the person's own choice (they replied TD), but it is the brand's record, timed when
   it was written; what the person did, when the client sends it, is an ordinary event that counts.
 * ``Traits Changed`` (``siyu.profiles.editing``): an operator editing traits.
+* Loyalty's own entries (``siyu.loyalty.models.SYSTEM_ENTRIES``): ``Tier Changed``, ``Tier At Risk``,
+  ``Points Expiring`` and ``Points Changed`` — a nightly expiry or downgrade is not the member's visit.
+  ``Task Completed`` is not among them: it follows the person's own steps, and loyalty's growth counts
+  it as an active day.
 
 Deliberately not in the set:
 
@@ -39,6 +43,7 @@ the event of DAU — counts it: the user chose it.
 
 from __future__ import annotations
 
+from siyu.loyalty.models import SYSTEM_ENTRIES as LOYALTY_ENTRIES
 from siyu.profiles.editing import CONSENT_CHANGED, TRAITS_CHANGED
 from siyu.profiles.tagging import TAG_ADDED, TAG_REMOVED
 from siyu.segments.store import ENTERED as SEGMENT_ENTERED
@@ -46,7 +51,7 @@ from siyu.segments.store import EXITED as SEGMENT_EXITED
 
 SYSTEM_EVENTS: frozenset[str] = frozenset(
     {SEGMENT_ENTERED, SEGMENT_EXITED, TAG_ADDED, TAG_REMOVED, CONSENT_CHANGED, TRAITS_CHANGED}
-)
+) | LOYALTY_ENTRIES
 
 
 def activity_sql(column: str = "name") -> str:

@@ -291,12 +291,14 @@ def events_after(conn: Connection, workspace_id: int, position: int, names: tupl
     """(event id, profile id, name, time) of the named events after ``position``, the position to
     continue from (the last id looked at, matching or not, so a quiet log still moves the cursor) and
     how many events were looked at."""
-    ids = conn.execute(select(events.c.id).where(events.c.workspace_id == workspace_id, events.c.id > position)
+    # ``workspace_id + 0``: walk ids from the cursor (siyu.segments.realtime_store.log_entries_after says
+    # why); on the (workspace_id, …) indexes SQLite read the whole workspace's log each batch
+    ids = conn.execute(select(events.c.id).where((events.c.workspace_id + 0) == workspace_id, events.c.id > position)
                        .order_by(events.c.id).limit(limit)).scalars().all()
     if not ids:
         return [], position, 0
     rows = conn.execute(select(events.c.id, events.c.profile_id, events.c.name, events.c.timestamp).where(
-        events.c.workspace_id == workspace_id, events.c.id > position, events.c.id <= ids[-1],
+        (events.c.workspace_id + 0) == workspace_id, events.c.id > position, events.c.id <= ids[-1],
         events.c.name.in_(names), events.c.profile_id.is_not(None)).order_by(events.c.id))
     return [(int(r.id), int(r.profile_id), r.name, r.timestamp) for r in rows], int(ids[-1]), len(ids)
 

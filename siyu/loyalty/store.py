@@ -162,7 +162,9 @@ def events_after(conn: Connection, workspace_id: int, position: int, limit: int,
     continue from (the last id looked at, so a quiet stretch of anonymous events still moves it) and
     how many events were looked at. With ``names``, only events so named are read (the others are
     still looked at: the position moves past them without decoding their properties)."""
-    ids = conn.execute(select(events.c.id).where(events.c.workspace_id == workspace_id, events.c.id > position)
+    # ``workspace_id + 0``: walk ids from the cursor (siyu.segments.realtime_store.log_entries_after says
+    # why); on the (workspace_id, …) indexes SQLite read the whole workspace's log each batch
+    ids = conn.execute(select(events.c.id).where((events.c.workspace_id + 0) == workspace_id, events.c.id > position)
                        .order_by(events.c.id).limit(limit)).scalars().all()
     if not ids:
         return [], position, 0
@@ -170,7 +172,7 @@ def events_after(conn: Connection, workspace_id: int, position: int, limit: int,
         return [], int(ids[-1]), len(ids)
     query = select(events.c.id, events.c.profile_id, events.c.name, events.c.timestamp,
                    events.c.properties, events.c.source).where(
-        events.c.workspace_id == workspace_id, events.c.id > position, events.c.id <= ids[-1],
+        (events.c.workspace_id + 0) == workspace_id, events.c.id > position, events.c.id <= ids[-1],
         events.c.profile_id.is_not(None))
     if names is not None:
         query = query.where(events.c.name.in_(sorted(names)))

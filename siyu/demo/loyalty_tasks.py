@@ -56,6 +56,8 @@ def growth_tasks(runtime: Runtime, workspace_id: int, *, seed: int, now: datetim
     with read(runtime.engine) as conn:
         counts = tasks_store.completion_counts(conn, workspace_id)
         delivered = tasks_store.count_rewards(conn, workspace_id, RewardStatus.DELIVERED)
+        pending = tasks_store.count_rewards(conn, workspace_id, RewardStatus.PENDING)
+    # one worker step delivers 500 rewards; the served demo's worker delivers the rest, 500 a pass
     return {"tasks": len(made), "people": sum(c[0] for c in counts.values()),
             "completions": sum(c[1] for c in counts.values()), "rewards": int(delivered),
-            "events": steps["events"]}
+            "rewards_pending": int(pending), "events": steps["events"]}

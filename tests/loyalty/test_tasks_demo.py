@@ -23,6 +23,7 @@ def test_the_demo_brand_has_tasks_with_progress_and_rewarded_completions(runtime
     loyalty(runtime, workspace.id, seed=3, now=NOW)
     made = growth_tasks(runtime, workspace.id, seed=3, now=NOW)
     assert made["tasks"] == 5 and made["completions"] > 10 and made["rewards"] == made["completions"]
+    assert made["rewards_pending"] == 0  # 120 customers: fewer completions than one step delivers
     with read(runtime.engine) as conn:
         listed = {t["key"]: t for t in tasks_service.list_tasks(conn, workspace.id)}
         completed = conn.execute(select(func.count()).select_from(events).where(

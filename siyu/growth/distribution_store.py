@@ -202,8 +202,9 @@ def save_plan(conn: Connection, workspace_id: int, rules: dict[str, Any], now: d
 # --- the log ----------------------------------------------------------------------------------------
 
 def last_event_id(conn: Connection, workspace_id: int) -> int:
-    return conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
-        events.c.workspace_id == workspace_id)).scalar_one()
+    from siyu.ingest.store import newest_event_id
+
+    return newest_event_id(conn, workspace_id)
 
 
 def log_bound(conn: Connection, workspace_id: int, position: int, limit: int) -> tuple[int, int | None]:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from siyu.db import driver
-from siyu.db.tables import event_dedupe
+from siyu.db.tables import event_dedupe, events
 from siyu.db.types import to_millis
 from siyu.identity.store import lock_identity_graph
 
@@ -73,6 +73,25 @@ def append_events(conn: Connection, workspace_id: int, rows: list[tuple[Any, ...
         return
     driver.execute_many(conn, f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
                               f"VALUES ({driver.marks(len(EVENT_COLUMNS))})", rows)
+
+
+RECENT = 5_000  # the log's newest ids looked at first by newest_event_id
+
+
+def newest_event_id(conn: Connection, workspace_id: int) -> int:
+    """The workspace's newest event id (0: none yet): where a consumer of the log starts, and whether it
+    has anything new. Every worker pass asks, for each workspace and consumer. ``max(id) WHERE
+    workspace_id = ?`` reads the workspace's whole part of the (workspace_id, timestamp) index, 82 ms
+    at 700k events on SQLite; so the last ``RECENT`` ids of the whole log are looked at first, from the
+    primary key (under 1 ms): a workspace with an event among them has its newest there. Only one
+    without (small, or idle while others write) falls back to the index, which then holds little or
+    is read rarely."""
+    recent = select(events.c.id, events.c.workspace_id).order_by(events.c.id.desc()).limit(RECENT).subquery()
+    found = conn.execute(select(func.max(recent.c.id)).where(recent.c.workspace_id == workspace_id)).scalar_one()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
+        events.c.workspace_id == workspace_id)).scalar_one())
 
 
 def _copy_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -122,8 +122,9 @@ def workspaces_with_journeys(conn: Connection) -> list[int]:
 
 
 def last_event_id(conn: Connection, workspace_id: int) -> int:
-    return conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
-        events.c.workspace_id == workspace_id)).scalar_one()
+    from siyu.ingest.store import newest_event_id
+
+    return newest_event_id(conn, workspace_id)
 
 
 def log_bound(conn: Connection, workspace_id: int, position: int, limit: int) -> tuple[int, int | None]:

@@ -199,8 +199,9 @@ def cursor_position(conn: Connection, workspace_id: int, name: str) -> int | Non
 
 
 def newest_event_id(conn: Connection, workspace_id: int) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
-        events.c.workspace_id == workspace_id)).scalar_one())
+    from siyu.ingest.store import newest_event_id
+
+    return newest_event_id(conn, workspace_id)
 
 
 def append_points_changed(conn: Connection, workspace_id: int, profile_ids: Collection[int], now: datetime) -> None:

@@ -226,8 +226,9 @@ def advance_cursor(conn: Connection, workspace_id: int, name: str, position: int
 
 
 def last_event_id(conn: Connection, workspace_id: int) -> int:
-    return conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(
-        events.c.workspace_id == workspace_id)).scalar_one()
+    from siyu.ingest.store import newest_event_id
+
+    return newest_event_id(conn, workspace_id)
 
 
 def workspaces_with_segments(conn: Connection) -> list[int]:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from siyu import clock
 from siyu.db.engine import read, write
+from siyu.ingest.store import newest_event_id
 from siyu.loyalty import membership, nightly, points, service, store
 from siyu.loyalty.errors import InsufficientPoints, ProgrammeMissing
 from siyu.offers.errors import OffersError
@@ -61,7 +62,7 @@ def loyalty(runtime: Runtime, workspace_id: int, *, seed: int, now: datetime | N
             "catalogue": [{"offer_id": coupon.id, "points": 300}]}, now=now - 300 * DAY)
         # From here on the worker follows the log; the history below is written directly.
         cursor_store.claim_cursor(conn, workspace_id, "loyalty.events", now,
-                                  initial=cursor_store.last_event_id(conn, workspace_id))
+                                  initial=newest_event_id(conn, workspace_id))
     with read(runtime.engine) as conn:
         spenders = store.top_spenders(conn, workspace_id, MEMBERS)
     made = {"members": 0, "redeemed": 0, "refunded": 0}

@@ -21,6 +21,7 @@ from siyu.growth.distribution_attribution import last_touch
 from siyu.growth.distribution_errors import DistributionError
 from siyu.growth.distribution_models import CommissionStatus, EntryKind, Order, Plan
 from siyu.growth.distribution_rules import order_of, parse_plan, shares
+from siyu.ingest.store import newest_event_id
 from siyu.segments import store as cursor_store
 
 CURSOR = "distribution.orders"
@@ -48,12 +49,12 @@ def plan_of(conn: Connection, workspace_id: int) -> Plan:
 def start_following(conn: Connection, workspace_id: int, now: datetime) -> None:
     """Create the cursor at the end of the log (the first promoter's transaction): orders placed
     before any promoter existed cannot have been touched by one."""
-    cursor_store.claim_cursor(conn, workspace_id, CURSOR, now, initial=store.last_event_id(conn, workspace_id))
+    cursor_store.claim_cursor(conn, workspace_id, CURSOR, now, initial=newest_event_id(conn, workspace_id))
 
 
 def process_new_events(conn: Connection, workspace_id: int, now: datetime, limit: int = BATCH) -> Progress:
     position = cursor_store.claim_cursor(conn, workspace_id, CURSOR, now,
-                                         initial=store.last_event_id(conn, workspace_id))
+                                         initial=newest_event_id(conn, workspace_id))
     count, bound = store.log_bound(conn, workspace_id, position, limit)
     progress = Progress(events=count)
     if bound is None:

@@ -201,12 +201,6 @@ def save_plan(conn: Connection, workspace_id: int, rules: dict[str, Any], now: d
 
 # --- the log ----------------------------------------------------------------------------------------
 
-def last_event_id(conn: Connection, workspace_id: int) -> int:
-    from siyu.ingest.store import newest_event_id
-
-    return newest_event_id(conn, workspace_id)
-
-
 def log_bound(conn: Connection, workspace_id: int, position: int, limit: int) -> tuple[int, int | None]:
     """How many log entries (at most ``limit``) follow ``position``, and the last one's id."""
     # ``workspace_id + 0``: walk ids from the cursor (siyu.segments.realtime_store.log_entries_after says why)

@@ -32,6 +32,7 @@ from siyu.growth.rules import ReferralRules, parse_rules
 from siyu.growth.sessions import ACTED_ON, close_due
 from siyu.growth.settle import settle
 from siyu.growth.take_back import Result, take_back
+from siyu.ingest.store import newest_event_id
 from siyu.runtime import Runtime
 from siyu.segments import store as cursor_store
 
@@ -82,7 +83,7 @@ def run_workspace(rt: Runtime, workspace_id: int, now: datetime) -> dict[str, in
 
 def start_cursor(conn: Connection, workspace_id: int, now: datetime) -> None:
     """At launch: the campaigns follow the log from here on (created once, never moved back)."""
-    cursor_store.claim_cursor(conn, workspace_id, CURSOR, now, initial=cursor_store.last_event_id(conn, workspace_id))
+    cursor_store.claim_cursor(conn, workspace_id, CURSOR, now, initial=newest_event_id(conn, workspace_id))
 
 
 def follow_events(conn: Connection, workspace_id: int, now: datetime, done: dict[str, int]) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from siyu.ingest.store import newest_event_id
 from siyu.journeys import definitions, entering, entry_store, steps, store
 from siyu.journeys.lifecycle import EVENTS_CURSOR
 from siyu.journeys.models import (
@@ -87,7 +88,7 @@ def _names_inside(definition: Definition) -> set[str]:
 
 def process_new_events(conn: Connection, workspace_id: int, now: datetime, limit: int = BATCH) -> EventProgress:
     position = segment_store.claim_cursor(conn, workspace_id, EVENTS_CURSOR, now,
-                                          initial=store.last_event_id(conn, workspace_id))
+                                          initial=newest_event_id(conn, workspace_id))
     count, bound = store.log_bound(conn, workspace_id, position, limit)
     progress = EventProgress()
     if bound is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from siyu.ingest.store import newest_event_id
 from siyu.journeys import definitions, entering, entry_store, store
 from siyu.journeys.errors import InvalidJourney, JourneyConflict, JourneyError
 from siyu.journeys.models import (
@@ -88,7 +89,7 @@ def publish(conn: Connection, workspace_id: int, journey_id: int, *, actor: str 
         raise JourneyConflict(f"Journey {journey_id} is archived and cannot be published again.")
     definition = definitions.parse(journey.draft)
     check_references(conn, workspace_id, definition)
-    after = store.last_event_id(conn, workspace_id)
+    after = newest_event_id(conn, workspace_id)
     others = [j for j, _ in store.running_journeys(conn, workspace_id) if j.id != journey_id]
     position = segment_store.claim_cursor(conn, workspace_id, EVENTS_CURSOR, now, initial=after)
     if not others and position < after:  # nothing followed the log meanwhile: start from here
@@ -133,7 +134,7 @@ def enter_by_api(conn: Connection, workspace_id: int, journey_id: int, *, profil
     person = resolve_profile_id(conn, workspace_id, profile_id)
     result = entering.enter(conn, journey, version, definition, profile_id=person, entry_key=f"api:{key}",
                             context={"api": {"key": key, "properties": properties or {}}},
-                            after_event_id=store.last_event_id(conn, workspace_id), now=now)
+                            after_event_id=newest_event_id(conn, workspace_id), now=now)
     if result.entry is None:
         reason = result.refused or "journeys.already_entered"
         raise JourneyConflict(f"Profile {profile_id} cannot enter journey {journey_id} now ({reason}; entry rule: "

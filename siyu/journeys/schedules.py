@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from siyu import clock
 from siyu.db.engine import read, write
 from siyu.db.types import from_millis, to_millis
+from siyu.ingest.store import newest_event_id
 from siyu.journeys import date_firing, definitions, entering, steps, store
 from siyu.journeys.models import (
     DateTrigger,
@@ -106,7 +107,7 @@ def _fire_date_chunk(conn: Connection, journey: Journey, version: Version, defin
 
 def _enter(conn: Connection, journey: Journey, version: Version, definition: Definition,
            people: list[tuple[int, str]], now: datetime) -> int:
-    entered, last_event = 0, store.last_event_id(conn, journey.workspace_id)
+    entered, last_event = 0, newest_event_id(conn, journey.workspace_id)
     for person, fire_key in people:
         try:
             result = entering.enter(conn, journey, version, definition, profile_id=person,

@@ -121,12 +121,6 @@ def workspaces_with_journeys(conn: Connection) -> list[int]:
     return sorted(conn.execute(query).scalars())
 
 
-def last_event_id(conn: Connection, workspace_id: int) -> int:
-    from siyu.ingest.store import newest_event_id
-
-    return newest_event_id(conn, workspace_id)
-
-
 def log_bound(conn: Connection, workspace_id: int, position: int, limit: int) -> tuple[int, int | None]:
     """How many log entries (at most ``limit``) follow ``position``, and the id of the last of them:
     a batch's end."""

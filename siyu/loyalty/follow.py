@@ -22,9 +22,6 @@ from siyu.loyalty import earning, membership, points, points_store, store
 from siyu.loyalty.models import (
     ORDER_COMPLETED,
     ORDER_REFUNDED,
-    POINTS_CHANGED,
-    POINTS_EXPIRING,
-    TIER_CHANGED,
     EntryKind,
     Programme,
 )
@@ -35,8 +32,8 @@ from siyu.segments import store as cursor_store
 CURSOR = "loyalty.events"
 BATCH = 500
 OFFER_POINTS = (POINTS_EARNED, POINTS_REVOKED)  # what a points offer's claim and its void append
-NOT_ACTIVITY = SYSTEM_EVENTS | {TIER_CHANGED, POINTS_EXPIRING, POINTS_CHANGED, "Tier At Risk", "Message Sent",
-                                "Message Failed", "Message Delivered", *OFFER_POINTS}
+# SYSTEM_EVENTS holds loyalty's own entries too (Tier Changed, Points Changed, ...: siyu.loyalty.models)
+NOT_ACTIVITY = SYSTEM_EVENTS | {"Message Sent", "Message Failed", "Message Delivered", *OFFER_POINTS}
 
 
 def follow_batch(conn: Connection, workspace_id: int, programme: Programme, timezone: str, now: datetime) -> int:

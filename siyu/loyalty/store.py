@@ -198,12 +198,6 @@ def cursor_position(conn: Connection, workspace_id: int, name: str) -> int | Non
                                                          cursors.c.name == name)).scalar_one_or_none()
 
 
-def newest_event_id(conn: Connection, workspace_id: int) -> int:
-    from siyu.ingest.store import newest_event_id
-
-    return newest_event_id(conn, workspace_id)
-
-
 def append_points_changed(conn: Connection, workspace_id: int, profile_ids: Collection[int], now: datetime) -> None:
     """A ``Points Changed`` entry for each of these members, whose balance or growth value this
     transaction changed, with the values they hold now (``points_balance``, ``growth_value``): real-time

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 
 from siyu import clock
 from siyu.db.engine import read, write
+from siyu.ingest.store import newest_event_id
 from siyu.loyalty import store, tasks_rules, tasks_store
 from siyu.loyalty.models import EVENT_SOURCE, TASK_COMPLETED
 from siyu.loyalty.tasks_models import InviteSource, Task, TaskKind
@@ -64,7 +65,7 @@ def run_workspace(engine: Engine, workspace_id: int, timezone: str, now: datetim
 def follow_log(engine: Engine, workspace_id: int, timezone: str, now: datetime) -> int:
     with read(engine) as conn:
         position = store.cursor_position(conn, workspace_id, CURSOR)
-        if position is not None and position >= store.newest_event_id(conn, workspace_id):
+        if position is not None and position >= newest_event_id(conn, workspace_id):
             return 0  # nothing new: no write transaction
     looked_total = 0
     while True:

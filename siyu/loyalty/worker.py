@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from siyu import clock
 from siyu.db.engine import read, write
+from siyu.ingest.store import newest_event_id
 from siyu.loyalty import earning, follow, store
 from siyu.loyalty.nightly import NightlyResult, run_nightly
 from siyu.runtime import Runtime
@@ -38,7 +39,7 @@ def run_due(rt: Runtime, workspaces: list) -> dict[str, int]:  # noqa: ANN001 - 
 def follow_log(engine: Engine, workspace_id: int, timezone: str, now: datetime) -> int:
     with read(engine) as conn:
         position = store.cursor_position(conn, workspace_id, follow.CURSOR)
-        if position is not None and position >= store.newest_event_id(conn, workspace_id):
+        if position is not None and position >= newest_event_id(conn, workspace_id):
             return 0  # nothing new: no write transaction
     looked_total = 0
     while True:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from siyu.ingest.store import newest_event_id
 from siyu.segments import realtime_store, store
 from siyu.segments.dump import dump, referenced_segments, referenced_tiers
 from siyu.segments.errors import InvalidDefinition, SegmentError
@@ -95,7 +96,7 @@ def save(conn: Connection, workspace_id: int, *, name: str, description: str | N
     store.apply_membership(conn, workspace_id, (segment["id"], name), tree, now, timezone)
     # The first segment starts the real-time cursor here: its members are computed up to this point of
     # the log, so the worker need not replay history (later segments find the cursor already there).
-    store.claim_cursor(conn, workspace_id, REALTIME_CURSOR, now, initial=store.last_event_id(conn, workspace_id))
+    store.claim_cursor(conn, workspace_id, REALTIME_CURSOR, now, initial=newest_event_id(conn, workspace_id))
     return store.get_segment(conn, workspace_id, segment["id"])
 
 

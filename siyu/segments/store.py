@@ -225,12 +225,6 @@ def advance_cursor(conn: Connection, workspace_id: int, name: str, position: int
                  .values(position=position, updated_at=now))
 
 
-def last_event_id(conn: Connection, workspace_id: int) -> int:
-    from siyu.ingest.store import newest_event_id
-
-    return newest_event_id(conn, workspace_id)
-
-
 def workspaces_with_segments(conn: Connection) -> list[int]:
     """Workspaces with an active segment or auto-tag rule: the ones the worker must follow."""
     # tenancy: cross-workspace by design — the worker visits every workspace that has segments

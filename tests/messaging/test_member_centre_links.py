@@ -80,9 +80,8 @@ def _follow(client: Any, url: str) -> Any:
     return client.get(urlsplit(url)._replace(scheme="", netloc="").geturl(), follow_redirects=True)
 
 
-def test_a_journey_message_carries_a_working_member_centre_and_survey_link(runtime: Runtime, client: Any,
-                                                                           workspace: Any, hook: WebhookSink) -> None:
-    clock.freeze(NOON)
+def _two_members_and_a_survey(client: Any, workspace: Any) -> tuple[int, int, dict[str, Any]]:
+    """Lina (321 points) and Wei (5 points) under a programme whose centre links last 14 days, and an NPS survey."""
     assert client.put("/api/loyalty/programme", headers=workspace.bearer(),
                       json={"tiers": LADDER, "centre_link_days": 14}).status_code == 200
     lina, wei = person(client, workspace, "lina", name="林娜"), person(client, workspace, "wei")
@@ -90,6 +89,13 @@ def test_a_journey_message_carries_a_working_member_centre_and_survey_link(runti
         client.post(f"/api/loyalty/members/{who}/adjust", headers=workspace.bearer(),
                     json={"points": points, "note": "gift", "idempotency_key": f"gift-{who}"})
     survey = client.post("/api/surveys", headers=workspace.bearer(), json={"name": "购后 NPS"}).json()
+    return lina, wei, survey
+
+
+def test_a_journey_message_carries_a_working_member_centre_and_survey_link(runtime: Runtime, client: Any,
+                                                                           workspace: Any, hook: WebhookSink) -> None:
+    clock.freeze(NOON)
+    lina, wei, survey = _two_members_and_a_survey(client, workspace)
     journey = live(client, workspace, {"trigger": {"api": True}, "steps": [
         {"id": "hello", "send": {"channel": "webhook", "purpose": "transactional", "template": {"body": {
             "text": "{{ profile.traits.name | default('你') }}，你的会员中心",
@@ -145,13 +151,7 @@ def _preview(client: Any, headers: dict[str, str], profile_id: int, template: di
 
 def test_a_preview_carries_the_working_links_a_send_would(runtime: Runtime, client: Any, workspace: Any) -> None:
     clock.freeze(NOON)
-    assert client.put("/api/loyalty/programme", headers=workspace.bearer(),
-                      json={"tiers": LADDER, "centre_link_days": 14}).status_code == 200
-    lina, wei = person(client, workspace, "lina", name="林娜"), person(client, workspace, "wei")
-    for who, points in ((lina, 321), (wei, 5)):
-        client.post(f"/api/loyalty/members/{who}/adjust", headers=workspace.bearer(),
-                    json={"points": points, "note": "gift", "idempotency_key": f"gift-{who}"})
-    survey = client.post("/api/surveys", headers=workspace.bearer(), json={"name": "购后 NPS"}).json()
+    lina, wei, survey = _two_members_and_a_survey(client, workspace)
     template = {"body": {"centre": "{{ member_centre_link() }}", "survey": f"{{{{ survey_link({survey['id']}) }}}}"}}
     shown = _preview(client, workspace.bearer(), lina, template)
     assert not [w for w in shown["warnings"] if w["code"] == WarningCode.MISSING_VALUE]

@@ -58,6 +58,15 @@ def _members(runtime: Runtime, client: Any, workspace: Any) -> dict[str, int]:
     return people
 
 
+def _orders(client: Any, workspace: Any, **totals: int) -> None:
+    """One ``Order Completed`` (order ``O-<user>``) per user id, of that total, through ingest now."""
+    for who, total in totals.items():
+        sent = client.post("/v1/track", auth=(workspace.write_key, ""), json={
+            "userId": who, "event": "Order Completed", "properties": {"order_id": f"O-{who}", "total": total},
+            "timestamp": clock.now().isoformat()})
+        assert sent.status_code == 200, sent.text
+
+
 @pytest.mark.parametrize("raw", [d for d in DEFINITIONS if "loyalty" in d][:4])
 def test_a_loyalty_condition_reads_back_as_written(raw: dict[str, Any]) -> None:
     assert dump(parse(raw)) == raw
@@ -176,11 +185,7 @@ def test_journeys_start_for_an_upgraded_member_through_the_worker(runtime: Runti
         "trigger": {"event": "Tier Changed", "where": [{"property": "to_rank", "op": "gte", "value": 2}]},
         "steps": [{"id": "hi", "send": mail}]})
     clock.advance(timedelta(minutes=1))
-    for who, total in (("mei", 6000), ("nan", 300)):
-        sent = client.post("/v1/track", auth=(workspace.write_key, ""), json={
-            "userId": who, "event": "Order Completed", "properties": {"order_id": f"O-{who}", "total": total},
-            "timestamp": clock.now().isoformat()})
-        assert sent.status_code == 200, sent.text
+    _orders(client, workspace, mei=6000, nan=300)
     run_pass(runtime)
     clock.advance(timedelta(minutes=1))
     run_pass(runtime)
@@ -265,11 +270,7 @@ def test_points_from_an_order_move_a_member_in_real_time_without_a_tier_change(r
     hour = timedelta(hours=1)
     run_pass(runtime, refresh_every=hour)  # the first pass refreshes; from here on only real time moves anyone
     clock.advance(timedelta(minutes=1))
-    for who, total in (("mei", 600), ("nan", 100)):
-        sent = client.post("/v1/track", auth=(workspace.write_key, ""), json={
-            "userId": who, "event": "Order Completed", "properties": {"order_id": f"O-{who}", "total": total},
-            "timestamp": clock.now().isoformat()})
-        assert sent.status_code == 200, sent.text
+    _orders(client, workspace, mei=600, nan=100)
     result = run_pass(runtime, refresh_every=hour)
     assert workspace.id not in result.refreshed
     with read(runtime.engine) as conn:

@@ -34,7 +34,7 @@ class StatusIn(BaseModel):
 
 
 class LinksIn(BaseModel):
-    profile_ids: list[int] | None = Field(None, max_length=1000)
+    profile_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=1000)
     segment_id: int | None = Field(None, ge=1, le=2**31 - 1)
     send_key: str = Field("default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
     save_trait: bool = Field(True, description="Also store each link in the trait survey_<id>_link")

@@ -131,3 +131,13 @@ def test_the_cli_creates_issues_links_and_reports(runtime: Runtime, client: Any,
     assert shown.exit_code == 0 and "NPS 100.0 from 1 answers" in shown.output
     assert _cli(runtime, "surveys", "nps", "-w", workspace.name, str(survey_id), "--by", "year").exit_code == 2
     assert _cli(runtime, "surveys", "links", "-w", workspace.name, str(survey_id)).exit_code == 2
+
+
+def test_links_for_ids_no_database_can_hold_are_refused(client: Any, workspace: Any) -> None:
+    """Found by the schemathesis run: a profile id past 2**63 - 1 was a 500 on SQLite (the driver cannot bind it)."""
+    survey = _survey(client, workspace)
+    for bad in (2**63, 0, -1):
+        refused = client.post(f"/api/surveys/{survey['id']}/links", headers=workspace.bearer(),
+                              json={"profile_ids": [bad]})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "request.invalid"

@@ -202,7 +202,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--resolve", choices=["deferred", "inline"], default="deferred",
                         help="SIYU_INGEST_RESOLVE of the server (deferred: as `siyu serve` runs by default).")
     parser.add_argument("--profile", type=Path, help="Record the server under py-spy during the load into this "
-                        "file (collapsed stacks: one line per stack with its sample count).")
+                        "file, and its worker children into FILE.workerN (collapsed stacks: one line per stack "
+                        "with its sample count).")
     return parser.parse_args()
 
 
@@ -240,6 +241,11 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, ob
                                      "--output", str(args.profile), "--duration", str(int(args.seconds))],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
         workers = children(server.pid)
+        worker_profilers = [subprocess.Popen(["py-spy", "record", "--pid", str(w), "--format", "raw",
+                                              "--output", f"{args.profile}.worker{n}", "--duration",
+                                              str(int(args.seconds))],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            for n, w in enumerate(workers)] if args.profile else []
         cpu_before = cpu_seconds(server.pid)
         worker_before = sum(cpu_seconds(w) for w in workers)
         started = time.monotonic()
@@ -249,8 +255,8 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, ob
         worker_cpu = sum(cpu_seconds(w) for w in workers) - worker_before
         peak_mb = vm_hwm_kb(server.pid) / 1024
         worker_peak_mb = max((vm_hwm_kb(w) for w in workers), default=0) / 1024
-        if profiler is not None:
-            profiler.wait(timeout=120)
+        for recording in ([profiler] if profiler is not None else []) + worker_profilers:
+            recording.wait(timeout=120)
     finally:
         server.terminate()
         server.wait(timeout=60)

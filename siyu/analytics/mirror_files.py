@@ -297,26 +297,25 @@ def _json_object(value: str | None) -> dict[str, Any]:
 
 
 def event_batch(rows: Sequence[EventRow]) -> pa.RecordBatch:
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
-    for row in rows:
-        properties = _json_object(row.properties)
-        for name in (
-            "id",
-            "workspace_id",
-            "profile_id",
-            "type",
-            "name",
-            "source",
-            "anonymous_id",
-            "user_id",
-            "properties",
-        ):
-            columns[name].append(getattr(row, name))
-        columns["timestamp"].append(row.timestamp)
-        columns["received_at"].append(row.received_at)
-        columns["revenue"].append(_revenue(properties))
-        columns["channel"].append(channel_of(properties, _json_object(row.context), _json_object(row.traits)))
-    return pa.RecordBatch.from_pydict(columns, schema=EVENT_SCHEMA)
+    """Rows as an Arrow batch: the stored columns as they are, plus ``revenue`` and ``channel``
+    derived as rollups derive them. A JSON column is parsed only when the key those need could be in
+    it (stored JSON is written by orjson or PostgreSQL, neither of which escapes ASCII in keys, so a
+    key's name not in the text means the key is absent): most events carry neither."""
+    (ids, workspace_ids, profile_ids, types, names, timestamps, received, sources, anonymous_ids, user_ids,
+     properties, traits, contexts) = zip(*rows, strict=True) if rows else ((),) * 13
+    revenue: list[float | None] = []
+    channel: list[str | None] = []
+    for props, trait_text, context in zip(properties, traits, contexts, strict=True):
+        wanted = props is not None and ('"total"' in props or '"revenue"' in props or '"channel"' in props)
+        parsed = _json_object(props) if wanted else {}
+        revenue.append(_revenue(parsed))
+        channel.append(channel_of(parsed,
+                                  _json_object(context) if context and '"campaign"' in context else {},
+                                  _json_object(trait_text) if trait_text and '"channel"' in trait_text else {}))
+    columns = {"id": ids, "workspace_id": workspace_ids, "profile_id": profile_ids, "type": types, "name": names,
+               "source": sources, "anonymous_id": anonymous_ids, "user_id": user_ids, "properties": properties,
+               "timestamp": timestamps, "received_at": received, "revenue": revenue, "channel": channel}
+    return pa.RecordBatch.from_pydict({name: list(columns[name]) for name in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
 
 
 def parquet_writer(path: Path, schema: pa.Schema, dictionary: list[str] | bool = True) -> pq.ParquetWriter:

@@ -14,6 +14,7 @@ from siyu.api import errors
 from siyu.api.auth import runtime_of
 from siyu.api.nul import RejectNulCharacters
 from siyu.callbacks.fast_path import CallbackFastPath
+from siyu.ingest.fast_path import IngestFastPath
 from siyu.offers.fast_path import ClaimFastPath
 from siyu.runtime import Runtime
 
@@ -58,6 +59,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     for include in _routers():
         include(app)
+    app.add_middleware(IngestFastPath, runtime=runtime)  # see siyu.ingest.fast_path
     app.add_middleware(ClaimFastPath, runtime=runtime)  # see siyu.offers.fast_path
     app.add_middleware(CallbackFastPath, runtime=runtime)  # outermost: see siyu.callbacks.fast_path
     return app

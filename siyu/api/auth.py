@@ -102,9 +102,8 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
     return dependency
 
 
-def basic_auth_user(request: Request) -> str | None:
-    """The user part of HTTP basic auth: where Segment SDKs put the write key."""
-    header = request.headers.get("authorization", "")
+def basic_auth_user(header: str) -> str | None:
+    """The user part of an HTTP basic Authorization header's value: where Segment SDKs put the write key."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return None

@@ -21,6 +21,7 @@ from siyu.errors import SiyuError
 from siyu.ingest.http import decode_body, messages_of, parse_json
 from siyu.ingest.spec import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES
 from siyu.ingest.writer import writer_for
+from siyu.runtime import Runtime
 
 
 class _WriteKeyScheme(SecurityBase):
@@ -73,19 +74,26 @@ def _openapi(schema: dict[str, Any]) -> dict[str, Any]:
 
 async def _handle(request: Request, type_: str | None) -> JSONResponse:
     try:
-        await _accept(request, type_)
+        await accept(runtime_of(request), await request.body(), request.headers.get("content-encoding"),
+                     request.headers.get("authorization", ""), type_)
     except SiyuError as error:
-        return _refusal(error)
+        status, headers, body = refusal(error)
+        return JSONResponse(body, status_code=status, headers=headers)
     return JSONResponse({"success": True})
 
 
-async def _accept(request: Request, type_: str | None) -> None:
-    runtime = runtime_of(request)
+async def accept(runtime: Runtime, raw: bytes, content_encoding: str | None, authorization: str,
+                 type_: str | None) -> None:
+    """Validate a request's messages and hand them to the writer; returns once they are committed.
+
+    Request-free, so that the route and :mod:`siyu.ingest.fast_path` run the same code and give the
+    same answers; raises :class:`SiyuError` for every refusal."""
     limit = MAX_MESSAGE_BYTES if type_ is not None else MAX_BATCH_BYTES
     received_at = clock.now()
-    body = decode_body(await request.body(), request.headers.get("content-encoding"), limit)
+    body = decode_body(raw, content_encoding, limit)
     payload = parse_json(body)
-    key = basic_auth_user(request) or (payload.get("writeKey") if isinstance(payload.get("writeKey"), str) else None)
+    key = basic_auth_user(authorization) or (
+        payload.get("writeKey") if isinstance(payload.get("writeKey"), str) else None)
     workspace_id = workspace_for_write_key(runtime, key)
     writer = writer_for(runtime)
     rules, region = writer.workspace_rules(workspace_id)
@@ -94,8 +102,9 @@ async def _accept(request: Request, type_: str | None) -> None:
     await writer.submit(workspace_id, messages, identifiers)
 
 
-def _refusal(error: SiyuError) -> JSONResponse:
-    """siyu's error envelope, plus Segment's top-level ``code`` and ``message``.
+def refusal(error: SiyuError) -> tuple[int, dict[str, str] | None, dict[str, Any]]:
+    """Status, headers and body of a refusal: siyu's error envelope, plus Segment's top-level ``code``
+    and ``message``.
 
     Both SDKs read ``code`` and ``message`` at the top level of an error response. Without them the
     RudderStack SDK fails with a KeyError instead of its APIError, so it retries a 400 or 401 with
@@ -106,7 +115,7 @@ def _refusal(error: SiyuError) -> JSONResponse:
         headers = {"Retry-After": "1"}
     body = {"error": {"code": error.code, "message": error.message, "details": error.details},
             "code": error.code, "message": error.message}
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    return error.status, headers, body
 
 
 def _single(kind: str) -> None:

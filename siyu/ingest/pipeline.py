@@ -196,21 +196,32 @@ def write_graph(conn: Connection, workspace_id: int, graph: BatchGraph, real: di
     return links
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
+def json_text(value: dict[str, Any] | None) -> str | None:
+    """A JSON column's text as the log stores it (None for an empty object)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode() if value else None
+
+
+def stored_properties(message: Message) -> dict[str, Any]:
+    """The properties the log stores: an alias's previousId and a group's groupId are kept there."""
+    if message.type == "alias":
+        return {**message.properties, "previousId": message.previous_id}
+    if message.type == "group":
+        return {**message.properties, "groupId": message.group_id}
+    return message.properties
 
 
 def event_row(workspace_id: int, message: Message, profile_id: int | None) -> tuple[Any, ...]:
     """A row in :data:`siyu.ingest.store.EVENT_COLUMNS` order."""
-    properties = message.properties
-    if message.type == "alias":
-        properties = {**properties, "previousId": message.previous_id}
-    elif message.type == "group":
-        properties = {**properties, "groupId": message.group_id}
+    prepared = message.prepared
+    if prepared is not None:
+        properties, traits, context = prepared.properties, prepared.traits, prepared.context
+    else:
+        properties = json_text(stored_properties(message))
+        traits, context = json_text(message.traits), json_text(message.context)
     return (workspace_id, profile_id, message.message_id, message.type, message.name, message.anonymous_id,
             message.user_id, to_millis(message.timestamp),
             to_millis(message.sent_at) if message.sent_at else None, to_millis(message.received_at),
-            message.source, _json(properties), _json(message.traits), _json(message.context))
+            message.source, properties, traits, context)
 
 
 def _fold_into_profiles(conn: Connection, workspace_id: int, batch: list[tuple[Message, list[Identifier]]],
@@ -230,8 +241,13 @@ def _fold_into_profiles(conn: Connection, workspace_id: int, batch: list[tuple[M
         if traits:
             normalised = {i.kind.value: i.value for i in found if i.kind.value in traits}
             trait_updates[profile_id].append(({**traits, **normalised}, message))
-        add_event(deltas[profile_id], name=message.name, at=message.timestamp, properties=message.properties,
-                  channel=channel_of(message.properties, message.context, traits))
+        prepared = message.prepared
+        if prepared is not None:
+            add_event(deltas[profile_id], name=message.name, at=message.timestamp, properties={},
+                      channel=prepared.channel, amount=prepared.amount)
+        else:
+            add_event(deltas[profile_id], name=message.name, at=message.timestamp, properties=message.properties,
+                      channel=channel_of(message.properties, message.context, traits))
         entry = counts[(profile_id, message.name)]
         entry[0] += 1
         entry[1] = message.timestamp if entry[1] is None else min(entry[1], message.timestamp)

@@ -11,17 +11,26 @@ show the backlog).
 
 This module is the message's round trip through the queue row: compact JSON, with times as
 integer microseconds so that a resolved event is exactly what the inline path would have stored.
+The server does each message's pure work before queueing it (:class:`siyu.ingest.spec.Prepared`):
+the log's JSON columns serialised, the channel and order amount its profile's rollups take, its
+profile traits. The resolver is the one serial step of ingest, the server's work spreads over its
+request handling (and over processes on PostgreSQL), so the work belongs there: measured with
+``bench/bench_resolver.py``, see bench/RESULTS.md. Rows queued in the first format (a JSON object)
+before an upgrade are still read.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from siyu.identity.models import Identifier
-from siyu.ingest.spec import Message
+from siyu.ingest.pipeline import json_text, stored_properties
+from siyu.ingest.spec import Message, Prepared
+from siyu.profiles.rollups import channel_of, order_amount
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
@@ -36,21 +45,48 @@ def _time(value: int | None) -> datetime | None:
 
 
 def encode(message: Message, identifiers: list[Identifier]) -> str:
-    row: dict[str, Any] = {"t": message.type, "m": message.message_id, "n": message.name,
-                           "ts": _micros(message.timestamp), "r": _micros(message.received_at), "s": message.source,
-                           "i": [(i.type, i.value) for i in identifiers]}
-    for key, value in (("sa", _micros(message.sent_at)), ("u", message.user_id), ("a", message.anonymous_id),
-                       ("p", message.properties), ("tr", message.traits), ("c", message.context),
-                       ("pv", message.previous_id), ("g", message.group_id)):
-        if value:
-            row[key] = value
-    if message.dedupe_forever:
-        row["f"] = True
-    return orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS).decode()
+    """The queue row of a message: a JSON array (the second format), prepared as :class:`Prepared` says."""
+    traits = message.profile_traits()
+    return orjson.dumps([
+        2, message.type, message.message_id, message.name, _micros(message.timestamp),
+        _micros(message.received_at), _micros(message.sent_at), message.source, message.user_id,
+        message.anonymous_id, [(i.type, i.value) for i in identifiers],
+        json_text(stored_properties(message)), json_text(message.traits), json_text(message.context),
+        channel_of(message.properties, message.context, traits), order_amount(message.properties), traits or None,
+        message.previous_id, message.group_id, message.dedupe_forever,
+    ], option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def decode(text: str) -> tuple[Message, list[Identifier]]:
     row = orjson.loads(text)
+    if isinstance(row, dict):
+        return _decode_first_format(row)
+    (_, type_, message_id, name, timestamp, received_at, sent_at, source, user_id, anonymous_id, found,
+     properties, traits, context, channel, amount, profile_traits, previous_id, group_id, forever) = row
+    message = Message(type=type_, message_id=message_id, name=name, timestamp=_time(timestamp),
+                      received_at=_time(received_at), sent_at=_time(sent_at), user_id=user_id,
+                      anonymous_id=anonymous_id, previous_id=previous_id, group_id=group_id, source=source,
+                      dedupe_forever=forever,
+                      prepared=Prepared(properties, traits, context, channel, amount, profile_traits))
+    return message, list(map(Identifier._make, found))
+
+
+def objects(message: Message) -> Message:
+    """A decoded message with its properties, traits and context as objects again (rarely needed: the
+    resolver's isolation of a message it cannot store marks its context)."""
+    prepared = message.prepared
+    if prepared is None:
+        return message
+    properties = orjson.loads(prepared.properties) if prepared.properties else {}
+    if message.type == "alias":
+        properties.pop("previousId", None)
+    elif message.type == "group":
+        properties.pop("groupId", None)
+    return replace(message, properties=properties, traits=orjson.loads(prepared.traits) if prepared.traits else {},
+                   context=orjson.loads(prepared.context) if prepared.context else {}, prepared=None)
+
+
+def _decode_first_format(row: dict[str, Any]) -> tuple[Message, list[Identifier]]:
     message = Message(type=row["t"], message_id=row["m"], name=row["n"], timestamp=_time(row["ts"]),
                       received_at=_time(row["r"]), sent_at=_time(row.get("sa")), user_id=row.get("u"),
                       anonymous_id=row.get("a"), properties=row.get("p") or {}, traits=row.get("tr") or {},

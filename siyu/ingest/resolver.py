@@ -100,7 +100,7 @@ def _isolate(engine: Engine, workspace_id: int, limit: int) -> int:
         taken = ingest_store.take_queued(conn, workspace_id, 1)
         if not taken:
             return 0
-        message, _ = queue.decode(taken[0][1])
+        message = queue.objects(queue.decode(taken[0][1])[0])
         log.error("message %s of workspace %s could not be resolved; stored without a profile",
                   message.message_id, workspace_id)
         siyu_context = {**(message.context.get("siyu") or {}), "unresolved": True}

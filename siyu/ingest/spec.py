@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from siyu.ingest.errors import IngestError, MessageTooLarge
 
@@ -26,6 +26,19 @@ MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 200
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2199, 12, 31, tzinfo=UTC)
+
+
+class Prepared(NamedTuple):
+    """A message's pure work done before it is queued (:mod:`siyu.ingest.queue`): the log's JSON
+    columns as the log stores them, and what folding it into a profile reads. The resolver, the one
+    thread that must be serial, then spends nothing on decoding objects only to encode them again."""
+
+    properties: str | None  # the event row's JSON text (an alias's previousId, a group's groupId included)
+    traits: str | None
+    context: str | None
+    channel: str | None  # siyu.profiles.rollups.channel_of of the message
+    amount: float  # siyu.profiles.rollups.order_amount of its properties
+    profile_traits: dict[str, Any] | None  # Message.profile_traits(), None when empty
 
 
 @dataclass(slots=True)
@@ -45,9 +58,12 @@ class Message:
     group_id: str | None = None  # group
     source: str = "http"
     dedupe_forever: bool = False  # imports keep their keys for ever (re-import changes nothing)
+    prepared: Prepared | None = None  # set on a message decoded from the queue; its objects are then empty
 
     def profile_traits(self) -> dict[str, Any]:
         """Traits about the person: identify's traits, plus ``context.traits`` on any call."""
+        if self.prepared is not None:
+            return dict(self.prepared.profile_traits or {})
         context_traits = self.context.get("traits")
         merged = dict(context_traits) if isinstance(context_traits, dict) else {}
         if self.type == "identify":

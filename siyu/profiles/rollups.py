@@ -53,8 +53,9 @@ def channel_of(properties: dict[str, Any], context: dict[str, Any], traits: dict
 
 
 def add_event(rollup: Rollup, *, name: str, at: datetime, properties: dict[str, Any], channel: str | None,
-              counts_as_activity: bool = True) -> None:
-    """Fold one event into a rollup (in place). Order of arrival does not matter."""
+              counts_as_activity: bool = True, amount: float | None = None) -> None:
+    """Fold one event into a rollup (in place). Order of arrival does not matter. ``amount``: the
+    order amount when already known (a queued message carries it), else read from ``properties``."""
     if channel is not None:
         if rollup.first_channel is None or (rollup.first_seen_at is not None and at < rollup.first_seen_at):
             rollup.first_channel = channel
@@ -66,7 +67,7 @@ def add_event(rollup: Rollup, *, name: str, at: datetime, properties: dict[str, 
         rollup.last_seen_at = at if rollup.last_seen_at is None else max(rollup.last_seen_at, at)
     if name == ORDER_EVENT:
         rollup.order_count += 1
-        rollup.total_spend = round(rollup.total_spend + order_amount(properties), 2)
+        rollup.total_spend = round(rollup.total_spend + (order_amount(properties) if amount is None else amount), 2)
         rollup.first_order_at = at if rollup.first_order_at is None else min(rollup.first_order_at, at)
         rollup.last_order_at = at if rollup.last_order_at is None else max(rollup.last_order_at, at)
 

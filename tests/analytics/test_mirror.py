@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import duckdb
+import orjson
 from sqlalchemy import func, select
 
 from siyu import clock
@@ -296,3 +297,33 @@ def test_the_mirror_is_at_most_a_quarter_of_the_event_table(runtime: Runtime, wo
         f"(prorated): ratio {figures['size_ratio']}"
     )
     assert figures["size_ratio"] <= 0.25
+
+
+def test_the_mirror_derives_revenue_and_channel_as_rollups_do() -> None:
+    """A column's JSON is parsed only when a key the mirror needs could be in it; the answers are those of
+    rollups' own order_amount and channel_of, whichever of the three places names the channel."""
+    from siyu.analytics.mirror_files import event_batch
+    from siyu.analytics.mirror_store import EventRow
+    from siyu.profiles.rollups import channel_of, order_amount
+
+    cases = [  # properties, traits, context
+        ('{"total": 179.8, "channel": "tmall"}', None, '{"campaign": {"source": "xiaohongshu"}}'),
+        ('{"revenue": "89.90"}', '{"channel": "store"}', '{"ip": "10.0.0.1"}'),
+        ('{"sku": "LIP-01"}', '{"channel": "  staff-link  "}', None),
+        ('{"cart": {"total": 5}}', None, '{"campaign": {"medium": "kol"}}'),
+        (None, None, None),
+        ('{"channel": ""}', '{"name": "李娜"}', '{"campaign": "not an object"}'),
+    ]
+    rows = [EventRow(i, 1, i, "track", "Order Completed", 0, 0, "http", None, "u", p, t, c)
+            for i, (p, t, c) in enumerate(cases)]
+    batch = event_batch(rows).to_pydict()
+
+    def expected(text: str | None) -> dict:
+        return orjson.loads(text) if text else {}
+
+    assert batch["revenue"] == [order_amount(expected(p)) if {"total", "revenue"} & set(expected(p)) else None
+                                for p, _, _ in cases]
+    assert batch["channel"] == [channel_of(expected(p), expected(c), expected(t)) for p, t, c in cases]
+    assert batch["channel"] == ["xiaohongshu", "store", "staff-link", None, None, None]
+    assert batch["properties"] == [p for p, _, _ in cases] and batch["id"] == list(range(len(cases)))
+    assert event_batch([]).num_rows == 0

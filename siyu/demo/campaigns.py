@@ -163,12 +163,24 @@ def _leaderboard(demo: Demo, start: datetime) -> None:
             demo.arrive(board, "invite", ref, start + (k + 1) * DAY + n * MINUTE, f"{name}的粉丝{k + 1}")
 
 
+def _coupon(demo: Demo, name: str, start: datetime, amount_fen: int | None = None) -> int:
+    """A fixed-amount coupon for a campaign whose rules decide each claim's value (its own face value)."""
+    with write(demo.runtime.engine) as conn:
+        return create_offer(conn, demo.workspace_id, {
+            "name": name, "kind": "fixed_amount", "stock": 1000, "per_person_limit": 1, "amount_fen": amount_fen,
+            "valid_days": 30, "description": "面值按活动规则 · worth what the campaign's rules decide"},
+            now=start - DAY).id
+
+
 def _group_bargain_split(demo: Demo, start: datetime, end: datetime) -> None:
+    group_coupon = _coupon(demo, "拼团立减券 · group-buy coupon", start)
     groups = demo.campaign(CampaignKind.GROUP_BUY, "三人拼团 · 精华液 49 元", {
-        "description": _text("3 人成团，团长 49 元、团员 59 元，24 小时内未成团自动取消。",
-                             "3 people form a group: 49 yuan for the leader, 59 for members; unfilled in 24 h: void."),
-        "group_size": 3, "time_limit_hours": 24, "leader_price_fen": 4900, "member_price_fen": 5900,
-        "leader_reward": {"cost_fen": 0}, "member_reward": {"cost_fen": 0}}, starts=start, ends=end)
+        "description": _text("原价 99 元，3 人成团，团长 49 元、团员 59 元，24 小时内未成团自动取消。",
+                             "List price 99 yuan; 3 people form a group: 49 yuan for the leader, 59 for members; "
+                             "unfilled in 24 h: void."),
+        "group_size": 3, "time_limit_hours": 24, "list_price_fen": 9900, "leader_price_fen": 4900,
+        "member_price_fen": 5900, "leader_reward": {"offer_id": group_coupon},
+        "member_reward": {"offer_id": group_coupon}}, starts=start, ends=end)
     filled = demo.join(groups, demo.person(start - 20 * DAY, "团长阿美"), start + 2 * DAY)
     for k in range(2):
         demo.arrive(groups, "join", filled, start + 2 * DAY + (k + 1) * 60 * MINUTE, f"团员{k + 1}")
@@ -178,14 +190,15 @@ def _group_bargain_split(demo: Demo, start: datetime, end: datetime) -> None:
         "description": _text("邀请 5 位好友帮你砍价，砍到 9.9 元即可购买，24 小时有效。",
                              "Five friends cut the price to 9.9 yuan within 24 hours."),
         "start_price_fen": 19900, "target_price_fen": 990, "expected_helpers": 5,
-        "reward": {"cost_fen": 18910}}, starts=start, ends=end)
+        "reward": {"offer_id": _coupon(demo, "砍价券 · bargain coupon", start, 18910)}}, starts=start, ends=end)
     ref = demo.join(bargain, demo.person(start - 40 * DAY, "砍价达人"), start + 4 * DAY)
     for k in range(5):
         demo.arrive(bargain, "help", ref, start + 4 * DAY + (k + 1) * 30 * MINUTE, f"帮砍{k + 1}")
     split = demo.campaign(CampaignKind.SPLIT_COUPON, "50 元红包券 5 人瓜分", {
         "description": _text("分享链接，你和 4 位好友瓜分 50 元券，每人至少 1 元。",
                              "You and four friends share 50 yuan of coupons, at least 1 yuan each."),
-        "pool_fen": 5000, "claimers": 5, "minimum_fen": 100}, starts=start, ends=end)
+        "pool_fen": 5000, "claimers": 5, "minimum_fen": 100,
+        "offer_id": _coupon(demo, "瓜分券 · split coupon", start)}, starts=start, ends=end)
     ref = demo.join(split, demo.person(start - 10 * DAY, "分享者小萌"), start + 5 * DAY)
     for k in range(4):
         demo.arrive(split, "join", ref, start + 5 * DAY + (k + 1) * 10 * MINUTE, f"领券好友{k + 1}")

@@ -3,12 +3,15 @@ it three days after an order (its send step writes each person's own signed link
 answers from a few hundred repeat buyers — so the console's surveys pages show NPS over time and by
 segment from the first start.
 
-The links are issued and the answers given through the surveys capability's own functions
-(:func:`siyu.surveys.page.issue_links`, :func:`siyu.surveys.store.answer`, which the public survey
-page calls), each answer dated in the past and leaving its ``Survey Answered`` event in the person's
-timeline. The journey is published now: from here on the worker sends the survey after new orders,
-while the history below is written directly (as the loyalty demo writes its year of points). Scores
-drift upwards over the weeks — the brand fixed its slow shipping, and the comments say so.
+The journey asks every buyer: its message carries ``{{ survey_link(<id>) }}``, which signs the
+person's own link when the message is rendered (:mod:`siyu.messaging.templates`), so nobody needs a
+link issued beforehand. The answers are given through the surveys capability's own function
+(:func:`siyu.surveys.store.answer`, which the public survey page calls), each dated in the past and
+leaving its ``Survey Answered`` event in the person's timeline. The journey is published now: from
+here on the worker sends the survey after new orders, while the history below is written directly
+(as the loyalty demo writes its year of points), under a send key of its own (``HISTORY``), so a
+respondent asked again by the live journey answers that new send. Scores drift upwards over the
+weeks — the brand fixed its slow shipping, and the comments say so.
 
 Idempotent: a workspace that has the survey already is left as it is.
 """
@@ -27,6 +30,7 @@ NAME = "购后 NPS · Post-purchase NPS"
 RESPONDENTS = 360
 WEEKS = 10
 BUYERS_SEGMENT = "复购客户"  # made by siyu.demo.understand, which runs first
+HISTORY = "demo-history"  # the send key of the answers written as history
 COMMENTS = {
     "detractor": ["物流太慢了，等了一周。", "Shipping took a week.", "包装破损，客服回复慢。"],
     "passive": ["产品不错，价格有点贵。", "Good, but pricey.", "还行，希望赠品多一点。"],
@@ -35,17 +39,14 @@ COMMENTS = {
 
 
 def journey_definition(survey_id: int) -> dict[str, Any]:
-    """Three days after an order, at 10:00, the person's own link — if a link was issued to them."""
-    link = f"{{{{ profile.traits.survey_{survey_id}_link }}}}"
+    """Three days after an order, at 10:00, each buyer's own link (signed when the message is rendered)."""
+    link = f"{{{{ survey_link({survey_id}) }}}}"
     template = {"subject": {"zh": "花 1 分钟评价这次购物", "en": "One minute on your order?"},
                 "text": {"zh": f"您会把悦妆推荐给朋友吗？点这里打分：{link}",
                          "en": f"Would you recommend Yuezhuang to a friend? Rate us: {link}"}}
     return {"trigger": {"event": "Order Completed"}, "entry": {"rule": "once_per", "period": "90d"},
             "steps": [{"id": "wait", "wait": {"duration": "3d", "at": "10:00"}, "label": "三天后上午"},
-                      {"id": "has_link", "condition": {"trait": f"survey_{survey_id}_link", "op": "exists"},
-                       "then": "ask", "else": "done"},
-                      {"id": "ask", "send": {"channel": "email", "purpose": "marketing", "template": template}},
-                      {"id": "done", "exit": "done"}]}
+                      {"id": "ask", "send": {"channel": "email", "purpose": "marketing", "template": template}}]}
 
 
 def score_in_week(rnd: random.Random, week: int) -> int:
@@ -66,7 +67,6 @@ def surveys(runtime: Runtime, workspace_id: int, *, seed: int, now: datetime | N
     from siyu.segments import store as segment_store
     from siyu.surveys import nps, store
     from siyu.surveys.models import checked_texts
-    from siyu.surveys.page import issue_links
 
     now = now or clock.now()
     rnd = random.Random(seed * 17 + 3)
@@ -85,16 +85,13 @@ def surveys(runtime: Runtime, workspace_id: int, *, seed: int, now: datetime | N
                                    description="Asks for a score three days after each order.",
                                    definition=journey_definition(survey.id), actor="demo", now=start)
         lifecycle.publish(conn, workspace_id, journey.id, actor="demo", now=now)
-        send_key = f"journey-{journey.id}"
-        issue_links(conn, runtime, workspace_id, survey.id, profile_ids=respondents, segment_id=None,
-                    send_key=send_key, save_trait=True)
         answers = sorted((start + timedelta(weeks=i % WEEKS, hours=rnd.randint(30, 160)), person, i % WEEKS)
                          for i, person in enumerate(respondents))
         scores = []
         for answered_at, person, week in answers:
             score = score_in_week(rnd, week)
             comment = rnd.choice(COMMENTS[nps.category(score)]) if rnd.random() < 0.3 else None
-            store.answer(conn, workspace_id, survey, person, send_key, score, comment, min(answered_at, now))
+            store.answer(conn, workspace_id, survey, person, HISTORY, score, comment, min(answered_at, now))
             scores.append(score)
     return {"survey": survey.id, "journey": journey.id, "answers": len(scores),
             "nps": nps.summary(scores)["nps"]}

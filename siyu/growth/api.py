@@ -76,12 +76,19 @@ def _with_links(request: Request, campaign: Any) -> dict[str, Any]:
 
 
 @router.post("/validate", summary="Check rules: their problems and the compliance findings, with reasons")
-def validate(caller: Reader, body: ValidateIn) -> dict[str, Any]:
+def validate(request: Request, caller: Reader, body: ValidateIn) -> dict[str, Any]:
+    """Also whether the offers can carry what the rules say their rewards are worth (a split coupon's
+    shares, a group buy's savings): the editor shows the refusal saving would give, with its code."""
     findings = [f.to_dict() for f in check_rules(body.kind.value, body.rules)]
     try:
-        parse_rules(body.kind, body.rules)
+        parsed = parse_rules(body.kind, body.rules)
+        with read(runtime_of(request).engine) as conn:
+            service.check_reward_offers(conn, caller.workspace_id, parsed)
     except InvalidRules as error:
         return {"valid": False, "errors": error.details["errors"], "findings": findings}
+    except CampaignError as error:
+        return {"valid": False, "findings": findings, "errors": [
+            {"loc": str((error.details or {}).get("field", "")), "message": error.message, "type": error.code}]}
     return {"valid": True, "errors": [], "findings": findings}
 
 

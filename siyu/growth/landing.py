@@ -69,7 +69,10 @@ TEXT: dict[str, dict[str, Any]] = {
            "tier": "邀请 {n} 人：奖励剩余 {stock} 份", "prize": "第 {a}–{b} 名获得奖品",
            "revoke": "好友在 {days} 天内取消关注或退群的，该次邀请不计入",
            "group": "{n} 人成团，{hours} 小时内有效", "bargain": "{n} 位好友帮砍，{hours} 小时内有效",
-           "split": "一个红包池由 {n} 人瓜分（含分享者）", "streak": "连续签到 {days} 天可获奖励"},
+           "group_list": "原价 {list}", "group_prices": "团长价 {leader}，团员价 {member}",
+           "bargain_prices": "从 {start} 砍到 {target}",
+           "split": "一个 {pool} 的红包池由 {n} 人瓜分（含分享者），每人至少 {minimum}",
+           "streak": "连续签到 {days} 天可获奖励"},
     "en": {"missing": "Page not found", "missing_body": "This campaign link is not valid.", "rules": "Rules",
            "operator": "Run by", "contact": "Contact", "window": "Dates",
            "fair": "Only a friend's own follow, scan or order counts; sharing itself earns nothing. Rewards won by "
@@ -87,7 +90,9 @@ TEXT: dict[str, dict[str, Any]] = {
            "revoke": "An invite does not count if the friend unfollows or leaves the group within {days} days",
            "group": "{n} people form a group, within {hours} hours",
            "bargain": "{n} friends cut the price, within {hours} hours",
-           "split": "A pool shared among {n} people, the sharer included",
+           "group_list": "List price {list}", "group_prices": "Leader's price {leader}, members' price {member}",
+           "bargain_prices": "From {start} down to {target}",
+           "split": "A pool of {pool} shared among {n} people, the sharer included, at least {minimum} each",
            "streak": "Check in {days} days in a row for a reward"},
 }
 
@@ -101,6 +106,11 @@ def link_opens(rt: Any) -> Any:
     """Visits through personal links, counted in memory and written each second (:mod:`siyu.db.counters`):
     a shared link opened thousands of times must not take a write transaction per view."""
     return counter_for(rt, "campaign_link_opens", _write_link_opens)
+
+
+def yuan(fen: int) -> str:
+    """An amount as the page shows it, the same in zh and en: ``¥49.00``."""
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
 def rule_facts(rules: CommonRules, lang: str, stock_left: dict[str, int] | None = None) -> list[str]:
@@ -123,10 +133,17 @@ def rule_facts(rules: CommonRules, lang: str, stock_left: dict[str, int] | None 
             facts.extend(t["prize"].format(a=p.rank_from, b=p.rank_to) for p in rules.prizes)
         case GroupBuyRules():
             facts.append(t["group"].format(n=rules.group_size, hours=rules.time_limit_hours))
+            if rules.list_price_fen is not None:
+                facts.append(t["group_list"].format(list=yuan(rules.list_price_fen)))
+            facts.append(t["group_prices"].format(leader=yuan(rules.leader_price_fen),
+                                                  member=yuan(rules.member_price_fen)))
         case BargainRules():
             facts.append(t["bargain"].format(n=rules.expected_helpers, hours=rules.deadline_hours))
+            facts.append(t["bargain_prices"].format(start=yuan(rules.start_price_fen),
+                                                    target=yuan(rules.target_price_fen)))
         case SplitCouponRules():
-            facts.append(t["split"].format(n=rules.claimers))
+            facts.append(t["split"].format(n=rules.claimers, pool=yuan(rules.pool_fen),
+                                           minimum=yuan(rules.minimum_fen)))
         case CheckInRules():
             facts.extend(t["streak"].format(days=days) for days in sorted(rules.streak_rewards, key=int))
         case _:

@@ -30,10 +30,15 @@ class Text(Strict):
 
 
 class RewardSpec(Strict):
-    """One grant: an offer (coupon, points, red packet, gift) and what it costs the brand."""
+    """One grant: an offer (coupon, points, red packet, gift) and what it costs the brand.
+
+    ``cost_fen`` left out (null) is what the reward gives away when the rules say what it is worth — a
+    bargain's start − target, a group buy's list − group price, a split coupon's share
+    (:mod:`siyu.growth.reward_values`) — and 0 otherwise; a number, even 0, is the operator's own."""
 
     offer_id: int | None = Field(None, ge=1, description="The offer granted; None records the reward only")
-    cost_fen: int = Field(0, ge=0, le=10**8, description="Counted against the campaign's budget")
+    cost_fen: int | None = Field(None, ge=0, le=10**8, description="Counted against the campaign's budget "
+                                 "(null: what the rules say the reward is worth, else 0)")
     label: Text | None = None
 
 
@@ -111,11 +116,16 @@ class LeaderboardRules(CommonRules):
 
 
 class GroupBuyRules(CommonRules):
-    """Members claim the group-price offer on joining; a group that fails at its deadline has every
-    claim voided (siyu.growth.group_buy)."""
+    """The leader claims the leader-price offer on opening a group, each member the member-price one on
+    joining; a group that fails at its deadline has every claim voided (siyu.growth.group_buy). With a
+    list price, a claim of an amount-valued offer is worth what the group price saves: list − leader
+    price, list − member price (the price itself is what the customer pays; the coupon is the way the
+    shop's checkout takes the difference off the list price)."""
 
     group_size: Annotated[int, Field(ge=2, le=100)]
     time_limit_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    list_price_fen: Annotated[int, Field(ge=1, le=10**8)] | None = Field(
+        None, description="The price outside the group; needed when a reward's offer is an amount")
     leader_price_fen: Annotated[int, Field(ge=0)]
     member_price_fen: Annotated[int, Field(ge=0)]
     leader_reward: RewardSpec | None = None
@@ -127,6 +137,9 @@ class GroupBuyRules(CommonRules):
     def _fill(self) -> GroupBuyRules:
         if self.auto_fill and self.auto_fill_within >= self.group_size:
             raise ValueError("auto_fill_within must be below group_size")
+        if self.list_price_fen is not None and self.list_price_fen <= max(self.leader_price_fen,
+                                                                          self.member_price_fen):
+            raise ValueError("list_price_fen must be above both the leader's and the members' price")
         return self
 
 
@@ -147,12 +160,14 @@ class BargainRules(CommonRules):
 
 
 class SplitCouponRules(CommonRules):
-    """Each claimer's share is a reward whose ``cost_fen`` is the share (counted against the budget)."""
+    """Each claimer's share is a reward whose ``cost_fen`` is the share (counted against the budget), and
+    whose coupon is worth exactly the share: the offer must be amount-valued (fixed amount, threshold,
+    red packet; checked against the offer when the campaign is saved and launched)."""
 
     pool_fen: Annotated[int, Field(ge=1, le=10**8)]
     claimers: Annotated[int, Field(ge=2, le=100)]
     minimum_fen: Annotated[int, Field(ge=0, le=10**6)] = 1
-    offer_id: int | None = Field(None, ge=1, description="The coupon each claimer gets (its face value aside)")
+    offer_id: int | None = Field(None, ge=1, description="The coupon each claimer gets, worth their share")
 
     @model_validator(mode="after")
     def _enough(self) -> SplitCouponRules:

@@ -15,7 +15,7 @@ from typing import Any, assert_never
 
 from sqlalchemy import Connection
 
-from siyu.growth import store
+from siyu.growth import reward_values, store
 from siyu.growth.assessment import Verdict, assess_credit
 from siyu.growth.compliance import check_rules, has_errors
 from siyu.growth.credits import credit, needs_qualifying
@@ -48,8 +48,20 @@ def validate(kind: CampaignKind, rules: Any) -> tuple[CommonRules, list[Any]]:
     return parsed, check_rules(kind.value, parsed.model_dump(mode="json"))
 
 
-def _check_draft(draft: Draft) -> dict[str, Any]:
+def check_reward_offers(conn: Connection, workspace_id: int, rules: CommonRules) -> None:
+    """The offers of the rewards whose value the rules decide can carry it (422 ``campaigns.offer_*``,
+    ``campaigns.list_price_required``, ``campaigns.face_value_out_of_range``:
+    :func:`siyu.growth.reward_values.check_reward_offers`)."""
+    from siyu.offers.store import find_offer
+
+    named = {valued.offer_id for valued in reward_values.valued_rewards(rules) if valued.offer_id is not None}
+    reward_values.check_reward_offers(rules, {offer_id: find_offer(conn, workspace_id, offer_id)
+                                              for offer_id in named})
+
+
+def _check_draft(conn: Connection, workspace_id: int, draft: Draft) -> dict[str, Any]:
     parsed, _ = validate(draft.kind, draft.rules)
+    check_reward_offers(conn, workspace_id, parsed)
     if draft.ends_at <= draft.starts_at:
         raise CampaignError("The campaign must end after it starts.", code="campaigns.invalid_window",
                             details={"starts_at": str(draft.starts_at), "ends_at": str(draft.ends_at)})
@@ -61,7 +73,7 @@ def _check_draft(draft: Draft) -> dict[str, Any]:
 
 def create_campaign(conn: Connection, workspace_id: int, draft: Draft, *, created_by: str | None,
                     now: datetime) -> Campaign:
-    rules = _check_draft(draft)
+    rules = _check_draft(conn, workspace_id, draft)
     return store.insert_campaign(conn, workspace_id, now=now, token=secrets.token_urlsafe(12), kind=draft.kind.value,
                                  name=draft.name, status=CampaignStatus.DRAFT.value, rules=rules,
                                  operator=draft.operator, starts_at=draft.starts_at, ends_at=draft.ends_at,
@@ -71,7 +83,7 @@ def create_campaign(conn: Connection, workspace_id: int, draft: Draft, *, create
 def edit_campaign(conn: Connection, workspace_id: int, campaign_id: int, draft: Draft, now: datetime) -> Campaign:
     """A draft changes freely; a live or ended campaign keeps the rules its participants joined under."""
     campaign = store.get_campaign(conn, workspace_id, campaign_id)
-    rules = _check_draft(draft)
+    rules = _check_draft(conn, workspace_id, draft)
     if draft.kind is not campaign.kind:
         raise CampaignError("A campaign's kind cannot change; create a new campaign.", code="campaigns.kind_fixed")
     if not store.update_campaign(conn, workspace_id, campaign_id, now, expected_status=CampaignStatus.DRAFT,
@@ -85,7 +97,8 @@ def edit_campaign(conn: Connection, workspace_id: int, campaign_id: int, draft: 
 def launch(conn: Connection, workspace_id: int, campaign_id: int, now: datetime) -> Campaign:
     """draft → live, unless compliance finds an error; the budget and tier stocks are set as counters."""
     campaign = store.get_campaign(conn, workspace_id, campaign_id)
-    _, findings = validate(campaign.kind, campaign.rules)
+    parsed, findings = validate(campaign.kind, campaign.rules)
+    check_reward_offers(conn, workspace_id, parsed)  # again: a draft saved before the check existed
     if has_errors(findings):
         raise CampaignError("The rules break a platform rule; fix the findings before launching.",
                             code="campaigns.compliance", details={"findings": [f.to_dict() for f in findings]})

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from siyu.growth import bargain, check_in, group_buy, split_coupon, store
+from siyu.growth import bargain, check_in, group_buy, reward_values, split_coupon, store
 from siyu.growth.errors import CampaignError
 from siyu.growth.models import Campaign, CampaignKind, Credit, CreditStatus, Participant, Phase
 from siyu.growth.rewards import grant_reward, void_rewards
@@ -80,7 +80,8 @@ def open_session(conn: Connection, workspace_id: int, campaign: Campaign, partic
                                               deadline=deadline,
                                               auto_fill_within=rules.auto_fill_within if rules.auto_fill else 0)
             _grant(conn, workspace_id, campaign, participant, participant.profile_id, rules.leader_reward,
-                   f"group:{participant.id}:{participant.profile_id}", now)
+                   f"group:{participant.id}:{participant.profile_id}", now,
+                   amount_fen=reward_values.group_values(rules)[0])
             phase = Phase.OPEN.value
         case BargainRules():
             deadline = min(now + timedelta(hours=rules.deadline_hours), campaign.ends_at)
@@ -94,7 +95,8 @@ def open_session(conn: Connection, workspace_id: int, campaign: Campaign, partic
                                             shares=rules.claimers, minimum_fen=rules.minimum_fen,
                                             seed=participant.token)
             _grant(conn, workspace_id, campaign, participant, participant.profile_id,
-                   RewardSpec(offer_id=rules.offer_id, cost_fen=state.amounts[0]), f"share:{participant.id}:0", now)
+                   RewardSpec(offer_id=rules.offer_id, cost_fen=state.amounts[0]), f"share:{participant.id}:0", now,
+                   amount_fen=state.amounts[0])
             phase = Phase.OPEN.value
         case CheckInRules():
             deadline, phase = None, None
@@ -119,19 +121,21 @@ def act(conn: Connection, workspace_id: int, campaign: Campaign, credit_row: Cre
             transition = group_buy.decide(group_state(owner.state), group_buy.Join(credit_row.profile_id), now)
             refused, new_state = transition.refused, transition.state
             done = new_state.status is group_buy.GroupStatus.FILLED
-            grants = [(credit_row.profile_id, rules.member_reward, f"group:{owner.id}:{credit_row.profile_id}")]
+            grants = [(credit_row.profile_id, rules.member_reward, f"group:{owner.id}:{credit_row.profile_id}",
+                       reward_values.group_values(rules)[1])]
         case BargainRules():
             state = bargain_state(owner.state)
             cut = bargain.next_cut(state, helper_is_new=credit_row.new_customer, now=now,
                                    helper_id=credit_row.profile_id)
             refused, new_state = cut.refused, bargain.apply_cut(state, cut, credit_row.profile_id)
             done = cut.reached_target and refused is None
-            grants = [(owner.profile_id, rules.reward, f"bargain:{owner.id}")] if done else []
+            grants = [(owner.profile_id, rules.reward, f"bargain:{owner.id}", reward_values.bargain_value(rules))
+                      ] if done else []
         case SplitCouponRules():
             new_state, share = split_coupon.claim_share(_split(owner.state), credit_row.profile_id)
             refused, done = share.refused, share.refused is None and new_state.remaining == 0
             grants = [(credit_row.profile_id, RewardSpec(offer_id=rules.offer_id, cost_fen=share.amount_fen),
-                       f"share:{owner.id}:{share.index}")]
+                       f"share:{owner.id}:{share.index}", share.amount_fen)]
         case _:
             raise CampaignError(f"A {campaign.kind.value} campaign has no friend's action.",
                                 code="campaigns.wrong_kind")
@@ -146,8 +150,9 @@ def act(conn: Connection, workspace_id: int, campaign: Campaign, credit_row: Cre
     store.move_progress(conn, workspace_id, owner.id, 1, now)
     store.save_state(conn, workspace_id, owner.id, state=dump_state(new_state),
                      phase=Phase.DONE.value if done else Phase.OPEN.value, deadline=owner.deadline, now=now)
-    for profile_id, spec, key in grants:
-        _grant(conn, workspace_id, campaign, owner, profile_id, spec, key, now, credit_id=credit_row.id)
+    for profile_id, spec, key, value in grants:
+        _grant(conn, workspace_id, campaign, owner, profile_id, spec, key, now, credit_id=credit_row.id,
+               amount_fen=value)
     return True
 
 
@@ -198,8 +203,10 @@ def record_check_in(conn: Connection, workspace_id: int, campaign: Campaign, par
 
 
 def _grant(conn: Connection, workspace_id: int, campaign: Campaign, owner: Participant, profile_id: int,
-           spec: RewardSpec | None, key: str, now: datetime, credit_id: int | None = None) -> Any:
+           spec: RewardSpec | None, key: str, now: datetime, credit_id: int | None = None,
+           amount_fen: int | None = None) -> Any:
+    """``amount_fen``: what the rules say the reward is worth (:mod:`siyu.growth.reward_values`)."""
     if spec is None:
         return None
     return grant_reward(conn, workspace_id, campaign, profile_id=profile_id, reward_key=key, spec=spec, now=now,
-                        credit_id=credit_id)
+                        credit_id=credit_id, amount_fen=amount_fen)

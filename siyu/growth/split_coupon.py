@@ -2,7 +2,9 @@
 
 The split is decided once, when the sharer opens the pool, so every claimer's amount is fixed
 before anyone claims (a claim then only takes the next free share — the store makes that atomic)
-and the sum is exact whatever order or concurrency the claims come in.
+and the sum is exact whatever order or concurrency the claims come in. Each share is also what the
+claimer's coupon is worth (the claim's own face value, :mod:`siyu.growth.reward_values`), so the
+coupons handed out add up to the pool, not to K times the offer's amount.
 
 Formula ("double mean", the way WeChat's lucky-money packets are commonly described): every share
 first gets ``minimum_fen``; of the rest ``R``, with ``k`` shares still to fill, the next share gets

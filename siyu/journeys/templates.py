@@ -21,6 +21,7 @@ from siyu.journeys.errors import JourneyNotFound
 
 ORDER, FOLLOWED, VIEWED, ADDED, SHIPPED = "Order Completed", "Followed", "Product Viewed", "Product Added", \
     "Order Shipped"
+POINTS_EXPIRING = "Points Expiring"  # siyu.loyalty.models.POINTS_EXPIRING, written by the nightly run
 DORMANT_SEGMENT = "沉睡客户 · dormant customers"
 REPURCHASE_WAIT = "{repurchase_days}d"  # replaced by :func:`tailored`
 
@@ -171,21 +172,51 @@ def _spring_festival() -> dict[str, Any]:
         ]}
 
 
-def _double_11_warmup() -> dict[str, Any]:
+def _sale_warmup(holiday: str, warm_up: tuple[tuple[str, str], tuple[str, str]]) -> dict[str, Any]:
+    """A shopping festival's warm-up: coupons and cart 3 days before at 20:00, and on the eve (the sale
+    opens at midnight) a reminder to those who haven't ordered since."""
     return {
-        "trigger": {"holiday": "double_11", "offset": "-3d", "at": "20:00"},
+        "trigger": {"holiday": holiday, "offset": "-3d", "at": "20:00"},
         "entry": {"rule": "once_per", "period": "300d"}, "goal": {"event": ORDER, "within": "4d"},
         "steps": [
-            {"id": "warm-up", "send": _mail(("双十一预热：先领券再加购", "Double 11 warm-up: coupons first"),
-                                            ("双十一还有 3 天，先领券、加购物车，11 日零点一起抢。",
-                                             "Double 11 is 3 days away: take your coupons and fill your cart "
-                                             "before midnight on the 11th."))},
+            {"id": "warm-up", "send": _mail(*warm_up)},
             {"id": "the-eve", "wait": {"duration": "2d", "at": "20:00"}},
             {"id": "ordered", "condition": {"event": ORDER, "did": True, "within": "3d"}, "then": "end",
              "else": "reminder"},
             {"id": "reminder", "send": _mail(("今晚零点开抢", "Tonight at midnight"),
                                              ("购物车里的好物今晚零点开抢，别错过。",
                                               "What's in your cart goes on sale at midnight tonight."))},
+        ]}
+
+
+def _double_11_warmup() -> dict[str, Any]:
+    return _sale_warmup("double_11", (("双十一预热：先领券再加购", "Double 11 warm-up: coupons first"),
+                                      ("双十一还有 3 天，先领券、加购物车，11 日零点一起抢。",
+                                       "Double 11 is 3 days away: take your coupons and fill your cart "
+                                       "before midnight on the 11th.")))
+
+
+def _618_warmup() -> dict[str, Any]:
+    return _sale_warmup("618", (("618 预热：先领券再加购", "618 warm-up: coupons first"),
+                                ("618 年中大促还有 3 天，先领券、加购物车，18 日零点一起抢。",
+                                 "The 618 mid-year sale is 3 days away: take your coupons and fill your cart "
+                                 "before midnight on the 18th.")))
+
+
+def _points_expiring() -> dict[str, Any]:
+    """On ``Points Expiring``, which the loyalty nightly run writes ``remind_days`` before a member's
+    lots expire (:mod:`siyu.loyalty.nightly`): ``points`` is what those lots hold, ``expires_at`` the
+    earliest of their expiry instants, rendered as a date in the person's language and time zone."""
+    figures = "{{ event.properties.points }}", "{{ event.properties.expires_at | date('long') }}"
+    centre = "{{ member_centre_link() }}"
+    return {
+        "trigger": {"event": POINTS_EXPIRING}, "entry": {"rule": "every_time"},
+        "steps": [
+            {"id": "reminder", "send": _mail(
+                ("积分即将过期", "Your points are about to expire"),
+                (f"{NAME}，你有 {figures[0]} 积分将于 {figures[1]} 过期，快去会员中心兑换吧：{centre}",
+                 f"{NAME}, {figures[0]} of your points expire on {figures[1]}. Spend them in your member "
+                 f"centre: {centre}"))},
         ]}
 
 
@@ -239,6 +270,13 @@ _TEMPLATES = {  # key: (definition, (name zh, name en), (description zh, descrip
         "双十一前 3 天晚 8 点提醒领券加购，前一晚未下单再提醒。",
         "Coupons and cart reminder 3 days before Double 11 at 20:00; again on the eve for those who haven't "
         "ordered.")),
+    "618_warmup": (_618_warmup, ("618 预热", "618 warm-up"), (
+        "618 前 3 天晚 8 点提醒领券加购，前一晚未下单再提醒。",
+        "Coupons and cart reminder 3 days before 618 at 20:00; again on the eve for those who haven't ordered.")),
+    "points_expiring": (_points_expiring, ("积分过期提醒", "Points expiry reminder"), (
+        "会员积分过期前（积分规则的提醒天数）告知将过期的积分和日期，附会员中心链接。",
+        "Tells members how many points expire and when, ahead of the expiry (the points rules' reminder "
+        "days), with a link to their member centre.")),
     "new_vs_returning": (_new_vs_returning, ("新老客分流", "New vs returning customers"), (
         "首单客户与复购客户收到不同内容。",
         "First-time and returning buyers get different content.")),

@@ -92,6 +92,14 @@ def list_lots(conn: Connection, workspace_id: int, profile_id: int, limit: int =
         L.workspace_id == workspace_id, L.profile_id == profile_id).order_by(L.id.desc()).limit(limit))]
 
 
+def next_expiring_lot(conn: Connection, workspace_id: int, profile_id: int) -> Lot | None:
+    """The member's open lot that expires first (None when every open lot never expires, or none is open)."""
+    row = conn.execute(select(points_lots).where(
+        L.workspace_id == workspace_id, L.profile_id == profile_id, L.remaining > 0, L.expires_at.is_not(None),
+    ).order_by(L.expires_at, L.id).limit(1)).first()
+    return None if row is None else _lot(row)
+
+
 def take_from_lot(conn: Connection, workspace_id: int, lot_id: int, points: int) -> None:
     """Guarded: a lot never goes below zero; under the member's lock the guard always holds."""
     done = conn.execute(update(points_lots).where(L.workspace_id == workspace_id, L.id == lot_id, L.remaining >= points)

@@ -12,17 +12,20 @@ from sqlalchemy import Engine
 
 from siyu.db.engine import read
 from siyu.offers import store
-from siyu.offers.models import Claim
+from siyu.offers.models import Claim, Offer
+from siyu.offers.redemption import face_value
 
+# ``face_value_fen``: what the claim is worth — its own face value (a split coupon's share) or the offer's.
 COLUMNS = ["id", "code", "profile_id", "status", "claimed_at", "valid_from", "valid_until", "channel", "campaign_id",
-           "redeemed_at", "order_id", "order_amount_fen", "discount_fen", "points", "reward_id", "fulfilment",
-           "delivery_name", "delivery_phone", "delivery_address", "void_reason"]
+           "face_value_fen", "redeemed_at", "order_id", "order_amount_fen", "discount_fen", "points", "reward_id",
+           "fulfilment", "delivery_name", "delivery_phone", "delivery_address", "void_reason"]
 PAGE = 1000
 
 
-def _row(claim: Claim) -> list[str]:
+def _row(offer: Offer, claim: Claim) -> list[str]:
     delivery = claim.delivery or {}
-    values = claim.to_dict() | {f"delivery_{k}": delivery.get(k) for k in ("name", "phone", "address")}
+    values = claim.to_dict() | {f"delivery_{k}": delivery.get(k) for k in ("name", "phone", "address")} | {
+        "face_value_fen": face_value(offer, claim)}
     return ["" if values[c] is None else (values[c].isoformat() if hasattr(values[c], "isoformat") else str(values[c]))
             for c in COLUMNS]
 
@@ -35,10 +38,10 @@ def claims_csv(engine: Engine, workspace_id: int, offer_id: int) -> Iterator[str
     before: int | None = None
     while True:
         with read(engine) as conn:
-            store.get_offer(conn, workspace_id, offer_id)
+            offer = store.get_offer(conn, workspace_id, offer_id)
             page = store.list_claims(conn, workspace_id, offer_id=offer_id, before_id=before, limit=PAGE)
         for claim in page:
-            writer.writerow(_row(claim))
+            writer.writerow(_row(offer, claim))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -1,10 +1,12 @@
 """What a granted claim sets in motion beyond the coupon itself, inside the claim's transaction.
 
 - **points**: the amount is recorded on the claim and a ``Points Earned`` event is appended to the
-  person's timeline; the loyalty points ledger (issue 7) will consume those events, so points are
-  credited exactly once per claim whenever that ledger arrives (a void appends ``Points Revoked``);
-- **red packet**: a cash reward is decided in the payments ledger
-  (:func:`siyu.payments.ledger.decide_reward`) under the key ``offers:claim:<id>``; the worker sends it;
+  person's timeline; the loyalty points ledger consumes those events as it follows the log
+  (:func:`siyu.loyalty.follow.offer_points`), crediting the points once per claim, and takes them back
+  on the ``Points Revoked`` a void appends;
+- **red packet**: a cash reward of the claim's face value (its own, e.g. a split coupon's share, else
+  the offer's amount) is decided in the payments ledger (:func:`siyu.payments.ledger.decide_reward`)
+  under the key ``offers:claim:<id>``; the worker sends it, so what is paid is what the claim says;
 - **physical gift**: the delivery details (name, phone, address) are checked here and kept on the
   claim, whose fulfilment moves pending → shipped → delivered.
 """
@@ -19,6 +21,7 @@ from sqlalchemy import Connection
 
 from siyu.offers.errors import OffersError
 from siyu.offers.models import Claim, Offer, OfferKind
+from siyu.offers.redemption import face_value
 
 POINTS_EARNED, POINTS_REVOKED = "Points Earned", "Points Revoked"
 EVENT_SOURCE = "offers"
@@ -61,7 +64,7 @@ def on_claim(conn: Connection, workspace_id: int, offer: Offer, claim: Claim, no
         from siyu.payments.ledger import decide_reward
 
         reward, _ = decide_reward(conn, workspace_id, key=f"offers:claim:{claim.id}", profile_id=claim.profile_id,
-                                  amount_fen=int(offer.amount_fen or 0), reason=f"offer:{offer.id}",
+                                  amount_fen=int(face_value(offer, claim) or 0), reason=f"offer:{offer.id}",
                                   wishing=(offer.description or offer.name)[:128], act_name=offer.name[:32],
                                   remark=offer.name[:256], now=now)
         return {"reward_id": reward.id}

@@ -19,6 +19,8 @@ class OfferKind(StrEnum):
 
 
 COUPON_KINDS = (OfferKind.FIXED_AMOUNT, OfferKind.PERCENTAGE, OfferKind.THRESHOLD, OfferKind.FREE_GIFT)
+# The kinds whose value is an amount of money: a claim of one may carry a face value of its own.
+AMOUNT_KINDS = (OfferKind.FIXED_AMOUNT, OfferKind.THRESHOLD, OfferKind.RED_PACKET)
 
 
 class OfferStatus(StrEnum):
@@ -100,6 +102,7 @@ class Claim:
     channel: str | None = None
     campaign_id: int | None = None
     cost_fen: int = 0
+    amount_fen: int | None = None  # its own face value (a split share); None: the offer's amount_fen
     points: int | None = None
     reward_id: int | None = None
     delivery: dict[str, Any] | None = None

@@ -31,11 +31,21 @@ class Decision:
     discount_fen: int = 0
 
 
-def discount(offer: Offer, amount_fen: int) -> int:
-    """What the offer takes off an order of ``amount_fen`` (never more than the order)."""
+def face_value(offer: Offer, claim: Claim | None = None) -> int | None:
+    """What one claim of ``offer`` is worth in fen: the claim's own face value when it has one (a split
+    coupon's share, what a bargain cut off), else the offer's ``amount_fen``; None for a kind whose value
+    is not an amount (a percentage, a gift, points) or a coupon whose amount the shop's system knows."""
+    if claim is not None and claim.amount_fen is not None:
+        return claim.amount_fen
+    return offer.amount_fen
+
+
+def discount(offer: Offer, amount_fen: int, claim: Claim | None = None) -> int:
+    """What the offer — or ``claim`` of it, at its own face value — takes off an order of ``amount_fen``
+    (never more than the order)."""
     match offer.kind:
         case OfferKind.FIXED_AMOUNT | OfferKind.THRESHOLD:
-            return min(offer.amount_fen or 0, amount_fen)
+            return min(face_value(offer, claim) or 0, amount_fen)
         case OfferKind.PERCENTAGE:
             return amount_fen * (offer.percent_off or 0) // 100  # rounded down: never more than promised
         case OfferKind.FREE_GIFT | OfferKind.POINTS | OfferKind.RED_PACKET | OfferKind.PHYSICAL_GIFT:
@@ -60,4 +70,4 @@ def decide(offer: Offer, claim: Claim, order: Order, now: datetime) -> Decision:
     if offer.kind is OfferKind.THRESHOLD and order.amount_fen < (offer.threshold_fen or 0):
         return Decision(False, "threshold",
                         f"The coupon needs an order of at least {(offer.threshold_fen or 0) / 100:.2f} yuan.")
-    return Decision(True, discount_fen=discount(offer, order.amount_fen))
+    return Decision(True, discount_fen=discount(offer, order.amount_fen, claim))

@@ -58,17 +58,28 @@ def end_offer(conn: Connection, workspace_id: int, offer_id: int, *, now: dateti
 
 def claim_offer(conn: Connection, workspace_id: int, offer_id: int, *, profile_id: int, idempotency_key: str,
                 now: datetime, channel: str | None = None, campaign_id: int | None = None,
-                delivery: dict[str, Any] | None = None) -> Claim:
+                delivery: dict[str, Any] | None = None, amount_fen: int | None = None,
+                cost_fen: int | None = None) -> Claim:
     """Give the person one unit of the offer, or raise an :class:`OffersError` whose ``code`` is
     ``offers.out_of_stock``, ``offers.limit_reached``, ``offers.budget_spent``, ``offers.not_found`` or
     ``offers.expired``. ``campaign_id`` names the budget to spend (the offer's own when None); the same
-    ``idempotency_key`` again returns the first claim, or raises the first refusal, and takes nothing."""
+    ``idempotency_key`` again returns the first claim, or raises the first refusal, and takes nothing.
+
+    ``amount_fen`` gives this claim a face value of its own — what a fission campaign's rules decided it
+    is worth (a split coupon's share): the coupon takes that off, a red packet pays it. Only an offer
+    whose value is an amount takes one (``offers.face_value`` otherwise, before anything is taken). The
+    claim's cost to the budget is ``cost_fen`` when given, else :func:`siyu.offers.terms.claim_cost`."""
     _check_key(idempotency_key)
     offer = store.get_offer(conn, workspace_id, offer_id)
     checked_delivery = fulfilment.check_delivery(delivery)
+    if amount_fen is not None:
+        terms.check_face_value(offer, amount_fen)
+    if cost_fen is not None and (isinstance(cost_fen, bool) or not 0 <= cost_fen <= terms.MAX_FEN):
+        raise OffersError(f"'cost_fen' is 0-{terms.MAX_FEN}.", details={"field": "cost_fen"})
+    cost = cost_fen if cost_fen is not None else terms.claim_cost(offer, amount_fen)
     budget = campaign_id if campaign_id is not None else offer.campaign_id
     claim_id = store.take_key(conn, workspace_id, offer_id=offer_id, profile_id=profile_id, key=idempotency_key,
-                              now=now, channel=channel, campaign_id=budget, cost_fen=offer.cost_fen)
+                              now=now, channel=channel, campaign_id=budget, cost_fen=cost, amount_fen=amount_fen)
     if claim_id is None:
         return repeat_answer(conn, workspace_id, offer_id, profile_id, idempotency_key)
     ended = validity.issue_refusal(offer, now)
@@ -124,14 +135,14 @@ def _take_shared_units(conn: Connection, workspace_id: int, offer: Offer, claim:
     last, right before the commit — a row lock is held from its UPDATE to the end of the transaction,
     and the shorter that is, the more claims per second one hot offer takes on PostgreSQL. A refusal
     gives back everything this attempt took (its person, pool code and budget) and raises."""
-    spends = budget is not None and offer.cost_fen > 0
-    if budget is not None and spends and store.spend_budget(conn, workspace_id, budget, offer.cost_fen, now) is False:
+    spends = budget is not None and claim.cost_fen > 0
+    if budget is not None and spends and store.spend_budget(conn, workspace_id, budget, claim.cost_fen, now) is False:
         _give_back(conn, workspace_id, offer, claim)
         _refuse(conn, workspace_id, claim.id, BudgetSpent(
             f"The budget of campaign {budget} is spent.", details={"offer_id": offer.id, "campaign_id": budget}), now)
     if not store.take_stock(conn, workspace_id, offer.id, now):
         if budget is not None and spends:
-            store.refund_budget(conn, workspace_id, budget, offer.cost_fen, now)
+            store.refund_budget(conn, workspace_id, budget, claim.cost_fen, now)
         _give_back(conn, workspace_id, offer, claim)
         _refuse(conn, workspace_id, claim.id, sold_out(offer), now)
 
@@ -153,7 +164,8 @@ def _fresh_code(conn: Connection, workspace_id: int) -> str:
 
 def _refuse(conn: Connection, workspace_id: int, claim_id: int, error: OffersError, now: datetime) -> None:
     store.finish_claim(conn, workspace_id, claim_id, now, status=ClaimStatus.REFUSED.value, error_code=error.code,
-                       code=None, valid_from=None, valid_until=None, delivery=None, points=None, fulfilment=None)
+                       code=None, valid_from=None, valid_until=None, delivery=None, points=None, fulfilment=None,
+                       amount_fen=None)
     raise error
 
 

@@ -160,12 +160,13 @@ def update_offer(conn: Connection, workspace_id: int, offer_id: int, now: dateti
 
 
 def take_key(conn: Connection, workspace_id: int, *, offer_id: int, profile_id: int, key: str, now: datetime,
-             channel: str | None, campaign_id: int | None, cost_fen: int) -> int | None:
+             channel: str | None, campaign_id: int | None, cost_fen: int,
+             amount_fen: int | None = None) -> int | None:
     """The new attempt's row id (``pending``), or None when the key was taken before."""
     inserted = conn.execute(_take_key_statement(conn), {
         "workspace_id": workspace_id, "offer_id": offer_id, "profile_id": profile_id, "idempotency_key": key,
         "status": ClaimStatus.PENDING.value, "channel": channel, "campaign_id": campaign_id, "cost_fen": cost_fen,
-        "claimed_at": now, "updated_at": now}).first()
+        "amount_fen": amount_fen, "claimed_at": now, "updated_at": now}).first()
     return None if inserted is None else int(inserted[0])
 
 

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from siyu.offers.errors import OffersError
-from siyu.offers.models import OfferKind
+from siyu.offers.models import AMOUNT_KINDS, Offer, OfferKind
 
 MAX_STOCK = 100_000_000
+MAX_FEN = 2**31 - 1  # the amount columns are 32-bit integers
 RED_PACKET_FEN = (100, 20_000)  # WeChat Pay's cash red packet: 1-200 yuan without a scene id
 
 
@@ -110,3 +111,48 @@ def check_offer(values: dict[str, Any]) -> dict[str, Any]:
     elif not isinstance(cost, int) or not 0 <= cost <= 10**9:
         raise OffersError("'cost_fen' is 0-1000000000.", details={"field": "cost_fen"})
     return {**values, "kind": kind.value, "cost_fen": cost, "name": values["name"].strip()}
+
+
+def face_value_bounds(offer: Offer) -> tuple[int, int] | None:
+    """The face values one claim of ``offer`` may carry of its own (the least and the most, in fen), or
+    None when the offer's value is not an amount (:data:`~siyu.offers.models.AMOUNT_KINDS`): a claim's
+    value stays within what the template itself could have said — a threshold coupon's amount off is at
+    most its threshold, and a red packet is 1-200 yuan because WeChat Pay pays no other amount."""
+    match offer.kind:
+        case OfferKind.FIXED_AMOUNT:
+            return 1, MAX_FEN
+        case OfferKind.THRESHOLD:
+            return 1, offer.threshold_fen or MAX_FEN
+        case OfferKind.RED_PACKET:
+            return RED_PACKET_FEN
+        case OfferKind.PERCENTAGE | OfferKind.FREE_GIFT | OfferKind.POINTS | OfferKind.PHYSICAL_GIFT:
+            return None
+        case _:
+            assert_never(offer.kind)
+
+
+def check_face_value(offer: Offer, amount_fen: int) -> None:
+    """A claim's own face value, or :class:`OffersError` ``offers.face_value`` (422): the offer's kind has
+    no amount to replace, or the value is outside :func:`face_value_bounds`."""
+    bounds = face_value_bounds(offer)
+    if bounds is None:
+        raise OffersError(f"A {offer.kind.value} offer's value is not an amount: a claim of it can't carry its "
+                          f"own (use a {' or '.join(k.value for k in AMOUNT_KINDS)} offer).",
+                          code="offers.face_value", details={"offer_id": offer.id, "kind": offer.kind.value})
+    low, high = bounds
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not low <= amount_fen <= high:
+        raise OffersError(f"A claim of this {offer.kind.value} offer is worth {low}-{high} fen, not {amount_fen}.",
+                          code="offers.face_value", details={"offer_id": offer.id, "kind": offer.kind.value,
+                                                             "amount_fen": amount_fen, "allowed": [low, high]})
+
+
+def claim_cost(offer: Offer, amount_fen: int | None) -> int:
+    """What one claim takes from a campaign budget: the offer's ``cost_fen``; for a claim with a face value
+    of its own, that cost scaled to the face value (``cost × face ÷ amount``, rounded up so the budget is
+    never under-counted), or the face value itself when the template names no amount — the money given
+    away, as :func:`default_cost` says for the template."""
+    if amount_fen is None:
+        return offer.cost_fen
+    if not offer.amount_fen:
+        return amount_fen
+    return -(-offer.cost_fen * amount_fen // offer.amount_fen)

@@ -115,3 +115,13 @@ def report(conn: Any, workspace_id: int, survey_id: int, by: str, segment_id: in
     return {"survey_id": survey_id, "by": by, "segment_id": segment_id, "timezone": timezone,
             "overall": nps.summary(score for _, score in answers),
             "periods": nps.over_time(answers, by, timezone)}
+
+
+def current_nps(conn: Any, workspace_id: int) -> dict[str, Any] | None:
+    """The workspace's current NPS, for the reports overview: the newest survey with answers and its
+    NPS over all of them (as the surveys list shows it); None before any survey has an answer."""
+    survey = store.newest_answered_survey(conn, workspace_id)
+    if survey is None:
+        return None
+    scores = [score for _, score in store.answers(conn, workspace_id, survey.id)]
+    return {"survey_id": survey.id, "name": survey.name, **nps.summary(scores)}

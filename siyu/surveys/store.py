@@ -48,6 +48,15 @@ def list_surveys(conn: Connection, workspace_id: int) -> list[Survey]:
     return [_survey(r) for r in rows]
 
 
+def newest_answered_survey(conn: Connection, workspace_id: int) -> Survey | None:
+    """The newest survey that has answers: the workspace's current NPS (the reports overview's card)."""
+    answered = select(survey_answers.c.id).where(survey_answers.c.workspace_id == workspace_id,
+                                                 survey_answers.c.survey_id == surveys.c.id)
+    row = conn.execute(select(surveys).where(surveys.c.workspace_id == workspace_id, answered.exists())
+                       .order_by(surveys.c.id.desc()).limit(1)).first()
+    return None if row is None else _survey(row)
+
+
 def set_status(conn: Connection, workspace_id: int, survey_id: int, status: str) -> Survey:
     get_survey(conn, workspace_id, survey_id)
     conn.execute(update(surveys).where(surveys.c.workspace_id == workspace_id, surveys.c.id == survey_id)

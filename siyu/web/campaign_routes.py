@@ -43,9 +43,10 @@ STARTER_RULES: dict[str, dict[str, Any]] = {
                               {"threshold": 10, "stock": 20, "reward": {"cost_fen": 3000}}]},
     "leaderboard": {"prizes": [{"rank_from": 1, "rank_to": 1, "reward": {"cost_fen": 10000}},
                                {"rank_from": 2, "rank_to": 10, "reward": {"cost_fen": 2000}}]},
-    "group_buy": {"group_size": 3, "time_limit_hours": 24, "leader_price_fen": 4900, "member_price_fen": 5900},
+    "group_buy": {"group_size": 3, "time_limit_hours": 24, "list_price_fen": 9900, "leader_price_fen": 4900,
+                  "member_price_fen": 5900},
     "bargain": {"start_price_fen": 19900, "target_price_fen": 990, "expected_helpers": 8,
-                "reward": {"offer_id": None, "cost_fen": 0}},
+                "reward": {"offer_id": None}},
     "split_coupon": {"pool_fen": 5000, "claimers": 5, "minimum_fen": 100},
     "check_in": {"streak_rewards": {"3": {"cost_fen": 100}, "7": {"cost_fen": 500}}, "makeup_cards": 1},
 }

@@ -100,15 +100,22 @@ def overview_chart(body: dict[str, Any], gettext: Callable[[str], str]) -> dict[
 
 @router.get("/reports")
 def overview_page(request: Request, start: From = None, end: To = None) -> Response:
+    """The AARRR overview, with the workspace's current NPS beside it (surveys keep NPS; the card
+    links to their pages), shown even when the report itself can't run."""
+    from siyu.surveys.api import current_nps
+
     console = current(request)
     if console is None:
         return login_redirect(request)
+    with read(runtime_of(request).engine) as conn:
+        nps = current_nps(conn, console.workspace.id)
     return _show(
         request,
         console,
         "report_overview.html",
         lambda today: models.parse_overview(start=start, end=end, today=today),
         overview_chart,
+        extra={"nps": nps},
     )
 
 

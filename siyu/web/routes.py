@@ -1,4 +1,5 @@
-"""Console pages: home, the customer list and the customer page. Sign-in lives in ``session.py``."""
+"""Console pages: home, the customer list and the customer page (with the person's member summary
+from loyalty, when the workspace has a programme). Sign-in lives in ``session.py``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from siyu import clock
 from siyu.analytics.store import home_figures
 from siyu.api.auth import runtime_of
 from siyu.db.engine import read
+from siyu.loyalty.service import member_summary
 from siyu.messaging import receipt_store
 from siyu.messaging import store as message_store
 from siyu.profiles import read_store, tag_store
@@ -84,7 +86,8 @@ def profile_page(request: Request, profile_id: Annotated[int, Path(ge=1, le=MAX_
             timeline, more = read_store.profile_events(conn, workspace_id, detail["id"], limit=TIMELINE_SIZE)
             sent = message_store.of_profile(conn, workspace_id, detail["id"], limit=MESSAGE_LOG_SIZE)
             receipts = receipt_store.receipts_of(conn, workspace_id, [m.id for m in sent])
+            loyalty = member_summary(conn, workspace_id, detail["id"])
     except ProfileNotFound:
         return _page(request, "not_found.html", console, status=404)
     return _page(request, "profile.html", console, profile=detail, timeline=timeline, more_events=more is not None,
-                 messages=sent, receipts=receipts)
+                 messages=sent, receipts=receipts, loyalty=loyalty)

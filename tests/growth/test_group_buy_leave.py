@@ -23,8 +23,8 @@ def _offer(client, workspace, stock: int = 100) -> int:  # noqa: ANN001
 
 def _group_buy(client, workspace, offer_id: int, size: int = 3) -> dict:  # noqa: ANN001
     return campaign(client, workspace, "group_buy", {
-        "group_size": size, "time_limit_hours": 24, "leader_price_fen": 4900, "member_price_fen": 5900,
-        "member_reward": {"offer_id": offer_id, "cost_fen": 0}}, name="双十二拼团")
+        "group_size": size, "time_limit_hours": 24, "list_price_fen": 9900, "leader_price_fen": 4900,
+        "member_price_fen": 5900, "member_reward": {"offer_id": offer_id, "cost_fen": 0}}, name="双十二拼团")
 
 
 def _leave(client, workspace, campaign_id: int, profile_id: int):  # noqa: ANN001, ANN202

@@ -131,8 +131,8 @@ def test_join_a_group_leave_it_from_the_page_and_out_of_stock_is_said(app, clien
     offer = client.post("/api/offers", headers=workspace.bearer(), json={
         "name": "拼团券", "kind": "fixed_amount", "stock": 1, "per_person_limit": 1, "amount_fen": 1000})
     found = campaign(client, workspace, "group_buy", {
-        "group_size": 3, "time_limit_hours": 24, "leader_price_fen": 4900, "member_price_fen": 5900,
-        "member_reward": {"offer_id": offer.json()["id"], "cost_fen": 0}})
+        "group_size": 3, "time_limit_hours": 24, "list_price_fen": 9900, "leader_price_fen": 4900,
+        "member_price_fen": 5900, "member_reward": {"offer_id": offer.json()["id"], "cost_fen": 0}})
     sharer, link = _sharer(app, wechat, found["token"], "oLeader")
     with sharer, TestClient(app) as amy, TestClient(app) as ben:
         shown = authorise(amy, wechat, link, "oAmy")
@@ -146,8 +146,8 @@ def test_join_a_group_leave_it_from_the_page_and_out_of_stock_is_said(app, clien
         assert _result(took) == "joined_group"  # the freed unit of the one-coupon stock
     assert sorted(r["status"] for r in rewards(client, workspace, found["id"])) == ["granted", "voided"]
     second = campaign(client, workspace, "group_buy", {
-        "group_size": 3, "time_limit_hours": 24, "leader_price_fen": 4900, "member_price_fen": 5900,
-        "member_reward": {"offer_id": offer.json()["id"], "cost_fen": 0}}, name="第二团")
+        "group_size": 3, "time_limit_hours": 24, "list_price_fen": 9900, "leader_price_fen": 4900,
+        "member_price_fen": 5900, "member_reward": {"offer_id": offer.json()["id"], "cost_fen": 0}}, name="第二团")
     sharer, link = _sharer(app, wechat, second["token"], "oLeader2")
     with sharer, TestClient(app) as cat:
         shown = authorise(cat, wechat, link, "oCat")

@@ -44,8 +44,9 @@ def _remaining(client, workspace, offer_id: int) -> int:  # noqa: ANN001
 
 def _group_buy(client, workspace, offer_id: int, size: int) -> dict:  # noqa: ANN001
     return campaign(client, workspace, "group_buy", {
-        "group_size": size, "time_limit_hours": 48, "leader_price_fen": 4900, "member_price_fen": 5900,
-        "member_reward": {"offer_id": offer_id, "cost_fen": 0}, "revoke_within_days": 3}, name="拼团")
+        "group_size": size, "time_limit_hours": 48, "list_price_fen": 9900, "leader_price_fen": 4900,
+        "member_price_fen": 5900, "member_reward": {"offer_id": offer_id, "cost_fen": 0},
+        "revoke_within_days": 3}, name="拼团")
 
 
 def test_a_member_who_unfollows_before_the_group_forms_loses_the_place(runtime, client, workspace) -> None:  # noqa: ANN001

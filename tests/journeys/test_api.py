@@ -137,7 +137,8 @@ def test_templates_are_listed_in_both_languages(client: Any, workspace: Any) -> 
     en = client.get("/api/journey-templates", params={"language": "en"}, headers=workspace.bearer()).json()
     assert [t["key"] for t in zh] == [t["key"] for t in en] == [
         "welcome", "forgetting_curve", "browse_abandonment", "cart_abandonment", "post_purchase", "winback",
-        "birthday", "anniversary", "spring_festival", "double_11_warmup", "new_vs_returning"]
+        "birthday", "anniversary", "spring_festival", "double_11_warmup", "618_warmup", "points_expiring",
+        "new_vs_returning"]
     assert zh[0]["name"] == "关注后欢迎系列" and en[0]["name"] == "Welcome series after follow"
     assert zh[0]["definition"] == en[0]["definition"]  # messages carry both languages
 

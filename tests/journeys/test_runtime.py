@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from siyu import clock
@@ -139,13 +140,11 @@ def test_tags_traits_tasks_webhooks_and_rewards_go_through_their_capabilities(ru
                   {"id": "points", "give_points": {"amount": 50}},
                   {"id": "hook", "webhook": {"kind": "new-member"}},
                   {"id": "call", "task": {"title": "欢迎电话", "note": "介绍会员权益", "due": "2d"}}]})
-    given: list[rewards.RewardRequest] = []
-    rewards.register("points", lambda conn, request: given.append(request) or "reward.given")
-    try:
-        track(client, workspace, "lina", "Signed Up")
-        run(runtime, workspace)
-    finally:
-        rewards.unregister("points")
+    saved = client.put("/api/loyalty/programme", headers=workspace.bearer(),
+                       json={"tiers": [{"name": "普卡", "threshold": 0}]})
+    assert saved.status_code == 200, saved.text
+    track(client, workspace, "lina", "Signed Up")
+    run(runtime, workspace)
     detail = client.get(f"/api/profiles/{lina}", headers=workspace.bearer()).json()
     assert sorted(t["name"] for t in detail["tags"]) == ["会员"]
     assert (detail["traits"]["member_level"], detail["traits"]["welcomed"]) == ("silver", True)
@@ -168,9 +167,10 @@ def test_tags_traits_tasks_webhooks_and_rewards_go_through_their_capabilities(ru
         ("tag", "tagged"), ("trait", "traits_set"), ("coupon", "reward.unavailable"), ("points", "reward.given"),
         ("hook", "queued"), ("call", "task_created")]
     assert detail["context"]["event"]["name"] == "Signed Up"
-    assert outcomes["coupon"] == "reward.unavailable"  # no coupon provider yet: recorded, and on we go
-    assert outcomes["points"] == "reward.given"
-    assert [(r.kind, r.params, r.profile_id) for r in given] == [("points", {"amount": 50}, lina)]
+    assert outcomes["coupon"] == "reward.unavailable"  # no offer WELCOME10 here: recorded, and on we go
+    assert outcomes["points"] == "reward.given"  # through the points ledger (siyu.loyalty.journey_rewards)
+    member = client.get(f"/api/loyalty/members/{lina}", headers=workspace.bearer()).json()
+    assert [(e["points"], e["reason"]) for e in member["entries"]] == [(50, f"journey:{journey['id']}")]
     [hook] = queued(runtime, workspace, journey["id"])
     assert (hook["channel"], hook["purpose"], hook["payload"]["data"]) == ("webhook", "transactional",
                                                                            {"kind": "new-member"})
@@ -349,8 +349,8 @@ def test_policy_overrides_travel_with_the_message_and_apply_at_delivery(runtime:
         hook.stop()
 
 
-def test_a_step_that_keeps_failing_is_retried_with_backoff_then_the_person_exits(runtime: Runtime, client: Any,
-                                                                                 workspace: Any) -> None:
+def test_a_step_that_keeps_failing_is_retried_with_backoff_then_the_person_exits(
+        runtime: Runtime, client: Any, workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     quiet_policy(runtime, workspace.id)
     clock.freeze(NOON)
     person(client, workspace, "unlucky")
@@ -361,18 +361,16 @@ def test_a_step_that_keeps_failing_is_retried_with_backoff_then_the_person_exits
     def broken(conn: Any, request: rewards.RewardRequest) -> str:
         raise RuntimeError("points service down")
 
-    rewards.register("points", broken)
-    try:
-        track(client, workspace, "unlucky", "Joined")
-        report = run(runtime, workspace)
-        assert (report.advance.advanced, report.advance.failed) == (0, 1)
-        [entry] = entries(runtime, workspace, journey["id"])
-        assert (entry["status"], entry["attempts"], entry["due_at"]) == ("active", 1, NOON + timedelta(minutes=1))
-        assert queued(runtime, workspace, journey["id"]) == []  # the failed advance wrote nothing
-        for minutes in (1, 2, 4, 8):
-            clock.advance(timedelta(minutes=minutes))
-            assert run(runtime, workspace).advance.failed == 1
-    finally:
-        rewards.unregister("points")
+    # In place of the registered provider for this test only (monkeypatch puts loyalty's back after).
+    monkeypatch.setitem(rewards._PROVIDERS, "points", broken)
+    track(client, workspace, "unlucky", "Joined")
+    report = run(runtime, workspace)
+    assert (report.advance.advanced, report.advance.failed) == (0, 1)
+    [entry] = entries(runtime, workspace, journey["id"])
+    assert (entry["status"], entry["attempts"], entry["due_at"]) == ("active", 1, NOON + timedelta(minutes=1))
+    assert queued(runtime, workspace, journey["id"]) == []  # the failed advance wrote nothing
+    for minutes in (1, 2, 4, 8):
+        clock.advance(timedelta(minutes=minutes))
+        assert run(runtime, workspace).advance.failed == 1
     [entry] = entries(runtime, workspace, journey["id"])
     assert (entry["status"], entry["exit_reason"], entry["attempts"]) == ("exited", "journeys.step_failed", 5)

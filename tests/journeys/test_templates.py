@@ -13,7 +13,7 @@ from siyu import clock
 from siyu.journeys import definitions, templates
 from siyu.runtime import Runtime
 from siyu.worker import run_pass
-from tests.journeys.scenario import NOON, entries, person, queued, quiet_policy, run, subject, track
+from tests.journeys.scenario import NOON, person, queued, quiet_policy, run, subject, track
 from tests.journeys.test_date_gifts_templates import DATE_GIFT_SCENARIOS
 
 
@@ -119,20 +119,29 @@ def _winback(runtime: Runtime, client: Any, workspace: Any, journey: dict[str, A
 
 
 def _birthday(runtime: Runtime, client: Any, workspace: Any, journey: dict[str, Any]) -> None:
-    person(client, workspace, "star", birthday="1992-11-14", name="Lina")
+    gift = client.post("/api/offers", headers=workspace.bearer(), json={
+        "name": "BIRTHDAY", "kind": "fixed_amount", "amount_fen": 2000, "stock": 100, "valid_days": 7})
+    assert gift.status_code == 201, gift.text
+    star = person(client, workspace, "star", birthday="1992-11-14", name="Lina")
     run(runtime, workspace)
     assert _subjects(runtime, workspace, journey) == ["Happy birthday: a gift for you"]
-    detail = client.get(f"/api/profiles/{entries(runtime, workspace, journey['id'])[0]['profile_id']}",
-                        headers=workspace.bearer()).json()
+    detail = client.get(f"/api/profiles/{star}", headers=workspace.bearer()).json()
     assert [t["name"] for t in detail["tags"]] == ["生日礼 birthday gift"]
+    claims = client.get(f"/api/offers/{gift.json()['id']}/claims", headers=workspace.bearer()).json()
+    assert [(c["profile_id"], c["channel"]) for c in claims] == [(star, "journey")]  # the coupon the text promises
+    stats = client.get(f"/api/journeys/{journey['id']}/stats", headers=workspace.bearer()).json()
+    assert {s["step"]: s for s in stats["steps"]}["gift"]["outcomes"] == {"reward.given": 1}
 
 
 def _new_vs_returning(runtime: Runtime, client: Any, workspace: Any, journey: dict[str, Any]) -> None:
-    person(client, workspace, "first")
+    saved = client.put("/api/loyalty/programme", headers=workspace.bearer(),
+                       json={"tiers": [{"name": "普卡", "threshold": 0}]})
+    assert saved.status_code == 200, saved.text
+    first = person(client, workspace, "first")
     track(client, workspace, "first", "Order Completed", total=50)
     run(runtime, workspace)
     assert _subjects(runtime, workspace, journey) == ["Thanks for your first order"]
-    person(client, workspace, "again")
+    again = person(client, workspace, "again")
     track(client, workspace, "again", "Order Completed", total=50)
     run(runtime, workspace)
     clock.advance(timedelta(days=31))
@@ -140,6 +149,12 @@ def _new_vs_returning(runtime: Runtime, client: Any, workspace: Any, journey: di
     run(runtime, workspace)
     assert sorted(_subjects(runtime, workspace, journey)) == ["Thanks for coming back", "Thanks for your first order",
                                                               "Thanks for your first order"]
+
+    def balance(profile_id: int) -> int | None:
+        member = client.get(f"/api/loyalty/members/{profile_id}", headers=workspace.bearer()).json()["member"]
+        return None if member is None else member["points_balance"]
+
+    assert (balance(first), balance(again)) == (None, 100)  # the returning buyer's points, through the ledger
 
 
 SCENARIOS: dict[str, Callable[[Runtime, Any, Any, dict[str, Any]], None]] = {

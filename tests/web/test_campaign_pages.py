@@ -54,6 +54,9 @@ def test_the_list_the_editor_and_a_dashboard(signed_in, runtime: Runtime, worksp
     assert 'id="end"' in page and 'id="launch"' not in page
     live_editor = signed_in.get(f"/campaigns/{found['id']}/edit")
     assert live_editor.status_code == 403 and 'id="refused"' in live_editor.text
+    groups = campaign(signed_in, workspace, "group_buy", starters["group_buy"], name="拼团")
+    prices = re.search(r'id="campaign-prices">(.*?)</p>', signed_in.get(f"/campaigns/{groups['id']}").text, re.S)
+    assert " ".join(prices.group(1).split()) == "原价 ¥99.00 · 团长价 ¥49.00 · 团员价 ¥59.00"
 
 
 def test_an_analyst_sees_no_buttons_and_other_workspaces_see_nothing(client, runtime: Runtime, workspace) -> None:  # noqa: ANN001

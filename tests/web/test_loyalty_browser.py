@@ -1,6 +1,7 @@
 """Loyalty in a real browser (Debian's chromium through Playwright): save the starter ladder, add a
 tier, see a refusal for a ladder that does not rise, fix it; add an event rule on the points page;
-then open a member's tier and points from their history — each outcome checked through the API."""
+then open a customer's page, read their member summary (tier, progress, points, the next expiry) and
+follow its link to their tier and points history — each outcome checked through the API."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from siyu import clock
+from siyu.loyalty.models import Expiry
 from siyu.runtime import Runtime
+from tests.journeys.scenario import person
 from tests.loyalty.helpers import NOW, earn
 from tests.web.test_browser import browser  # noqa: F401 - the fixture
 from tests.web.test_pages import PASSWORD, console_user
@@ -58,10 +61,19 @@ def test_edit_the_ladder_and_the_points_rules_then_see_a_member(browser, live_se
     programme = client.get("/api/loyalty/programme", headers=workspace.bearer()).json()
     assert programme["earning"]["events"] == [{"event": "Checked In", "points": 5, "daily_cap": 5}]
     assert programme["earning"]["per_yuan"] == 2 and programme["grace_days"] == 14  # the tiers page's part kept
+    lina = person(client, workspace, "browser-lina", name="李娜")
     clock.freeze(NOW)
-    earn(runtime, workspace, 3, 250, "browser-earn")
+    earn(runtime, workspace, lina, 250, "browser-earn", expiry=Expiry(mode="rolling", days=30))
     clock.unfreeze()
-    page.goto(f"{live_server}/loyalty/members/3")
+    page.goto(f"{live_server}/profiles/{lina}")  # the customer page: the member summary, then the full view
+    page.wait_for_selector("#loyalty-summary")
+    assert page.inner_text("#summary-tier") == "普卡" and page.inner_text("#summary-balance") == "250"
+    assert page.inner_text("#summary-expiring") == "250" and "2026年12月30日" in page.inner_text("#summary-expires-at")
+    assert page.inner_text("#summary-next-tier") == "再 1,000 升至银卡"
+    page.screenshot(path=str(artifacts_dir / f"console-loyalty-profile-summary-{backend}.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#loyalty-link a")
+    assert page.url.endswith(f"/loyalty/members/{lina}")
     page.wait_for_selector("#points-history")
     assert page.inner_text("#balance") == "250" and page.inner_text("#tier-name") == "普卡"
     page.screenshot(path=str(artifacts_dir / f"console-loyalty-member-{backend}.png"), full_page=True)

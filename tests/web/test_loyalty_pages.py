@@ -1,6 +1,7 @@
 """Console pages for loyalty over HTTP: the tiers editor and the points rules (the starter ladder,
 saving through the API with the page's CSRF token, a refusal's message), a member's tier and points
-history linked from the customer page, and another workspace's member."""
+history linked from the customer page, the member summary on the customer page itself, and another
+workspace's member."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from typing import Any
 
 from siyu import clock
+from siyu.loyalty.models import Expiry
 from siyu.runtime import Runtime
 from tests.loyalty.helpers import LADDER, NOW, earn, make_programme, spend
 from tests.web.test_pages import signed_in  # noqa: F401 - the fixture
@@ -53,6 +55,26 @@ def test_a_member_page_shows_tier_history_and_points_and_is_linked_from_the_cust
     customer = signed_in.get(f"/profiles/{someone}")
     assert customer.status_code == 200 and f'href="/loyalty/members/{someone}"' in customer.text
     assert 'id="not-member"' in signed_in.get("/loyalty/members/999").text
+
+
+def test_the_customer_page_summarises_tier_points_and_the_next_expiry(signed_in, runtime: Runtime,  # noqa: ANN001, F811
+                                                                      workspace, other_workspace) -> None:
+    clock.freeze(NOW)  # 30 November 2026, 10:00 in Beijing
+    someone = re.search(r'href="/profiles/(\d+)"', signed_in.get("/profiles").text).group(1)
+    assert 'id="loyalty-summary"' not in signed_in.get(f"/profiles/{someone}").text  # no programme: no membership
+    make_programme(runtime, workspace, expiry={"mode": "rolling", "days": 30})
+    page = signed_in.get(f"/profiles/{someone}").text
+    assert 'id="loyalty-not-member"' in page and f'href="/loyalty/members/{someone}"' in page
+    earn(runtime, workspace, int(someone), 300, "p1", expiry=Expiry(mode="rolling", days=30))  # to 30 December
+    earn(runtime, workspace, int(someone), 50, "p2", expiry=Expiry(mode="never"))
+    page = signed_in.get(f"/profiles/{someone}").text
+    assert 'id="summary-tier">普卡<' in page and 'id="summary-balance">350<' in page
+    assert re.search(r'id="summary-next-tier">再 1,000 升至银卡<', page)
+    assert 'id="summary-expiring">300<' in page and re.search(r'id="summary-expires-at">2026年12月30日', page)
+    assert f'<p id="loyalty-link"><a href="/loyalty/members/{someone}">' in page
+    make_programme(runtime, other_workspace)  # another workspace's programme changes nothing here
+    english = signed_in.get(f"/profiles/{someone}", headers={"Accept-Language": "en"}).text
+    assert "Membership" in english and "Next to expire" in english
 
 
 def test_english_and_no_programme(signed_in, runtime: Runtime, workspace) -> None:  # noqa: ANN001, F811

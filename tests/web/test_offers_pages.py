@@ -52,12 +52,14 @@ def test_an_offer_page_shows_its_figures_per_day_and_its_claims(signed_in, runti
                                                                 workspace) -> None:
     clock.freeze(NOW)
     offer = make_offer(runtime, workspace, name="新客立减", stock=5, per_person_limit=2, valid_days=7)
-    got = [claim(runtime, workspace, offer.id, 7, f"k{n}") for n in range(2)]
+    got = [claim(runtime, workspace, offer.id, 7, "k0"), claim(runtime, workspace, offer.id, 7, "k1", amount_fen=733)]
     page = signed_in.get(f"/offers/{offer.id}")
     assert page.status_code == 200 and "新客立减" in page.text
     assert re.search(r'id="figure-claimed">2<', page.text) and re.search(r'id="figure-remaining">3<', page.text)
     assert _data(page.text, "chart-data")["labels"] == ["2026-11-30"]
     assert _cell(page.text, got[0].id, "status") == "未使用" and got[1].code in page.text
+    assert _cell(page.text, got[0].id, "face-value") == "¥20.00"  # the offer's amount
+    assert _cell(page.text, got[1].id, "face-value") == "¥7.33"  # the claim's own (a split coupon's share)
     assert 'id="end-offer"' in page.text and 'id="export"' in page.text
     headers = {"X-CSRF-Token": _data(page.text, "form-data")["csrf"]}
     assert signed_in.post(f"/api/offers/{offer.id}/end", headers=headers).status_code == 200

@@ -159,6 +159,36 @@ def test_the_overview_page_shows_the_five_stages(signed_in, runtime: Runtime, wo
     assert 'href="/reports/retention"' in page.text and 'href="/reports/channels"' in page.text
 
 
+def test_the_overview_shows_the_current_nps_and_leads_to_the_surveys(signed_in, runtime: Runtime, workspace,  # noqa: ANN001, F811
+                                                                     other_workspace) -> None:
+    page = signed_in.get("/reports")
+    assert 'id="current-nps">还没有问卷回答。<' in page.text and 'id="nps-link" href="/surveys"' in page.text
+    assert 'id="report-nav-nps"' in signed_in.get("/reports/retention").text  # from every report page
+    people = [int(i) for i in re.findall(r'href="/profiles/(\d+)"', signed_in.get("/profiles").text)]
+    older = signed_in.post("/api/surveys", headers=workspace.bearer(), json={"name": "上季 NPS"}).json()
+    survey = signed_in.post("/api/surveys", headers=workspace.bearer(), json={"name": "本季 NPS"}).json()
+    theirs = signed_in.post("/api/surveys", headers=other_workspace.bearer(), json={"name": "别人的"}).json()
+    for asked, scores in ((older, (0, 0)), (survey, (10, 3))):
+        links = signed_in.post(f"/api/surveys/{asked['id']}/links", headers=workspace.bearer(),
+                               json={"profile_ids": people[:2]}).json()["links"]
+        for link, score in zip(links, scores, strict=True):
+            token = link["url"].rsplit("/survey/", 1)[1]
+            assert signed_in.post(f"/survey/{token}", data={"score": str(score)}).status_code == 200
+    signed_in.post("/api/surveys", headers=workspace.bearer(), json={"name": "还没人答"})  # newer, no answers
+    assert signed_in.post("/v1/identify", auth=(other_workspace.write_key, ""), json={"userId": "x"}).status_code == 200
+    stranger = signed_in.get("/api/profiles/lookup", params={"type": "user_id", "value": "x"},
+                             headers=other_workspace.bearer()).json()["id"]
+    [link] = signed_in.post(f"/api/surveys/{theirs['id']}/links", headers=other_workspace.bearer(),
+                            json={"profile_ids": [stranger]}).json()["links"]
+    assert signed_in.post(f"/survey/{link['url'].rsplit('/survey/', 1)[1]}", data={"score": "10"}).status_code == 200
+    page = signed_in.get("/reports").text
+    # The newest survey with answers: one promoter, one detractor of two answers.
+    assert 'id="current-nps" style="font-size: 28px; font-weight: 700">0.0<' in page
+    assert f'id="nps-survey" href="/surveys/{survey["id"]}">本季 NPS<' in page
+    english = signed_in.get("/reports", headers={"Accept-Language": "en"}).text
+    assert "The newest survey with answers" in english
+
+
 def spend_form(page: str) -> dict[str, str]:
     form = re.search(r'<form method="post" action="/reports/channels/spend" .*?</form>', page, re.S).group(0)
     return {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}

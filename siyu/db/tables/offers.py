@@ -90,6 +90,9 @@ offer_claims = Table(
     Column("channel", String(64), nullable=True),
     Column("campaign_id", BigInteger, nullable=True),
     Column("cost_fen", Integer, nullable=False),
+    # The claim's own face value (a split coupon's share, what a bargain cut off): what the coupon takes
+    # off or the red packet pays, in place of the offer's ``amount_fen``; null = the offer's.
+    Column("amount_fen", Integer, nullable=True),
     Column("points", Integer, nullable=True),
     Column("reward_id", BigInteger, nullable=True),  # the cash reward decided in siyu.payments
     Column("delivery", JSONType, nullable=True),  # physical gift: name, phone, address

@@ -88,14 +88,16 @@ def answer(conn: Connection, event: InboundEvent, content: dict[str, Any], sourc
            runtime: Any = None) -> Reply | None:
     """Render ``content`` for the event's person: the passive reply to give, or None when it was queued
     (a mini-program card, any WeCom message). ``source`` names who answered (``welcome``, ``reply:3``);
-    with the ``runtime`` the content may call ``member_centre_link()`` and ``survey_link(id)``."""
+    with the ``runtime`` the content may call ``member_centre_link()`` and ``survey_link(id)`` — the
+    survey link standing for this reply (the outbox key ``<source>:<event's messageId>`` it is queued
+    under), so each welcome or keyword reply asks anew and a redelivered push gives the same link."""
     if event.profile_id is None:
         return None
     workspace = workspace_of(conn, event)
     channel = PLATFORMS[event.platform]
     rendered = render_for(conn, workspace, event.profile_id, channel, Purpose.TRANSACTIONAL, content,
                           event={"name": event.event_name, "properties": dict(event.fields), "timestamp": event.at},
-                          signing=signing_of(runtime))
+                          signing=signing_of(runtime), send_key=f"{source}:{event.message_id}")
     payload = dict(rendered.payload)
     kind = payload.get("msgtype")
     if event.platform == "wechat" and kind in PASSIVE:

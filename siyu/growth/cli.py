@@ -44,13 +44,42 @@ def _load(path: Path) -> dict[str, Any]:
     return found
 
 
+def _check_reward_offers(rules: Any, workspace: str | None) -> None:
+    """The API's check that the offers can carry what the rules make their rewards worth
+    (:func:`siyu.growth.service.check_reward_offers`), against ``workspace``'s offers. Rules that name
+    no such offer need no workspace; rules that do can't be passed without one."""
+    from siyu.db.engine import read
+    from siyu.growth import service
+    from siyu.growth.errors import CampaignError
+    from siyu.growth.reward_values import valued_offer_ids
+    from siyu.workspaces import store as workspace_store
+
+    named = valued_offer_ids(rules)
+    if not named:
+        return
+    if workspace is None:
+        offers = f"offer {named[0]}" if len(named) == 1 else f"offers {', '.join(map(str, named))}"
+        raise CampaignError(f"The rules give {offers} a value of their own: pass --workspace to check "
+                            "it against the workspace's offers, as the API does when the campaign is saved.",
+                            code="campaigns.workspace_required", details={"offer_ids": named})
+    with read(runtime().engine) as conn:
+        service.check_reward_offers(conn, workspace_store.get_workspace(conn, workspace).id, rules)
+
+
 @campaigns_app.command("validate")
 @handles_errors
 def validate(kind: Annotated[str, typer.Argument(help="referral, assist, group_buy, bargain, split_coupon, "
                                                       "task_unlock, leaderboard or check_in.")],
              rules_file: Annotated[Path, typer.Argument(help="The rules as JSON.")],
+             workspace: Annotated[str | None, typer.Option(
+                 "--workspace", "-w", help="Workspace id or name: check the offers the rules give a value "
+                                           "(needed when they name one, as split coupons, bargains and group "
+                                           "buys do).")] = None,
              as_json: JsonOption = False) -> None:
-    """Check rules: problems (exit 2) and compliance findings with their reasons."""
+    """Check rules: problems and offers that can't carry their value (exit 2), compliance findings.
+
+    With --workspace, also what the API checks when the campaign is saved: that each offer the rules
+    give a value (a split coupon's shares, a bargain's cut, a group buy's saving) exists and can carry it."""
     from siyu.growth.compliance import check_rules
     from siyu.growth.errors import CampaignError
     from siyu.growth.models import CampaignKind
@@ -60,7 +89,7 @@ def validate(kind: Annotated[str, typer.Argument(help="referral, assist, group_b
         raise CampaignError(f"KIND is one of {', '.join(CampaignKind)}.", code="campaigns.unknown_kind")
     rules = _load(rules_file)
     findings = [f.to_dict() for f in check_rules(kind, rules)]
-    parse_rules(CampaignKind(kind), rules)
+    _check_reward_offers(parse_rules(CampaignKind(kind), rules), workspace)
     if as_json:
         _print({"valid": True, "findings": findings})
         return

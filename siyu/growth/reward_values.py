@@ -78,6 +78,12 @@ def valued_rewards(rules: CommonRules) -> list[ValuedReward]:
             return []
 
 
+def valued_offer_ids(rules: CommonRules) -> list[int]:
+    """The offers :func:`check_reward_offers` needs to see for ``rules``, in id order (none: nothing to
+    check, the rules alone hold together)."""
+    return sorted({valued.offer_id for valued in valued_rewards(rules) if valued.offer_id is not None})
+
+
 def check_reward_offers(rules: CommonRules, offers: Mapping[int, Offer | None]) -> None:
     """Raise :class:`CampaignError` (422) when a valued reward's offer can't carry its value:
     ``campaigns.offer_not_found`` (no such offer in the workspace), ``campaigns.offer_not_amount`` (a

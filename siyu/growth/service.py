@@ -54,9 +54,8 @@ def check_reward_offers(conn: Connection, workspace_id: int, rules: CommonRules)
     :func:`siyu.growth.reward_values.check_reward_offers`)."""
     from siyu.offers.store import find_offer
 
-    named = {valued.offer_id for valued in reward_values.valued_rewards(rules) if valued.offer_id is not None}
     reward_values.check_reward_offers(rules, {offer_id: find_offer(conn, workspace_id, offer_id)
-                                              for offer_id in named})
+                                              for offer_id in reward_values.valued_offer_ids(rules)})
 
 
 def _check_draft(conn: Connection, workspace_id: int, draft: Draft) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The "give points" step of journeys, credited through the points ledger (:mod:`siyu.journeys.rewards`
-is the registry; this module registers the ``points`` kind when :mod:`siyu.loyalty` is imported).
+is the registry; this module registers the ``points`` kind when it is imported — by :mod:`siyu.loyalty`,
+or by the registry itself the first time a step asks for ``points``).
 
 The step says how many: ``{"amount": 200}``. That many are credited, as written — no tier multiplier
 and no daily cap, because the step's message promises the figure ("200 points are in your account")

@@ -35,7 +35,7 @@ from siyu.errors import SiyuError
 from siyu.loyalty import member_centre_view as views
 from siyu.loyalty import points, store
 from siyu.loyalty.errors import InsufficientPoints
-from siyu.loyalty.member_centre_text import TEXT
+from siyu.loyalty.member_centre_text import TEXT, money
 from siyu.loyalty.member_centre_token import CentreToken, TokenState, read_token, state_of
 from siyu.offers import store as offers_store
 from siyu.profiles.errors import ProfileNotFound
@@ -81,7 +81,7 @@ def _opened(rt: Runtime, token: str, lang: str) -> tuple[CentreToken, int] | HTM
         return _problem(lang, TokenState.INVALID, token)
 
 
-def _formats(timezone: str) -> dict[str, Any]:
+def _formats(timezone: str, lang: str) -> dict[str, Any]:
     zone = ZoneInfo(timezone)
 
     def day(at: datetime | None) -> str:
@@ -90,7 +90,7 @@ def _formats(timezone: str) -> dict[str, Any]:
     def minute(at: datetime | None) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""
 
-    return {"day": day, "minute": minute}
+    return {"day": day, "minute": minute, "money": lambda fen: money(fen, lang)}
 
 
 def _render(rt: Runtime, token: CentreToken, profile_id: int, raw: str, lang: str,
@@ -103,7 +103,7 @@ def _render(rt: Runtime, token: CentreToken, profile_id: int, raw: str, lang: st
     html = PAGE.render(lang=lang, t=t, title=t["title"], view=view, notice=notice, base=f"/m/{raw}",
                        form_key=lambda: secrets.token_urlsafe(12),
                        text_of=lambda text: text.get(lang) or text.get("zh") if isinstance(text, dict) else text,
-                       **_formats(timezone))
+                       **_formats(timezone, lang))
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
 

@@ -3,7 +3,12 @@ gettext catalogues, like the campaign and promoter pages)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+from babel.numbers import format_currency
+
+BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}  # as message templates' ``money`` filter formats amounts
 
 TEXT: dict[str, dict[str, Any]] = {
     "zh": {
@@ -18,7 +23,7 @@ TEXT: dict[str, dict[str, Any]] = {
                   "adjust": "调整"},
         "coupons": "我的优惠券", "no_coupons": "还没有优惠券",
         "groups": {"claimed": "可使用", "redeemed": "已使用", "expired": "已过期"},
-        "code": "券码", "valid_until": "有效期至", "no_end": "长期有效",
+        "code": "券码", "face_value": "面额 {amount}", "valid_until": "有效期至", "no_end": "长期有效",
         "catalogue": "积分兑换", "no_catalogue": "暂无可兑换的礼品", "price": "{points} 积分", "redeem": "立即兑换",
         "not_enough": "积分不足", "sold_out": "已兑完",
         "redeemed": "兑换成功：{name}，券码 {code}",
@@ -49,7 +54,7 @@ TEXT: dict[str, dict[str, Any]] = {
                   "repay": "Debt repaid", "adjust": "Adjusted"},
         "coupons": "My coupons", "no_coupons": "No coupons yet",
         "groups": {"claimed": "Ready to use", "redeemed": "Used", "expired": "Expired"},
-        "code": "Code", "valid_until": "Valid until", "no_end": "No end date",
+        "code": "Code", "face_value": "Value {amount}", "valid_until": "Valid until", "no_end": "No end date",
         "catalogue": "Redeem points", "no_catalogue": "Nothing to redeem right now", "price": "{points} points",
         "redeem": "Redeem", "not_enough": "Not enough points", "sold_out": "Sold out",
         "redeemed": "Redeemed: {name}, code {code}",
@@ -73,3 +78,9 @@ TEXT: dict[str, dict[str, Any]] = {
                                                    "expire. Ask for a new one in our official account or WeCom.",
     },
 }
+
+
+def money(fen: int, lang: str) -> str:
+    """An amount in fen as the page's language writes yuan (CLDR through Babel, as the console and message
+    templates do): ``¥7.33`` in Chinese, ``CN¥7.33`` in English, where a bare ``¥`` would be the yen."""
+    return format_currency(Decimal(fen) / 100, "CNY", locale=BABEL_LOCALES[lang])

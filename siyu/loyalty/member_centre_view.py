@@ -23,6 +23,7 @@ from siyu.loyalty.models import Programme
 from siyu.offers import store as offers_store
 from siyu.offers.errors import OffersError
 from siyu.offers.models import Claim, ClaimStatus, OfferStatus
+from siyu.offers.redemption import face_value
 
 INVITE_KINDS = (CampaignKind.REFERRAL, CampaignKind.TASK_UNLOCK)
 RECENT_ENTRIES = 10
@@ -125,7 +126,9 @@ def _coupons(conn: Connection, workspace_id: int, profile_id: int, now: datetime
         offer = names.get(claim.offer_id)
         grouped[group].append({"offer_id": claim.offer_id, "name": offer.name if offer else f"#{claim.offer_id}",
                                "code": claim.code, "status": group, "valid_until": claim.valid_until,
-                               "redeemed_at": claim.redeemed_at})
+                               "redeemed_at": claim.redeemed_at,
+                               # its own (a split share) or the offer's; None: not an amount (a percentage, a gift)
+                               "face_value_fen": face_value(offer, claim) if offer else claim.amount_fen})
     return grouped
 
 

@@ -190,7 +190,10 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
               unsubscribe_url: Callable[[Message], str | None] | None,
               signing: tuple[str, str] | None = None) -> bool:
     """Render the message's template for its person now; the rendered payload replaces the template
-    (the log shows what was sent). A render the platform would refuse stops the message."""
+    (the log shows what was sent). A render the platform would refuse stops the message. The message's
+    idempotency key is the send a ``survey_link()`` in it stands for: one per journey entry and step,
+    broadcast and person, or API key — so a re-sent survey can be answered again, and a message
+    rendered again (a claim taken over) signs the same link."""
     from siyu.messaging.render import EVENT_KEY, render_for
     from siyu.messaging.template_models import InvalidTemplate
 
@@ -198,7 +201,8 @@ def _rendered(conn: Any, workspace: Any, message: Message, now: datetime, report
     try:
         rendered = render_for(conn, workspace, message.profile_id, message.channel, message.purpose,
                               message.payload[TEMPLATE_KEY], unsubscribe_url(message) if unsubscribe_url else None,
-                              event if isinstance(event, dict) else None, signing)
+                              event if isinstance(event, dict) else None, signing,
+                              send_key=message.idempotency_key)
     except InvalidTemplate as error:
         store.update_message(conn, message, now, status=Status.FAILED, reason=error.code,
                              detail=error.message[:500], lease_until=None, sent_at=None)

@@ -34,14 +34,14 @@ def attach_event(conn: Connection, message: Message, event: dict[str, Any], now:
 
 def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscribe_url: str | None,
              event: dict[str, Any] | None = None, *, whole_profile: bool = True,
-             public_links: PublicLinks | None = None) -> RenderContext:
+             public_links: PublicLinks | None = None, send_key: str | None = None) -> RenderContext:
     language = str((workspace.settings or {}).get("language") or "zh")
     if whole_profile:
         profile = profile_context(profile_detail(conn, workspace.id, profile_id))
     else:  # the template never names `profile`: only the traits, which choose the language variant
         profile = {"traits": profile_store.load_traits(conn, workspace.id, [profile_id]).get(profile_id, ({}, {}))[0]}
     return RenderContext(profile=profile, event=event, unsubscribe_url=unsubscribe_url, timezone=workspace.timezone,
-                         default_language=language, now=clock.now(), public_links=public_links)
+                         default_language=language, now=clock.now(), public_links=public_links, send_key=send_key)
 
 
 def mentions_profile(template: Any) -> bool:
@@ -91,11 +91,15 @@ def signing_of(runtime: Any) -> tuple[str, str] | None:
 
 def render_for(conn: Connection, workspace: Workspace, profile_id: int, channel: Channel, purpose: Purpose,
                template: dict[str, Any], unsubscribe_url: str | None = None,
-               event: dict[str, Any] | None = None, signing: tuple[str, str] | None = None) -> RenderedMessage:
+               event: dict[str, Any] | None = None, signing: tuple[str, str] | None = None,
+               send_key: str | None = None) -> RenderedMessage:
     """``signing`` = (public URL, secret) lets the template call ``member_centre_link()`` and
-    ``survey_link(id)`` (:func:`signing_of` a runtime); without it they render empty."""
+    ``survey_link(id)`` (:func:`signing_of` a runtime); without it they render empty. ``send_key``
+    names the send (the outbox key the message is, or will be, queued under): ``survey_link(id)``
+    signs it into the link, so each send asks anew and rendering one send again gives the same link."""
     context = _context(conn, workspace, profile_id, unsubscribe_url, event, whole_profile=mentions_profile(template),
-                       public_links=public_links_for(conn, workspace, profile_id, template, signing))
+                       public_links=public_links_for(conn, workspace, profile_id, template, signing),
+                       send_key=send_key)
     return render(MessageTemplate(channel, template, purpose), context)
 
 
@@ -104,7 +108,8 @@ def preview_for(conn: Connection, workspace_id: int, profile_id: int, channel: C
     """The template as :func:`render_for` would render it for the person now, with warnings. With
     ``signing`` its ``member_centre_link()`` / ``survey_link(id)`` are the working links a send would
     carry, signed for the live profile (a merged-away id stands for its survivor, as when queued);
-    without it they render empty and the preview warns."""
+    without it they render empty and the preview warns. A preview is no send: its survey links carry
+    the send key ``default``."""
     workspace = workspace_store.get_workspace(conn, workspace_id)
     profile_id = resolve_profile_id(conn, workspace_id, profile_id)
     links = public_links_for(conn, workspace, profile_id, template, signing)

@@ -71,7 +71,10 @@ class RenderContext:
     the event that entered the person, or an API entry's ``properties``); ``coupon`` the offer given with the
     message (``code``, ``value``, ``expires_at``). ``now`` defaults to :func:`siyu.clock.now` and is
     shown in ``timezone``. ``utm`` holds defaults for ``link()`` (a journey sets its campaign).
-    ``public_links`` lets ``member_centre_link()`` and ``survey_link(id)`` sign links for this person.
+    ``public_links`` lets ``member_centre_link()`` and ``survey_link(id)`` sign links for this person;
+    ``send_key`` is the send being rendered (the outbox key of its message,
+    ``journey:<id>:<version>:<step>:<entry>``, ``broadcast:<id>:<profile>``, …; None for a preview),
+    which ``survey_link(id)`` signs into the link so that each send asks anew.
     """
 
     profile: Mapping[str, Any] = field(default_factory=dict)
@@ -84,6 +87,7 @@ class RenderContext:
     link_maker: LinkMaker | None = None
     utm: Mapping[str, str] = field(default_factory=dict)
     public_links: PublicLinks | None = None  # member_centre_link() / survey_link(): empty without them
+    send_key: str | None = None  # the message being rendered: survey_link()'s sending
 
 
 class WarningCode(StrEnum):

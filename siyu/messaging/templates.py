@@ -12,7 +12,7 @@ refused sandbox access and errors the template itself causes (``1 / 0``).
 
 Variables: ``profile`` (:func:`profile_context`), ``event``, ``coupon``, ``link(url, **utm)``,
 ``unsubscribe_url``, ``now`` (workspace time zone) and ``locale`` (``zh``/``en``); the person's signed
-links ``member_centre_link()`` and ``survey_link(survey_id)`` (when the send has
+links ``member_centre_link()`` and ``survey_link(survey_id, send_key)`` (when the send has
 :class:`~siyu.messaging.template_models.PublicLinks`; empty otherwise); filters ``money``,
 ``date`` and ``datetime`` format with Babel in the person's language. HTML is escaped only in the
 e-mail ``html`` field. Channel shapes and limits live in :mod:`siyu.messaging.template_models`;
@@ -131,16 +131,29 @@ def member_centre_link(links: PublicLinks, now: datetime) -> Callable[[], str]:
     return centre
 
 
-def survey_link(links: PublicLinks) -> Callable[[Any], str]:
-    """``survey_link(survey_id)``: the person's signed answer page of a survey (``/survey/…``, the
-    links ``POST /api/surveys/{id}/links`` gives; :mod:`siyu.surveys.page`)."""
-    def survey(survey_id: Any) -> str:
+def survey_link(links: PublicLinks, send: str | None = None) -> Callable[..., str]:
+    """``survey_link(survey_id, send_key=None)``: the person's signed answer page of a survey
+    (``/survey/…``, the links ``POST /api/surveys/{id}/links`` gives; :mod:`siyu.surveys.page`).
+
+    Without ``send_key`` the link stands for this send (``send``, the outbox key of the message being
+    rendered; :func:`siyu.surveys.sends.send_key_for`): a person asked again by another journey entry
+    or message can answer again, and the same message rendered twice carries the same link. A
+    template may name the sending itself (``survey_link(12, '2027-q1')``), e.g. ``'default'`` to ask
+    each person once whatever sends the link; a value this person lacks is no key."""
+    def survey(survey_id: Any, send_key: Any = None) -> str:
         from siyu.surveys.page import link_for
+        from siyu.surveys.sends import MAX_SEND_KEY, is_send_key, send_key_for
 
         if isinstance(survey_id, bool) or not isinstance(survey_id, int | str) or not str(survey_id).isdigit() \
                 or not 0 < int(survey_id) < 2**63:
             raise ValueError(f"survey_link() takes a survey id (a whole number), not {survey_id!r}")
-        return link_for(links.public_url, links.secret, links.workspace_id, int(survey_id), links.profile_id)
+        if absent(send_key):  # a trait this person lacks: this send, as when none is given
+            send_key = None
+        if send_key is not None and not is_send_key(send_key):
+            raise ValueError(f"survey_link()'s send key is 1-{MAX_SEND_KEY} of the characters A-Z a-z 0-9 _ . : -, "
+                             f"not {send_key!r}")
+        key = send_key if send_key is not None else send_key_for(send)
+        return link_for(links.public_url, links.secret, links.workspace_id, int(survey_id), links.profile_id, key)
 
     return survey
 
@@ -156,7 +169,7 @@ def _variables(context: RenderContext, language: str) -> dict[str, Any]:
             found[name] = value
     if context.public_links is not None:
         found["member_centre_link"] = member_centre_link(context.public_links, context.now or clock.now())
-        found["survey_link"] = survey_link(context.public_links)
+        found["survey_link"] = survey_link(context.public_links, context.send_key)
     return found
 
 

@@ -69,6 +69,10 @@ class ClaimIn(BaseModel):
     channel: str | None = Field(None, max_length=64)
     campaign_id: BigInt | None = None
     delivery: dict[str, str] | None = Field(None, description="physical gift: name, phone, address")
+    amount_fen: int | None = Field(None, ge=1, le=MAX_FEN, description=(
+        "the claim's own face value in fen (fixed_amount, threshold: off; red_packet: paid); only an offer "
+        "whose value is an amount takes one, within its bounds (threshold: at most the threshold; red_packet: "
+        "100-20000), else 422 offers.face_value; null: the offer's amount_fen"))
 
 
 class RedeemIn(BaseModel):
@@ -185,7 +189,7 @@ async def claim(request: Request, caller: Actor, offer_id: Id, body: ClaimIn) ->
     a refusal is committed with its group too, so the key answers the same next time."""
     answer = await asyncio.wrap_future(writer_for(runtime_of(request)).submit(ClaimRequest(
         caller.workspace_id, offer_id, body.profile_id, body.idempotency_key, channel=body.channel,
-        campaign_id=body.campaign_id, delivery=body.delivery)))
+        campaign_id=body.campaign_id, delivery=body.delivery, amount_fen=body.amount_fen)))
     if isinstance(answer, SiyuError):
         raise answer
     return answer

@@ -12,8 +12,9 @@ refusals are one insert.
 The answers are those :func:`siyu.offers.service.claim_offer` gives, in the same order of checks
 (person, offer, key, validity, stock, limit, stock again), with the same messages; tests hold the two
 paths to the same outcomes. What this path does not take — a kind whose claim does more than write a
-code (points, red packets, physical gifts), a code pool, a campaign budget, a delivery, a second
-attempt of one person or one key in the same group — it hands back (``None``) for the one-by-one path,
+code (points, red packets, physical gifts), a code pool, a campaign budget, a delivery, a face value of
+the claim's own (checked, and costed, by the one-by-one path), a second attempt of one person or one key
+in the same group — it hands back (``None``) for the one-by-one path,
 which runs after it in the same transaction: the group is answered as if those requests had come
 after the others, one of the orders in which concurrent requests may be served.
 """
@@ -50,7 +51,7 @@ def takes(offer: Offer) -> bool:
 
 def simple(request: ClaimRequest) -> bool:
     """A request this path may take, before the offer is read."""
-    return request.delivery is None and request.campaign_id is None
+    return request.delivery is None and request.campaign_id is None and request.amount_fen is None
 
 
 def claim_together(conn: Connection, workspace_id: int, offer_id: int, requests: Sequence[ClaimRequest],

@@ -129,6 +129,8 @@ def claim(workspace: WorkspaceOption, offer_id: Annotated[int, typer.Argument(mi
           profile_id: Annotated[int, typer.Option(min=1, help="The person claiming.")], key: KeyOption,
           channel: Annotated[str | None, typer.Option(help="Where it was claimed.")] = None,
           campaign_id: Annotated[int | None, typer.Option(help="The budget to spend (default: the offer's).")] = None,
+          amount_fen: Annotated[int | None, typer.Option(help="The claim's own face value in fen (fixed_amount, "
+                                                              "threshold, red_packet offers only).")] = None,
           as_json: JsonOption = False) -> None:
     """Claim one unit for a person (exit 2 with the reason when refused)."""
     from siyu import clock
@@ -143,7 +145,8 @@ def claim(workspace: WorkspaceOption, offer_id: Annotated[int, typer.Argument(mi
         person = resolve_profile_id(conn, ws_id, profile_id)
         try:
             got = service.claim_offer(conn, ws_id, offer_id, profile_id=person, idempotency_key=key,
-                                      now=clock.now(), channel=channel, campaign_id=campaign_id)
+                                      now=clock.now(), channel=channel, campaign_id=campaign_id,
+                                      amount_fen=amount_fen)
         except OffersError as error:
             refused = error  # committed: the key answers the same next time
     if refused is not None:

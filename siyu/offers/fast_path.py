@@ -73,7 +73,8 @@ class ClaimFastPath:
         if not caller.can(Permission.PROFILES_WRITE):
             return None
         return ClaimRequest(caller.workspace_id, offer_id, parsed.profile_id, parsed.idempotency_key,
-                            channel=parsed.channel, campaign_id=parsed.campaign_id, delivery=parsed.delivery)
+                            channel=parsed.channel, campaign_id=parsed.campaign_id, delivery=parsed.delivery,
+                            amount_fen=parsed.amount_fen)
 
 
 def _headers(scope: dict[str, Any]) -> dict[bytes, bytes]:

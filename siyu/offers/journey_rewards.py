@@ -1,5 +1,6 @@
 """The "give coupon" step of journeys, given through offers (:mod:`siyu.journeys.rewards` is the
-registry; this module registers the ``coupon`` kind when :mod:`siyu.offers` is imported).
+registry; this module registers the ``coupon`` kind when it is imported — by :mod:`siyu.offers`, or by
+the registry itself the first time a step asks for ``coupon``).
 
 The step names its offer as written by the operator: ``{"offer": 12}`` (an id) or
 ``{"offer": "CART10"}`` (the newest active offer of that name). It is claimed for the person with the

@@ -52,6 +52,7 @@ class ClaimRequest:
     channel: str | None = None
     campaign_id: int | None = None
     delivery: dict[str, Any] | None = None
+    amount_fen: int | None = None  # the claim's own face value (checked by siyu.offers.terms.check_face_value)
 
 
 Answer = dict[str, Any] | SiyuError  # the claim, or the refusal to raise
@@ -66,7 +67,7 @@ def claim_one(conn: Connection, request: ClaimRequest) -> Answer:
         return service.claim_offer(conn, request.workspace_id, request.offer_id, profile_id=profile_id,
                                    idempotency_key=request.idempotency_key, now=clock.now(),
                                    channel=request.channel, campaign_id=request.campaign_id,
-                                   delivery=request.delivery).to_dict()
+                                   delivery=request.delivery, amount_fen=request.amount_fen).to_dict()
     except SiyuError as refusal:
         return refusal
 

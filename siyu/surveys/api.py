@@ -14,6 +14,7 @@ from siyu.db.engine import read, write
 from siyu.surveys import nps, store
 from siyu.surveys.models import checked_texts
 from siyu.surveys.page import issue_links
+from siyu.surveys.sends import DEFAULT_SEND, MAX_SEND_KEY, SEND_KEY_PATTERN
 from siyu.workspaces import store as workspace_store
 from siyu.workspaces.models import Permission, Principal
 
@@ -36,7 +37,7 @@ class StatusIn(BaseModel):
 class LinksIn(BaseModel):
     profile_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(None, max_length=1000)
     segment_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    send_key: str = Field("default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+    send_key: str = Field(DEFAULT_SEND, min_length=1, max_length=MAX_SEND_KEY, pattern=SEND_KEY_PATTERN)
     save_trait: bool = Field(True, description="Also store each link in the trait survey_<id>_link")
 
 

@@ -4,7 +4,8 @@ A link is signed like the unsubscribe link (:mod:`siyu.messaging.unsubscribe`): 
 HMAC-SHA1 serializer over ``[workspace, survey, profile, send_key]`` with the server's secret and
 its own salt, so a link cannot be forged or moved to another person or survey, and needs no table.
 It does not expire (a message read a week later still works); the answer rules (one per send, a
-re-answer within 7 days replaces) are the store's. No login: the token is the authority.
+re-answer within 7 days replaces) are the store's, and which sending a link stands for is
+:mod:`siyu.surveys.sends`'. No login: the token is the authority.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from siyu.runtime import Runtime
 from siyu.surveys import store
 from siyu.surveys.errors import SurveyError
 from siyu.surveys.models import Survey
+from siyu.surveys.sends import DEFAULT_SEND
 
 SALT = "siyu-survey"
-DEFAULT_SEND = "default"
 router = APIRouter(tags=["surveys"])
 
 

@@ -52,6 +52,46 @@ def test_the_cli_creates_launches_measures_and_refuses_bad_rules(runtime, client
     assert missing.exit_code == 2 and "No campaign 999999" in missing.output
 
 
+def _offer(client, workspace, **values) -> int:  # noqa: ANN001
+    body = {"name": "立减券", "kind": "fixed_amount", "amount_fen": 1000, "stock": 100, "per_person_limit": 1,
+            **values}
+    answer = client.post("/api/offers", headers=workspace.bearer(), json=body)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def test_validate_refuses_the_offers_the_api_refuses_with_the_same_message(runtime, client, workspace,  # noqa: ANN001
+                                                                           other_workspace, tmp_path) -> None:
+    split = {"description": DESCRIPTION, "pool_fen": 2000, "claimers": 3, "minimum_fen": 100}
+    percentage = _offer(client, workspace, kind="percentage", amount_fen=None, percent_off=20)
+    red_packet = _offer(client, workspace, kind="red_packet", amount_fen=200)
+    fixed = _offer(client, workspace)
+    group = {"description": DESCRIPTION, "group_size": 3, "leader_price_fen": 4900, "member_price_fen": 5900,
+             "member_reward": {"offer_id": fixed}}
+    refused = [("split_coupon", {**split, "offer_id": percentage}, "campaigns.offer_not_amount"),
+               ("split_coupon", {**split, "minimum_fen": 50, "offer_id": red_packet},
+                "campaigns.face_value_out_of_range"),  # a red packet under 1 yuan
+               ("split_coupon", {**split, "offer_id": 999_999}, "campaigns.offer_not_found"),
+               ("group_buy", group, "campaigns.list_price_required")]
+    for n, (kind, rules, code) in enumerate(refused):
+        api = client.post("/api/campaigns", headers=workspace.bearer(), json={
+            "kind": kind, "name": "refused", "rules": rules, "operator": OPERATOR,
+            "starts_at": START.isoformat(), "ends_at": (START + timedelta(days=7)).isoformat()})
+        assert (api.status_code, api.json()["error"]["code"]) == (422, code)
+        (tmp_path / f"{n}.json").write_text(json.dumps(rules), encoding="utf-8")
+        checked = cli(runtime, "campaigns", "validate", kind, str(tmp_path / f"{n}.json"), "-w", workspace.name)
+        assert checked.exit_code == 2 and api.json()["error"]["message"] in " ".join(checked.output.split()), code
+    (tmp_path / "good.json").write_text(json.dumps({**split, "offer_id": red_packet}), encoding="utf-8")
+    good = cli(runtime, "campaigns", "validate", "split_coupon", str(tmp_path / "good.json"), "-w", workspace.name,
+               "--json")
+    assert good.exit_code == 0 and json.loads(good.stdout)["valid"] is True, good.output
+    foreign = cli(runtime, "campaigns", "validate", "split_coupon", str(tmp_path / "good.json"),
+                  "-w", other_workspace.name)
+    assert foreign.exit_code == 2 and f"there is no offer {red_packet} in this workspace" in foreign.output
+    offline = cli(runtime, "campaigns", "validate", "split_coupon", str(tmp_path / "good.json"))
+    assert offline.exit_code == 2 and "pass --workspace" in " ".join(offline.output.split())
+
+
 def test_siyu_worker_s_pass_qualifies_referrals(runtime, client, workspace) -> None:  # noqa: ANN001
     from siyu.worker import run_pass
 

@@ -82,6 +82,40 @@ def test_the_page_shows_tier_points_coupons_catalogue_and_invite(runtime, client
     assert 'id="tasks"' not in page.text  # no growth task running: no tasks section
 
 
+def test_each_coupon_shows_its_face_value_as_money_in_both_languages(runtime, client, workspace) -> None:  # noqa: ANN001
+    clock.freeze(NOW)
+    made = member_with_everything(runtime, client, workspace)
+    split = make_offer(runtime, workspace, name="瓜分券", amount_fen=1000, valid_days=30)
+    claim(runtime, workspace, split.id, made["member"], "ann-share", amount_fen=733)  # a split share of its own
+    path = centre_path(client, workspace, made["member"])
+
+    def groups(lang: str) -> dict[str, list[str]]:
+        text = html.unescape(client.get(path, params={"lang": lang}).text)
+        return {group: [" ".join(item.split()) for item in
+                        text.split(f'id="coupons-{group}"')[1].split("</ul>", 1)[0].split("<li>")[1:]]
+                for group in ("claimed", "redeemed", "expired")}
+
+    def item(found: dict[str, list[str]], group: str, name: str) -> str:
+        return next(text for text in found[group] if f"<b>{name}</b>" in text)
+
+    chinese = groups("zh")
+    assert "面额 ¥7.33" in item(chinese, "claimed", "瓜分券")  # the claim's own value, not the offer's 10 yuan
+    assert "面额 ¥20.00" in item(chinese, "claimed", "满100减20")  # the offer's
+    assert "面额 ¥5.00" in item(chinese, "expired", "限时5元券")
+    assert "面额" not in item(chinese, "redeemed", "9折券")  # a percentage is not an amount
+    english = groups("en")
+    assert "Value CN¥7.33" in item(english, "claimed", "瓜分券")
+    assert "Value CN¥20.00" in item(english, "claimed", "满100减20")
+    assert "Value" not in item(english, "redeemed", "9折券")
+
+
+def test_money_reads_as_yuan_in_each_language() -> None:
+    from siyu.loyalty.member_centre_text import money
+
+    assert [money(fen, "zh") for fen in (733, 100, 123_456_789)] == ["¥7.33", "¥1.00", "¥1,234,567.89"]
+    assert money(733, "en") == "CN¥7.33"  # a bare ¥ reads as the yen in English
+
+
 def test_language_follows_lang_then_the_browser(runtime, client, workspace) -> None:  # noqa: ANN001
     clock.freeze(NOW)
     made = member_with_everything(runtime, client, workspace)

@@ -1,6 +1,7 @@
-"""The template functions ``member_centre_link()`` and ``survey_link(survey_id)``: signed for the person
-being rendered, empty (with a preview warning) where the render has no signing, refused for a bad survey
-id; and end to end on both databases — a journey's message, a channel code's welcome message and
+"""The template functions ``member_centre_link()`` and ``survey_link(survey_id, send_key)``: signed for
+the person being rendered — a survey link for the send being rendered, unless the template names its
+send key — empty (with a preview warning) where the render has no signing, refused for a bad survey id
+or send key; and end to end on both databases — a journey's message, a channel code's welcome message and
 ``POST /api/messages/preview`` carry a link that, followed with the test client, opens that person's
 member centre (the preview only for a caller who could issue the link itself)."""
 
@@ -21,6 +22,7 @@ from siyu.messaging.template_models import InvalidTemplate, MessageTemplate, Pub
 from siyu.messaging.templates import preview, render
 from siyu.runtime import Runtime
 from siyu.surveys.page import read_token as read_survey_token
+from siyu.surveys.sends import send_key_for
 from siyu.workspaces.models import Role
 from tests.journeys.scenario import NOON, live, person, queued, run
 from tests.loyalty.helpers import LADDER
@@ -65,6 +67,37 @@ def test_a_survey_id_that_is_not_a_whole_number_is_a_template_error(bad: str) ->
     with pytest.raises(InvalidTemplate) as refused:
         render(_sms(f"{{{{ survey_link({bad}) }}}}"), RenderContext(public_links=LINKS))
     assert "survey_link() takes a survey id" in refused.value.message
+
+
+def test_a_survey_link_stands_for_the_send_being_rendered() -> None:
+    template = _sms("{{ survey_link(7) }}")
+    first = RenderContext(public_links=LINKS, send_key="journey:3:1:ask:501")
+
+    def send_key(context: RenderContext) -> str:
+        return read_survey_token("s3cret", render(template, context).payload["text"].rsplit("/", 1)[1])[3]
+
+    assert send_key(first) == "journey:3:1:ask:501"
+    assert render(template, first).payload == render(template, first).payload  # the same send, the same link
+    assert send_key(RenderContext(public_links=LINKS, send_key="journey:3:1:ask:777")) == "journey:3:1:ask:777"
+    assert send_key(RenderContext(public_links=LINKS)) == "default"  # no send (a preview): as before
+    long_api_key = "api:" + "订单 42/" * 30
+    assert send_key(RenderContext(public_links=LINKS, send_key=long_api_key)) == send_key_for(long_api_key)
+
+
+def test_a_template_may_pin_the_send_key() -> None:
+    context = RenderContext(public_links=LINKS, send_key="broadcast:9:42")
+    for source in ("{{ survey_link(7, '2027-q1') }}", "{{ survey_link(7, send_key='2027-q1') }}"):
+        link = render(_sms(source), context).payload["text"]
+        assert read_survey_token("s3cret", link.rsplit("/", 1)[1]) == (4, 7, 42, "2027-q1")
+    lacking = render(_sms("{{ survey_link(7, profile.traits.wave) }}"), context).payload["text"]  # no such trait
+    assert read_survey_token("s3cret", lacking.rsplit("/", 1)[1]) == (4, 7, 42, "broadcast:9:42")
+
+
+@pytest.mark.parametrize("bad", ["''", "'两千'", "'a b'", "7", "'" + "k" * 101 + "'"])
+def test_a_send_key_outside_the_allowed_characters_is_a_template_error(bad: str) -> None:
+    with pytest.raises(InvalidTemplate) as refused:
+        render(_sms(f"{{{{ survey_link(7, {bad}) }}}}"), RenderContext(public_links=LINKS))
+    assert "send key" in refused.value.message
 
 
 @pytest.fixture

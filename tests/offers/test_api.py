@@ -64,6 +64,48 @@ def test_bad_input_and_strangers_get_stable_4xx(client, workspace) -> None:  # n
     assert client.get("/api/claims/NOPE-NOPE", headers=workspace.bearer()).status_code == 404
 
 
+def test_a_claim_takes_a_face_value_of_its_own_over_http(client, workspace) -> None:  # noqa: ANN001
+    offer = _offer(client, workspace, stock=10, per_person_limit=10)  # 1,000 fen off
+    ann = person(client, workspace, None, "ann")
+    first = _claim(client, workspace, offer["id"], ann, "share-1", amount_fen=733)
+    assert first.status_code == 201, first.text
+    assert (first.json()["amount_fen"], first.json()["cost_fen"]) == (733, 733)
+    again = _claim(client, workspace, offer["id"], ann, "share-1", amount_fen=733)
+    assert (again.status_code, again.json()) == (201, first.json())  # the same key and body: the same answer
+    code = first.json()["code"]
+    assert client.get(f"/api/claims/{code}", headers=workspace.bearer()).json()["amount_fen"] == 733
+    listed = client.get(f"/api/offers/{offer['id']}/claims", headers=workspace.bearer()).json()
+    assert [c["amount_fen"] for c in listed] == [733]
+    used = client.post(f"/api/claims/{code}/redeem", headers=workspace.bearer(),
+                       json={"order_id": "o-1", "amount_fen": 5000, "idempotency_key": "o-1"})
+    assert (used.status_code, used.json()["discount_fen"]) == (200, 733)
+    plain = _claim(client, workspace, offer["id"], ann, "plain")
+    assert (plain.status_code, plain.json()["amount_fen"], plain.json()["cost_fen"]) == (201, None, 1000)
+
+
+def test_a_face_value_the_offer_cannot_carry_is_a_stable_422(client, workspace) -> None:  # noqa: ANN001
+    ann = person(client, workspace, None, "ann")
+    percentage = _offer(client, workspace, kind="percentage", amount_fen=None, percent_off=20)
+    refused = _claim(client, workspace, percentage["id"], ann, "p-1", amount_fen=500)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "offers.face_value")
+    assert "percentage offer's value is not an amount" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["details"] == {"offer_id": percentage["id"], "kind": "percentage"}
+    red_packet = _offer(client, workspace, kind="red_packet", amount_fen=888)
+    small = _claim(client, workspace, red_packet["id"], ann, "r-1", amount_fen=99)  # WeChat Pay pays 1-200 yuan
+    assert (small.status_code, small.json()["error"]["code"]) == (422, "offers.face_value")
+    assert small.json()["error"]["message"] == "A claim of this red_packet offer is worth 100-20000 fen, not 99."
+    assert small.json()["error"]["details"]["allowed"] == [100, 20_000]
+    threshold = _offer(client, workspace, kind="threshold", threshold_fen=10_000, amount_fen=2000)
+    over = _claim(client, workspace, threshold["id"], ann, "t-1", amount_fen=10_001)  # more off than the threshold
+    assert (over.status_code, over.json()["error"]["details"]["allowed"]) == (422, [1, 10_000])
+    zero = _claim(client, workspace, threshold["id"], ann, "t-1", amount_fen=0)  # outside any offer's: the schema's
+    assert (zero.status_code, zero.json()["error"]["code"]) == (400, "request.invalid")
+    taken = _claim(client, workspace, threshold["id"], ann, "t-1", amount_fen=10_000)
+    assert (taken.status_code, taken.json()["amount_fen"]) == (201, 10_000)  # a refused value never took the key
+    shown = client.get(f"/api/offers/{percentage['id']}", headers=workspace.bearer()).json()
+    assert shown["claimed"] == 0
+
+
 def test_redeeming_checks_validity_channel_products_and_threshold(client, workspace) -> None:  # noqa: ANN001
     clock.freeze(NOW)
     offer = _offer(client, workspace, kind="threshold", threshold_fen=10000, amount_fen=2000, valid_days=7,

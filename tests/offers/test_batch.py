@@ -119,6 +119,22 @@ def test_offers_this_path_does_not_take_are_claimed_one_by_one(runtime: Any, cli
         assert store.pool_counts(conn, workspace.id, pooled.id) == {"pool_size": 2, "pool_free": 0}  # drawn from it
 
 
+def test_a_claim_with_a_face_value_of_its_own_is_claimed_one_by_one(runtime: Any, client: Any,
+                                                                     workspace: Any) -> None:
+    """The grouped path writes the offer's value on every row: a claim with its own goes the way that
+    checks and costs it (siyu.offers.service.claim_offer), in the same transaction."""
+    people = _people(client, workspace, "fv", 3)
+    coupon = make_offer(runtime, workspace, amount_fen=1000, stock=5)
+    with write(runtime.engine) as conn:
+        answers = claim_all(conn, [ClaimRequest(workspace.id, coupon.id, people[0], "fv-plain"),
+                                   ClaimRequest(workspace.id, coupon.id, people[1], "fv-own", amount_fen=733),
+                                   ClaimRequest(workspace.id, coupon.id, people[2], "fv-over", amount_fen=0)])
+    assert (answers[0]["amount_fen"], answers[0]["cost_fen"]) == (None, 1000)
+    assert (answers[1]["amount_fen"], answers[1]["cost_fen"]) == (733, 733)
+    assert isinstance(answers[2], SiyuError) and answers[2].code == "offers.face_value"
+    assert offer(runtime, workspace, coupon.id).claimed == 2
+
+
 def test_groups_racing_single_claims_grant_exactly_the_stock(runtime: Any, client: Any, workspace: Any) -> None:
     people = _people(client, workspace, "race", 12)
     coupon = make_offer(runtime, workspace, stock=17, per_person_limit=2)

@@ -51,6 +51,19 @@ def test_create_claim_redeem_void_and_export_from_the_cli(runtime, client, works
     assert cli(runtime, "offers", "create", *ws, "--name", "x", "--kind", "nope", "--stock", "1").exit_code == 2
 
 
+def test_a_claim_from_the_cli_takes_a_face_value_of_its_own(runtime, client, workspace) -> None:  # noqa: ANN001
+    ws = ["--workspace", workspace.name]
+    coupon = make_offer(runtime, workspace, amount_fen=1000, stock=5, per_person_limit=5)
+    ann = str(person(client, workspace, None, "ann"))
+    got = cli(runtime, "offers", "claim", *ws, str(coupon.id), "--profile-id", ann, "--key", "s1",
+              "--amount-fen", "733", "--json")
+    assert got.exit_code == 0 and json.loads(got.output)["amount_fen"] == 733, got.output
+    percent = make_offer(runtime, workspace, kind="percentage", amount_fen=None, percent_off=20)
+    refused = cli(runtime, "offers", "claim", *ws, str(percent.id), "--profile-id", ann, "--key", "s2",
+                  "--amount-fen", "500")
+    assert refused.exit_code == 2 and "value is not an amount" in " ".join(refused.output.split())
+
+
 def test_codes_and_budgets_from_the_cli(runtime, workspace, tmp_path) -> None:  # noqa: ANN001
     ws = ["--workspace", workspace.name]
     offer = make_offer(runtime, workspace, stock=5)

@@ -71,6 +71,27 @@ def test_both_paths_give_the_same_answers(runtime: Runtime, client: Any, workspa
     assert [s[0] for s in shapes["fast"]] == [201, 201, 409, 201, 409, 404, 400, 400, 400, 403, 401, 401]
 
 
+def test_a_face_value_gets_the_same_answers_on_both_paths(runtime: Runtime, client: Any, workspace: Any,
+                                                          routes_only: Any) -> None:
+    shapes = {}
+    for run, http in (("fast", client), ("route", routes_only)):
+        people = _people(client, workspace, f"fv-{run}-", 1)
+        coupon = make_offer(runtime, workspace, amount_fen=1000, stock=5, per_person_limit=5)
+        percent = make_offer(runtime, workspace, kind="percentage", amount_fen=None, percent_off=20)
+        cases = [(coupon, {"amount_fen": 733, "idempotency_key": f"{run}-1"}),  # granted with its value
+                 (coupon, {"amount_fen": 733, "idempotency_key": f"{run}-1"}),  # the same key: the same claim
+                 (percent, {"amount_fen": 500, "idempotency_key": f"{run}-2"}),  # not an amount: 422
+                 (coupon, {"amount_fen": 0, "idempotency_key": f"{run}-3"})]  # outside the schema: 400
+        answers = [http.post(f"/api/offers/{target.id}/claims", headers=workspace.bearer(),
+                             json={"profile_id": people[0], **body}) for target, body in cases]
+        assert answers[0].json() == answers[1].json()
+        shapes[run] = [(_shape(a, run), a.json().get("amount_fen")) for a in answers]
+    assert shapes["fast"] == shapes["route"]
+    assert [(shape[:2], amount) for shape, amount in shapes["fast"]] == [
+        ((201, "claimed"), 733), ((201, "claimed"), 733), ((422, "offers.face_value"), None),
+        ((400, "request.invalid"), None)]
+
+
 def test_a_claim_answer_is_the_routes_json_to_the_value(runtime: Runtime, client: Any, workspace: Any,
                                                         routes_only: Any) -> None:
     """Dates, nulls and numbers come out as the route's JSON encoder writes them."""

@@ -43,31 +43,32 @@ def arrived(conn: Connection, runtime: Any, event: InboundEvent, outcome: Outcom
                                key=f"{event.message_id}")
     outcome.notes["channel_code"] = {"id": code["id"], "key": key, "kind": kind}
     live = code["status"] == "active" and (code["expires_at"] is None or code["expires_at"] > event.at)
-    if not new or not live or event.profile_id is None:
+    profile_id = event.profile_id
+    if not new or not live or profile_id is None:
         return
-    _attribute(conn, event, code)
+    _attribute(conn, event, profile_id, code)
     if code["journey_id"]:
-        _enter(conn, event, code, outcome)
+        _enter(conn, event, profile_id, code, outcome)
     if code["welcome"] and outcome.notes.get("welcome") is None:
         _welcome(conn, event, code, userid, outcome, runtime)
     if code.get("reward"):
-        _reward(conn, event, code, outcome)
+        _reward(conn, event, profile_id, code, outcome)
 
 
-def _attribute(conn: Connection, event: InboundEvent, code: dict[str, Any]) -> None:
+def _attribute(conn: Connection, event: InboundEvent, profile_id: int, code: dict[str, Any]) -> None:
     from siyu.profiles import store as profile_store
     from siyu.profiles.editing import edit_traits
 
-    traits = profile_store.load_traits(conn, event.workspace_id, [event.profile_id]).get(event.profile_id, ({}, {}))[0]
+    traits = profile_store.load_traits(conn, event.workspace_id, [profile_id]).get(profile_id, ({}, {}))[0]
     values = {"last_channel_code": code["key"]}
     if not traits.get("first_channel_code"):
         values["first_channel_code"] = code["key"]
-    edit_traits(conn, event.workspace_id, event.profile_id, values, [], actor=f"channel_code:{code['id']}")
+    edit_traits(conn, event.workspace_id, profile_id, values, [], actor=f"channel_code:{code['id']}")
     for name in code["tags"] or []:
-        _tag(conn, event, code, name)
+        _tag(conn, event, profile_id, code, name)
 
 
-def _tag(conn: Connection, event: InboundEvent, code: dict[str, Any], name: str) -> None:
+def _tag(conn: Connection, event: InboundEvent, profile_id: int, code: dict[str, Any], name: str) -> None:
     from siyu.profiles import tag_store
     from siyu.profiles.errors import TagNotFound
     from siyu.profiles.models import TagGroupKind
@@ -79,18 +80,18 @@ def _tag(conn: Connection, event: InboundEvent, code: dict[str, Any], name: str)
         tag_store.create_tag(conn, event.workspace_id, name, group=None, kind=TagGroupKind.BUSINESS,
                              description=None, at=event.at)
         tag = tag_store.get_tag(conn, event.workspace_id, name=name)
-    tag_profiles(conn, event.workspace_id, tag, profile_ids=[event.profile_id], source="channel_code",
+    tag_profiles(conn, event.workspace_id, tag, profile_ids=[profile_id], source="channel_code",
                  actor=f"channel_code:{code['id']}")
 
 
-def _enter(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome: Outcome) -> None:
+def _enter(conn: Connection, event: InboundEvent, profile_id: int, code: dict[str, Any], outcome: Outcome) -> None:
     """The journey's API entry, keyed by the push: a journey that is paused or refuses the person
     (entry rule) leaves the rest of the arrival standing."""
     from siyu.journeys.lifecycle import enter_by_api
 
     try:
         with conn.begin_nested():
-            entry, _ = enter_by_api(conn, event.workspace_id, code["journey_id"], profile_id=event.profile_id,
+            entry, _ = enter_by_api(conn, event.workspace_id, code["journey_id"], profile_id=profile_id,
                                     key=f"channel_code:{code['id']}:{event.message_id}",
                                     properties={"channel_code": code["key"]}, now=event.at)
         outcome.notes["channel_code_journey"] = {"entry_id": entry.id}
@@ -110,14 +111,14 @@ def _welcome(conn: Connection, event: InboundEvent, code: dict[str, Any], userid
     queue_welcome(conn, runtime, event, content, outcome, source="channel_code")
 
 
-def _reward(conn: Connection, event: InboundEvent, code: dict[str, Any], outcome: Outcome) -> None:
+def _reward(conn: Connection, event: InboundEvent, profile_id: int, code: dict[str, Any], outcome: Outcome) -> None:
     """The code's red packet, decided in the ledger (the worker pays it): once per person per code,
     against the code's budget (``reason`` = ``channel_code:<id>``)."""
     from siyu.payments.ledger import decide_reward
 
     reward = code["reward"]
-    decided, _ = decide_reward(conn, event.workspace_id, key=f"channel_code:{code['id']}:profile:{event.profile_id}",
-                               profile_id=event.profile_id, amount_fen=int(reward["cash_fen"]),
+    decided, _ = decide_reward(conn, event.workspace_id, key=f"channel_code:{code['id']}:profile:{profile_id}",
+                               profile_id=profile_id, amount_fen=int(reward["cash_fen"]),
                                reason=f"channel_code:{code['id']}", wishing=reward.get("wishing") or code["name"],
                                act_name=code["name"][:32], remark=f"channel_code:{code['key']}",
                                budget_fen=reward.get("budget_fen"), now=event.at)

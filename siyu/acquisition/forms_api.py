@@ -65,10 +65,10 @@ def _out(request: Request, form: dict[str, Any], figures: dict[str, Any] | None 
 def _figures(conn: Any, workspace_id: int, form_id: int) -> dict[str, Any]:
     timezone = workspace_store.get_workspace(conn, workspace_id).timezone
     days = store.daily_figures(conn, workspace_id, form_id, timezone)
-    total = {key: sum(day[key] for day in days.values()) for key in ("views", "codes_sent", "codes_failed",
+    counts = {key: sum(day[key] for day in days.values()) for key in ("views", "codes_sent", "codes_failed",
                                                                       "submissions")}
-    total["conversion"] = round(total["submissions"] / total["views"], 4) if total["views"] else None
-    return {"total": total, "days": days}
+    conversion = round(counts["submissions"] / counts["views"], 4) if counts["views"] else None
+    return {"total": {**counts, "conversion": conversion}, "days": days}
 
 
 @router.post("", status_code=201, response_model=FormOut, summary="Create a hosted form")

@@ -152,10 +152,10 @@ def cache_key(template_id: int, version: int, profile_id: int, link_token: str, 
 
 
 def _circle(image: Image.Image, size: int) -> Image.Image:
-    square = ImageOps.fit(image.convert("RGBA"), (size, size), Image.LANCZOS)
+    square = ImageOps.fit(image.convert("RGBA"), (size, size), Image.Resampling.LANCZOS)
     mask = Image.new("L", (size * 4, size * 4), 0)
     ImageDraw.Draw(mask).ellipse((0, 0, size * 4 - 1, size * 4 - 1), fill=255)
-    square.putalpha(mask.resize((size, size), Image.LANCZOS))
+    square.putalpha(mask.resize((size, size), Image.Resampling.LANCZOS))
     return square
 
 
@@ -182,7 +182,7 @@ def _fitted(draw: ImageDraw.ImageDraw, text: str, face: Any, max_width: int | No
 
 def qr_image(url: str, size: int) -> Image.Image:
     code = qrcode.make(url, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    return code.get_image().convert("RGB").resize((size, size), Image.NEAREST)
+    return code.get_image().convert("RGB").resize((size, size), Image.Resampling.NEAREST)
 
 
 def render(background: bytes, layout: Layout, *, nickname: str, qr_url: str, avatar: bytes | None,

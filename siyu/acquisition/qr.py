@@ -33,7 +33,8 @@ def svg(content: str) -> bytes:
     return buffer.getvalue()
 
 
-def font(size: int, *, bold: bool = False, fonts: tuple[Path, ...] = FONTS) -> ImageFont.ImageFont:
+def font(size: int, *, bold: bool = False,
+         fonts: tuple[Path, ...] = FONTS) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for path in (fonts[1:] + fonts[:1]) if bold else fonts:
         if path.exists():
             return ImageFont.truetype(str(path), size, index=SIMPLIFIED_CHINESE)
@@ -44,7 +45,7 @@ def card(content: str, title: str, caption: str | None, *, fonts: tuple[Path, ..
     """A white A6 card: the title, the code, the caption, centred."""
     page = Image.new("RGB", (CARD_WIDTH, CARD_HEIGHT), "white")
     draw = ImageDraw.Draw(page)
-    code = Image.open(io.BytesIO(png(content, box_size=20))).convert("RGB").resize((900, 900), Image.NEAREST)
+    code = Image.open(io.BytesIO(png(content, box_size=20))).convert("RGB").resize((900, 900), Image.Resampling.NEAREST)
     page.paste(code, ((CARD_WIDTH - 900) // 2, 360))
     for text, size, top, bold in ((title, 88, 140, True), (caption or "", 56, 1330, False)):
         if not text:

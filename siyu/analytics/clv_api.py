@@ -26,10 +26,11 @@ ProfileId = Annotated[int, PathParam(ge=1, le=2**62)]
 
 
 class FitIn(BaseModel):
-    calibration_end: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive; enables the holdout")
-    time_unit: str = Field("week", max_length=16, description="day or week")
-    horizon_days: int = Field(365, ge=1, le=3650, description="CLV horizon in days")
-    discount_rate: float = Field(0.0, ge=0, le=10, description="annual discount rate; 0 = none")
+    calibration_end: str | None = Field(default=None, max_length=32,
+                                       description="YYYY-MM-DD, inclusive; enables the holdout")
+    time_unit: str = Field(default="week", max_length=16, description="day or week")
+    horizon_days: int = Field(default=365, ge=1, le=3650, description="CLV horizon in days")
+    discount_rate: float = Field(default=0.0, ge=0, le=10, description="annual discount rate; 0 = none")
 
 
 class BgNbdOut(BaseModel):

@@ -60,7 +60,8 @@ def rewrite_connection(directory: MirrorDirectory, memory_limit: str) -> Iterato
         if database is None:
             spill = root / "duckdb-spill" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
             spill.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the last directory only
-            config = {"memory_limit": memory_limit, "threads": THREADS, "temp_directory": str(spill)}
+            config: dict[str, str | bool | int | float | list[str]] = {
+                "memory_limit": memory_limit, "threads": THREADS, "temp_directory": str(spill)}
             database = _databases[key] = duckdb.connect(":memory:", config=config)
     cursor = database.cursor()
     try:

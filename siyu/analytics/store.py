@@ -27,7 +27,8 @@ def home_figures(conn: Connection, workspace_id: int, now: datetime, timezone: s
     zone = ZoneInfo(timezone)
     local_now = now.astimezone(zone)
     today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    offset_ms = int(local_now.utcoffset().total_seconds() * 1000) if local_now.utcoffset() else 0
+    utc_offset = local_now.utcoffset()
+    offset_ms = int(utc_offset.total_seconds() * 1000) if utc_offset else 0
     start = today - timedelta(days=days - 1)
     customers = conn.execute(select(func.count()).select_from(profiles).where(*_live(workspace_id))).scalar_one()
     new_today = conn.execute(select(func.count()).select_from(profiles).where(

@@ -45,27 +45,27 @@ def write_group(runtime: Runtime, group: list[tuple[Opened, Future[Stored]]]) ->
 
 
 def _write_one_by_one(runtime: Runtime, group: list[tuple[Opened, Future[Stored]]]) -> None:
-    results: list[tuple[Future[Stored], Stored | None, BaseException | None]] = []
+    results: list[tuple[Future[Stored], Stored | BaseException]] = []
     try:
         with write(runtime.engine) as conn:
             for opened, future in group:
                 try:
                     with conn.begin_nested():
-                        results.append((future, store_group(conn, runtime, [opened])[0], None))
+                        results.append((future, store_group(conn, runtime, [opened])[0]))
                 except Exception as error:  # noqa: BLE001 - this push alone; handed to its request
                     log.warning("a callback failed in its savepoint", exc_info=True)
-                    results.append((future, None, error))
+                    results.append((future, error))
     except Exception as error:  # noqa: BLE001 - the commit (or the database): every push may retry
         log.warning("a group of %d callbacks failed to commit", len(group), exc_info=True)
         for _, future in group:
             if not future.done():
                 future.set_exception(error)
         return
-    for future, result, failure in results:
-        if failure is not None:
-            future.set_exception(failure)
+    for future, outcome in results:
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
         else:
-            future.set_result(result)  # type: ignore[arg-type] - set with its result above
+            future.set_result(outcome)
 
 
 def writer_for(runtime: Runtime) -> GroupWriter:

@@ -18,7 +18,16 @@ from sqlalchemy import Connection
 
 
 def _raw(conn: Connection) -> Any:
-    return conn.connection.dbapi_connection
+    """The driver's connection (typed Any: sqlite3's and psycopg's differ, and callers use either)."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # SQLAlchemy invalidated it (a lost connection): the transaction is gone
+        raise RuntimeError("The database connection was invalidated; roll back and retry on a new connection.")
+    return raw
+
+
+def cursor(conn: Connection) -> Any:
+    """A cursor of the driver under ``conn``, for what only the driver offers (psycopg's ``COPY``)."""
+    return _raw(conn).cursor()
 
 
 @lru_cache(maxsize=256)

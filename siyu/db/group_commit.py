@@ -107,8 +107,8 @@ class HeldConnection:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         if is_sqlite(self.engine):
-            with write(self.engine) as conn:
-                yield conn
+            with write(self.engine) as written:
+                yield written
             return
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from siyu.demo.brand import (
     MINI_PROGRAM_APP_ID,
@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 DAY = timedelta(days=1)
 PEAK = max(MONTH_WEIGHTS.values())
 MESSAGE_TYPES = ("wechat_template", "wecom_1v1", "sms", "community_group")
+
+
+class OrderLine(TypedDict):
+    """One of the ``products`` of Segment's ``Order Completed``."""
+
+    sku: str
+    name: str
+    category: str
+    price: float
+    quantity: int
 
 
 def order_time(rnd: random.Random, start: datetime, end: datetime) -> datetime:
@@ -50,8 +60,8 @@ def basket(rnd: random.Random, moment: datetime) -> list[Product]:
 
 def order_properties(rnd: random.Random, products: list[Product], platform: str, order_id: str) -> dict[str, Any]:
     """Segment's ``Order Completed`` properties: ``total`` is the sum of the line items."""
-    lines = [{"sku": p.sku, "name": p.name, "category": p.category, "price": p.price,
-              "quantity": rnd.choice((1, 1, 1, 2))} for p in products]
+    lines: list[OrderLine] = [{"sku": p.sku, "name": p.name, "category": p.category, "price": p.price,
+                               "quantity": rnd.choice((1, 1, 1, 2))} for p in products]
     total = round(sum(line["price"] * line["quantity"] for line in lines), 2)
     return {"order_id": order_id, "total": total, "revenue": total, "currency": "CNY", "products": lines,
             "platform": platform}

@@ -14,7 +14,7 @@ def summary(conn: Connection, workspace_id: int) -> dict[str, Any]:
     totals = conn.execute(select(func.count(), func.coalesce(func.sum(profiles.c.order_count), 0),
                                  func.coalesce(func.sum(profiles.c.total_spend), 0.0))
                           .where(profiles.c.workspace_id == workspace_id, live)).one()
-    by_channel = dict(conn.execute(
+    by_channel: dict[str | None, int] = dict(conn.execute(
         select(profiles.c.first_channel, func.count()).where(profiles.c.workspace_id == workspace_id, live)
         .group_by(profiles.c.first_channel)).all())
     return {

@@ -9,7 +9,7 @@ New profiles get temporary negative ids until the flush allocates real ones.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from siyu.identity.models import Conflict, Decision, Identifier
@@ -35,7 +35,7 @@ class BatchGraph:
     _next_temporary: int = -1
 
     @classmethod
-    def load(cls, owners: dict[Identifier, int], members: dict[int, Iterable[Identifier]]) -> BatchGraph:
+    def load(cls, owners: Mapping[Identifier, int], members: Mapping[int, Iterable[Identifier]]) -> BatchGraph:
         graph = cls()
         graph.owners.update(owners)
         for profile_id, identifiers in members.items():

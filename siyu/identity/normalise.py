@@ -56,7 +56,10 @@ _SEPARATORS = re.compile(r"[\s\-()]")
 @lru_cache(maxsize=1)
 def _cn_mobile_pattern() -> re.Pattern[str]:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-    return re.compile(f"(?:{metadata.mobile.national_number_pattern})")
+    mobile = metadata.mobile if metadata is not None else None
+    if mobile is None or mobile.national_number_pattern is None:  # phonenumbers ships CN's metadata
+        raise RuntimeError("phonenumbers has no mobile number pattern for CN: reinstall phonenumbers.")
+    return re.compile(f"(?:{mobile.national_number_pattern})")
 
 
 def normalise_phone(value: str, region: str = "CN") -> str:

@@ -65,7 +65,8 @@ class IngestFastPath:
 
 async def _read(receive: Any) -> tuple[bytes, bool]:
     """The body, and whether it ended (False when reading stopped past :data:`MAX_BODY`, or at a disconnect)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -239,7 +239,7 @@ def _fold_into_profiles(conn: Connection, workspace_id: int, batch: list[tuple[M
             continue
         traits = message.profile_traits()
         if traits:
-            normalised = {i.kind.value: i.value for i in found if i.kind.value in traits}
+            normalised: dict[str, str] = {i.kind.value: i.value for i in found if i.kind.value in traits}
             trait_updates[profile_id].append(({**traits, **normalised}, message))
         prepared = message.prepared
         if prepared is not None:

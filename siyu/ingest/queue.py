@@ -44,6 +44,11 @@ def _time(value: int | None) -> datetime | None:
     return None if value is None else EPOCH + value * MICRO
 
 
+def _instant(value: int) -> datetime:
+    """A time every queued message has (its timestamp, its received_at)."""
+    return EPOCH + value * MICRO
+
+
 def encode(message: Message, identifiers: list[Identifier]) -> str:
     """The queue row of a message: a JSON array (the second format), prepared as :class:`Prepared` says."""
     traits = message.profile_traits()
@@ -63,8 +68,8 @@ def decode(text: str) -> tuple[Message, list[Identifier]]:
         return _decode_first_format(row)
     (_, type_, message_id, name, timestamp, received_at, sent_at, source, user_id, anonymous_id, found,
      properties, traits, context, channel, amount, profile_traits, previous_id, group_id, forever) = row
-    message = Message(type=type_, message_id=message_id, name=name, timestamp=_time(timestamp),
-                      received_at=_time(received_at), sent_at=_time(sent_at), user_id=user_id,
+    message = Message(type=type_, message_id=message_id, name=name, timestamp=_instant(timestamp),
+                      received_at=_instant(received_at), sent_at=_time(sent_at), user_id=user_id,
                       anonymous_id=anonymous_id, previous_id=previous_id, group_id=group_id, source=source,
                       dedupe_forever=forever,
                       prepared=Prepared(properties, traits, context, channel, amount, profile_traits))
@@ -87,8 +92,8 @@ def objects(message: Message) -> Message:
 
 
 def _decode_first_format(row: dict[str, Any]) -> tuple[Message, list[Identifier]]:
-    message = Message(type=row["t"], message_id=row["m"], name=row["n"], timestamp=_time(row["ts"]),
-                      received_at=_time(row["r"]), sent_at=_time(row.get("sa")), user_id=row.get("u"),
+    message = Message(type=row["t"], message_id=row["m"], name=row["n"], timestamp=_instant(row["ts"]),
+                      received_at=_instant(row["r"]), sent_at=_time(row.get("sa")), user_id=row.get("u"),
                       anonymous_id=row.get("a"), properties=row.get("p") or {}, traits=row.get("tr") or {},
                       context=row.get("c") or {}, previous_id=row.get("pv"), group_id=row.get("g"),
                       source=row["s"], dedupe_forever=bool(row.get("f")))

@@ -99,7 +99,7 @@ def _copy_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     time per row (prepare-cache lookups, parameter dumping, result processing) that COPY's C row
     writer does not: measured with bench/bench_resolver.py, the resolver's CPU per event 60 → 45-53 µs
     in process and 45 → 40 µs in the backend. Same rows, same order, so ids are assigned as before."""
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = driver.cursor(conn)
     try:
         with cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:

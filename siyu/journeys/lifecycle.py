@@ -22,6 +22,7 @@ from siyu.journeys.models import (
     Definition,
     Entry,
     EntryStatus,
+    HolidayTrigger,
     Journey,
     JourneyStatus,
     ScheduleTrigger,
@@ -69,7 +70,7 @@ def edit(conn: Connection, workspace_id: int, journey_id: int, *, name: str | No
 def check_references(conn: Connection, workspace_id: int, definition: Definition) -> None:
     """What the pure parser cannot know: the segments a trigger or condition names exist here."""
     trigger = definition.trigger
-    if isinstance(trigger, SegmentTrigger | ScheduleTrigger) or getattr(trigger, "segment_id", None) is not None:
+    if isinstance(trigger, SegmentTrigger | ScheduleTrigger | HolidayTrigger) and trigger.segment_id is not None:
         try:
             segment_store.get_segment(conn, workspace_id, trigger.segment_id)
         except SegmentNotFound:

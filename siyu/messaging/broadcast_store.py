@@ -128,7 +128,7 @@ def _copy(conn: Connection, source: str, shared: tuple[Any, ...], rows: list[Row
         if part is None:
             part = parts[(status, reason, detail)] = "\t".join(map(_copy_text, (status, reason, detail)))
         lines.append(f"{pid}\t{source}:{pid}\t{part}\t{due}\t{tail}")
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = driver.cursor(conn)
     try:
         with cursor.copy(f"COPY messages ({_COLUMNS}) FROM STDIN") as copy:
             copy.write("".join(lines))

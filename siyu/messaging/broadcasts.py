@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -119,12 +119,13 @@ def _settings(workspace: Any) -> PolicySettings:
     return policies.settings_from((workspace.settings or {}).get("messaging"), workspace.timezone)
 
 
-class _Watched:
+class _Watched(Sequence[Sent]):
     """A person's history handed to the policy, noting whether the policy looked at it: a verdict
     reached without looking holds for everyone with the same other facts, whatever their history
     (the policy is a pure function, so its path up to the first look cannot depend on what it
-    would have seen). Anything the policy might do with a sequence other than these fails, and
-    the person is then decided on the plain history."""
+    would have seen). :class:`Sequence`'s own ``index`` and ``count`` go through these methods, so
+    they note a look too; anything else the policy might do with it fails, and the person is then
+    decided on the plain history."""
 
     __slots__ = ("items", "read")
 
@@ -165,6 +166,7 @@ def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purp
     reads_history: set[tuple[Any, ...]] = set()
     history = gathered.history
     consent, address = gathered.consents.get, gathered.addresses.get
+    keys: list[tuple[Any, ...]]
     if gathered.followed or gathered.last_message or gathered.subscriptions or gathered.last_interaction:
         followed, last_message = gathered.followed.get, gathered.last_message.get
         subscription, interaction = (gathered.subscriptions or {}).get, gathered.last_interaction.get
@@ -173,7 +175,7 @@ def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purp
     else:  # the WeChat facts are None for everyone
         keys = [(consent(pid), bool(address(pid))) for pid in profile_ids]
     known = regardless.get
-    decided = []
+    decided: list[Verdict] = []
     for pid, key in zip(profile_ids, keys, strict=True):
         verdict = known(key)
         if verdict is None:
@@ -188,7 +190,7 @@ def _verdicts(gathered: Gathered, profile_ids: list[int], channel: Channel, purp
                     verdict = decide(channel, purpose, gathered.facts(pid, watched), settings, now)
                 except Exception:  # noqa: BLE001 - a use of the history _Watched lacks: decided again below
                     watched.read, verdict = True, None
-                if watched.read:
+                if watched.read or verdict is None:
                     reads_history.add(key)
                     verdict = by_history[(key, history.get(pid))] = verdict or decide(
                         channel, purpose, gathered.facts(pid), settings, now)

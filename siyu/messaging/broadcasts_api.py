@@ -62,7 +62,7 @@ class BroadcastOut(BaseModel):
 
 
 def _out(found: dict[str, Any]) -> BroadcastOut:
-    return BroadcastOut(**{k: found.get(k) for k in BroadcastOut.model_fields if k in found})
+    return BroadcastOut(**{k: found[k] for k in BroadcastOut.model_fields if k in found})
 
 
 @router.post("", status_code=201, response_model=BroadcastOut, summary="Schedule a broadcast to a segment")

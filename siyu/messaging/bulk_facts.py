@@ -72,7 +72,7 @@ def gather(conn: Connection, workspace_id: int, profile_ids: Sequence[int], chan
     return gathered
 
 
-def _in(ids: Sequence[int]) -> str:
+def _in(ids: Sequence[object]) -> str:
     return "(" + ", ".join("?" * len(ids)) + ")"
 
 

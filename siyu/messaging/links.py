@@ -88,7 +88,9 @@ def rewrite(channel: Channel, payload: dict[str, Any], replace: Replace) -> dict
 
 def _rewrite_customer_service(out: dict[str, Any], replace: Replace) -> None:
     kind = out.get("msgtype")
-    block = out.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str):
+        return
+    block = out.get(kind)
     if not isinstance(block, dict):
         return
     block = dict(block)

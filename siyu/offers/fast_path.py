@@ -93,7 +93,8 @@ def _json(scope: dict[str, Any]) -> bool:
 
 async def _read(receive: Any) -> tuple[bytes, bool]:
     """The body, and whether it is all there (False past :data:`MAX_BODY`, or a disconnect)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -24,8 +24,9 @@ GIVEN = "reward.given"
 
 def give_coupon(conn: Connection, request: rewards.RewardRequest) -> str:
     named = request.params.get("offer")
-    usable = isinstance(named, (int, str)) and not isinstance(named, bool)
-    offer = store.find_offer(conn, request.workspace_id, named) if usable else None
+    offer = None
+    if isinstance(named, int | str) and not isinstance(named, bool):
+        offer = store.find_offer(conn, request.workspace_id, named)
     if offer is None:
         return rewards.UNAVAILABLE
     try:

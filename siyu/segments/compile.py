@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
-from sqlalchemy.sql.elements import ClauseElement
 
 from siyu.db.tables import (
     consents,
@@ -298,7 +297,7 @@ def _consent_rows(ctx: Context, channel: str, purpose: str, status: str) -> Any:
 
 def _consent(node: ConsentCondition, ctx: Context) -> ColumnElement[bool]:
     """Granted for the channel, or granted for every channel ("any") and not revoked for this one."""
-    own = profiles.c.id.in_(_consent_rows(ctx, node.channel, node.purpose, "granted"))
+    own: ColumnElement[bool] = profiles.c.id.in_(_consent_rows(ctx, node.channel, node.purpose, "granted"))
     if node.channel != "any":
         blanket = and_(profiles.c.id.in_(_consent_rows(ctx, "any", node.purpose, "granted")),
                        profiles.c.id.not_in(_consent_rows(ctx, node.channel, node.purpose, "revoked")))
@@ -316,7 +315,7 @@ def _window_clauses(window: Window, now: datetime) -> list[ColumnElement[bool]]:
 
 
 def _property_value(name: str) -> Any:
-    value = json_number(events.c.properties, name)
+    value: ColumnElement[Any] = json_number(events.c.properties, name)
     if name == REVENUE:  # Segment's e-commerce spec: revenue, with total accepted
         value = func.coalesce(value, json_number(events.c.properties, "total"))
     return value
@@ -374,10 +373,10 @@ def _event(node: EventCondition, ctx: Context) -> ColumnElement[bool]:
     else:
         having = comparisons.null_false(comparisons.compare(aggregate, node.comparison), node.comparison, aggregate)
     if node.measure is Measure.COUNT and node.comparison == Comparison(Op.GTE, 1):
-        satisfied: ClauseElement = profiles.c.id.in_(matching)  # "did": no grouping needed
+        satisfied: ColumnElement[bool] = profiles.c.id.in_(matching)  # "did": no grouping needed
     else:
         satisfied = profiles.c.id.in_(matching.group_by(events.c.profile_id).having(having))
     if _holds_for_nobody(node):
         return or_(satisfied, profiles.c.id.not_in(matching))
-    return satisfied  # type: ignore[return-value]
+    return satisfied
 

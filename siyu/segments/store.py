@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from siyu.db.dialect import upsert
@@ -130,7 +130,8 @@ def apply_membership(conn: Connection, workspace_id: int, segment: tuple[int, st
                                                          segment_members.c.segment_id == segment_id)
     entered = list(conn.execute(insert(segment_members).from_select(
         ["workspace_id", "segment_id", "profile_id", "entered_at"],
-        select(workspace_id, segment_id, selected.c.id, to_millis(now)).where(selected.c.id.not_in(current)))
+        select(literal(workspace_id), literal(segment_id), selected.c.id, literal(to_millis(now), BigInteger))
+        .where(selected.c.id.not_in(current)))
         .returning(segment_members.c.profile_id)).scalars())
     exited = list(conn.execute(delete(segment_members).where(
         segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id,

@@ -54,7 +54,7 @@ class StaffPatch(BaseModel):
 
 
 def staff_dict(conn: Any, workspace_id: int, found: Staff) -> dict[str, Any]:
-    out = {"id": found.id, "kind": found.kind.value, "userid": found.userid, "name": found.name,
+    out: dict[str, Any] = {"id": found.id, "kind": found.kind.value, "userid": found.userid, "name": found.name,
            "avatar_url": found.avatar_url, "signature": found.signature, "department": found.department,
            "persona_id": found.persona_id, "status": found.status.value, "created_at": found.created_at,
            "left_at": found.left_at}

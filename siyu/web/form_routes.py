@@ -58,8 +58,7 @@ def totals(days: dict[str, dict[str, int]]) -> dict[str, Any]:
     """The form's figures over all days; conversion = submissions / views (None before any view)."""
     summed = {key: sum(day[key] for day in days.values()) for key in ("views", "codes_sent", "codes_failed",
                                                                       "submissions")}
-    summed["conversion"] = summed["submissions"] / summed["views"] if summed["views"] else None
-    return summed
+    return {**summed, "conversion": summed["submissions"] / summed["views"] if summed["views"] else None}
 
 
 def public_url(request: Request, form: dict[str, Any]) -> str:

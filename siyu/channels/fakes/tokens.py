@@ -3,6 +3,7 @@ tests use on them (expire every token, revoke every token, script the next errco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +20,9 @@ class TokenControls:
     ``_scripted`` (errcodes to answer next)."""
 
     lock: Any
+    now: Callable[[], float]
     _tokens: dict[str, Token]
     _scripted: list[int]
-
-    def now(self) -> float:
-        raise NotImplementedError
 
     def fail_next(self, *errcodes: int) -> None:
         """Answer the next sends (with a valid token) with these errcodes, in order."""

@@ -69,20 +69,13 @@ def spell_dict(spell: Spell) -> dict[str, Any]:
             "ended_at": spell.ended_at, "end_reason": spell.end_reason}
 
 
-def _check_persona(conn: Any, workspace_id: int, persona_id: int | None) -> None:
-    if persona_id:
-        persona = store.get_staff(conn, workspace_id, persona_id)
-        if persona.kind is not StaffKind.PERSONA:
-            raise StaffError(f"Staff {persona_id} is not a persona.", details={"field": "persona_id"})
-
-
 @router.post("", status_code=201, summary="Add a member (WeCom userid) or a persona (人设)")
 def create_staff(request: Request, caller: Manager, body: StaffIn) -> dict[str, Any]:
     kind = StaffKind(body.kind)
     if (kind is StaffKind.MEMBER) != (body.userid is not None):
         raise StaffError("A member needs its WeCom 'userid'; a persona has none.", details={"field": "userid"})
     with write(runtime_of(request).engine) as conn:
-        _check_persona(conn, caller.workspace_id, body.persona_id)
+        store.check_persona(conn, caller.workspace_id, kind, body.persona_id)
         created = store.create_staff(conn, caller.workspace_id, kind=kind, name=body.name, userid=body.userid,
                                      avatar_url=body.avatar_url, signature=body.signature,
                                      department=body.department, persona_id=body.persona_id, now=clock.now())
@@ -110,7 +103,7 @@ def edit_staff(request: Request, caller: Manager, staff_id: StaffId, body: Staff
     with write(runtime_of(request).engine) as conn:
         found = store.get_staff(conn, caller.workspace_id, staff_id)
         if "persona_id" in changes:
-            _check_persona(conn, caller.workspace_id, changes["persona_id"])
+            store.check_persona(conn, caller.workspace_id, found.kind, changes["persona_id"])
             changes["persona_id"] = changes["persona_id"] or None
         if "status" in changes:
             left = changes["status"] == StaffStatus.LEFT.value

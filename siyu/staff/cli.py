@@ -46,7 +46,9 @@ def add(workspace: WorkspaceOption, name: Annotated[str, typer.Argument(help="Th
         raise fail("Give --userid for a member, or --persona for a persona.")
     with write(runtime().engine) as conn:
         ws = _workspace(conn, workspace)
-        created = store.create_staff(conn, ws.id, kind=StaffKind.PERSONA if persona else StaffKind.MEMBER,
+        kind = StaffKind.PERSONA if persona else StaffKind.MEMBER
+        store.check_persona(conn, ws.id, kind, persona_id)
+        created = store.create_staff(conn, ws.id, kind=kind,
                                      name=name, userid=userid, avatar_url=None, signature=signature,
                                      department=department, persona_id=persona_id, now=clock.now())
         found = api.staff_dict(conn, ws.id, created)

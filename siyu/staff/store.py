@@ -21,7 +21,7 @@ from siyu.db.tables import (
     staff_task_results,
     staff_tasks,
 )
-from siyu.staff.errors import StaffConflict, StaffNotFound
+from siyu.staff.errors import StaffConflict, StaffError, StaffNotFound
 from siyu.staff.models import (
     OwnershipReason,
     Spell,
@@ -73,6 +73,23 @@ def get_staff(conn: Connection, workspace_id: int, staff_id: int) -> Staff:
     if row is None:
         raise StaffNotFound(f"No staff account {staff_id} in this workspace.", details={"staff_id": staff_id})
     return _staff(row)
+
+
+def check_persona(conn: Connection, workspace_id: int, kind: StaffKind, persona_id: int | None) -> None:
+    """Refuse a ``persona_id`` that does not name a persona of the workspace, or that is given to a
+    persona: only a member (a WeCom account) serves as a persona; a persona under another would be
+    listed among its members without a userid, and its customers would be nobody's to serve."""
+    if not persona_id:
+        return
+    if kind is StaffKind.PERSONA:
+        raise StaffError("Only a member serves as a persona; a persona takes no 'persona_id'.",
+                         details={"field": "persona_id"})
+    try:
+        persona = get_staff(conn, workspace_id, persona_id)
+    except StaffNotFound:
+        raise StaffError(f"No persona {persona_id} in this workspace.", details={"field": "persona_id"}) from None
+    if persona.kind is not StaffKind.PERSONA:
+        raise StaffError(f"Staff {persona_id} is not a persona.", details={"field": "persona_id"})
 
 
 def staff_by_userid(conn: Connection, workspace_id: int, userid: str) -> Staff | None:

@@ -42,3 +42,18 @@ def test_add_list_leave_and_decide_a_resigned_transfer(runtime, workspace) -> No
     assert unconfigured.exit_code == 2 and "corpid" in unconfigured.output
     missing = cli(runtime, "staff", "done", "-w", w, "999999")
     assert missing.exit_code == 2 and "No task" in missing.output
+
+
+def test_a_persona_id_must_name_a_persona_and_only_a_member_takes_one(runtime, workspace) -> None:  # noqa: ANN001
+    w = workspace.name
+    persona = json.loads(cli(runtime, "staff", "add", "-w", w, "小完子", "--persona", "--json").stdout)
+    nested = cli(runtime, "staff", "add", "-w", w, "副人设", "--persona", "--persona-id", str(persona["id"]))
+    assert nested.exit_code == 2 and "takes no 'persona_id'" in nested.output
+    missing = cli(runtime, "staff", "add", "-w", w, "张三", "--userid", "zhangsan", "--persona-id", "999999")
+    assert missing.exit_code == 2 and "No persona 999999" in missing.output
+    served = cli(runtime, "staff", "add", "-w", w, "张三", "--userid", "zhangsan", "--persona-id", str(persona["id"]),
+                 "--json")
+    assert served.exit_code == 0 and json.loads(served.stdout)["persona_id"] == persona["id"]
+    listed = json.loads(cli(runtime, "staff", "list", "-w", w, "--json").stdout)
+    assert [(s["kind"], s["userid"], s.get("members")) for s in listed] == [("persona", None, ["zhangsan"]),
+                                                                           ("member", "zhangsan", None)]

@@ -57,6 +57,33 @@ def test_persona_lists_its_members_and_their_customers(runtime, client, workspac
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "staff.invalid"
 
 
+def test_only_a_member_serves_as_a_persona(client, workspace) -> None:  # noqa: ANN001
+    persona = client.post("/api/staff", json={"kind": "persona", "name": "小完子"}, headers=workspace.bearer()).json()
+    member = _member(client, workspace, "wanzi_c", "完子 C")
+
+    def refused(response, message: str) -> None:  # noqa: ANN001
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "staff.invalid" and error["details"]["field"] == "persona_id"
+        assert message in error["message"]
+
+    refused(client.post("/api/staff", json={"kind": "persona", "name": "副人设", "persona_id": persona["id"]},
+                        headers=workspace.bearer()), "takes no 'persona_id'")
+    refused(client.patch(f"/api/staff/{persona['id']}", json={"persona_id": persona["id"]},
+                         headers=workspace.bearer()), "takes no 'persona_id'")
+    refused(client.post("/api/staff", json={"userid": "wanzi_d", "name": "完子 D", "persona_id": member["id"]},
+                        headers=workspace.bearer()), "is not a persona")
+    refused(client.patch(f"/api/staff/{member['id']}", json={"persona_id": 999999},
+                         headers=workspace.bearer()), "No persona 999999")
+    # nothing refused was written: the persona still lists no members, the member serves as nobody
+    assert client.get(f"/api/staff/{persona['id']}", headers=workspace.bearer()).json()["members"] == []
+    assert client.get(f"/api/staff/{member['id']}", headers=workspace.bearer()).json()["persona_id"] is None
+    assert [s["name"] for s in client.get("/api/staff", headers=workspace.bearer()).json()] == ["小完子", "完子 C"]
+    moved = client.patch(f"/api/staff/{member['id']}", json={"persona_id": persona["id"]}, headers=workspace.bearer())
+    assert moved.status_code == 200 and moved.json()["persona_id"] == persona["id"]
+    assert client.get(f"/api/staff/{persona['id']}", headers=workspace.bearer()).json()["members"] == ["wanzi_c"]
+
+
 def test_in_service_transfer_is_decided_submitted_and_taken_over_a_day_later(runtime, client, workspace
                                                                               ) -> None:  # noqa: ANN001
     clock.freeze(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))

@@ -97,7 +97,7 @@ def answer(conn: Connection, event: InboundEvent, content: dict[str, Any], sourc
     channel = PLATFORMS[event.platform]
     rendered = render_for(conn, workspace, event.profile_id, channel, Purpose.TRANSACTIONAL, content,
                           event={"name": event.event_name, "properties": dict(event.fields), "timestamp": event.at},
-                          signing=signing_of(runtime), send_key=f"{source}:{event.message_id}")
+                          signing=signing_of(runtime), send_key=outbox.message_key(source, event.message_id))
     payload = dict(rendered.payload)
     kind = payload.get("msgtype")
     if event.platform == "wechat" and kind in PASSIVE:

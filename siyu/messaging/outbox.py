@@ -83,6 +83,12 @@ def as_template(channel: Channel, purpose: Purpose, template: Any) -> dict[str, 
     return {TEMPLATE_KEY: template}
 
 
+def message_key(source: str, key: str) -> str:
+    """The idempotency key a message queued by ``source`` under the caller's ``key`` is stored with
+    (what a render names as its send, :func:`siyu.messaging.render.render_for`'s ``send_key``)."""
+    return f"{source}:{key}"
+
+
 def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Channel, purpose: Purpose,
           content: dict[str, Any] | None, now: datetime, source: str = "api", key: str | None = None,
           send_at: datetime | None = None, template: dict[str, Any] | None = None,
@@ -103,7 +109,7 @@ def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Chan
         payload = {**payload, TRACK_KEY: False}
     live = resolve_profile_id(conn, workspace_id, profile_id)
     return store.enqueue(conn, workspace_id, profile_id=live, channel=channel, purpose=purpose, source=source,
-                         key=f"{source}:{key or uuid.uuid4()}", payload=payload,
+                         key=message_key(source, key or str(uuid.uuid4())), payload=payload,
                          due_at=max(send_at, now) if send_at else now, now=now)
 
 

@@ -14,8 +14,8 @@ from siyu import clock
 from siyu.runtime import Runtime
 from tests.journeys.scenario import NOON, entries, live, person, queued, run, track
 from tests.messaging.fakes import WebhookSink
-from tests.messaging.test_delivery import SECRET, configure
 from tests.messaging.test_delivery import deliver as deliver_round
+from tests.messaging.test_delivery import webhook_channel
 
 TEMPLATE = {"body": {"sku": "{{ event.properties.sku }}", "name": "{{ event.name }}",
                      "day": "{{ event.timestamp | date('long') }}", "hi": "{{ profile.traits.name | default('你') }}"}}
@@ -23,10 +23,8 @@ TEMPLATE = {"body": {"sku": "{{ event.properties.sku }}", "name": "{{ event.name
 
 @pytest.fixture
 def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
-    sink = WebhookSink(SECRET)
-    configure(runtime, workspace.id, hook_url=sink.url, caps=[])
-    yield sink
-    sink.stop()
+    with webhook_channel(runtime, workspace.id) as sink:
+        yield sink
 
 
 def _journey(trigger: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ second send after a crash."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,17 @@ def configure(runtime: Runtime, workspace_id: int, smtp_port: int | None = None,
     with write(runtime.engine) as conn:
         workspace_store.update_workspace_settings(conn, workspace_id, {
             "channels": channels, "messaging": {"quiet_start": None, "cooldown_minutes": 0, **policy}})
+
+
+@contextmanager
+def webhook_channel(runtime: Runtime, workspace_id: int) -> Iterator[WebhookSink]:
+    """A receiving webhook endpoint set as the workspace's webhook channel, without frequency caps."""
+    sink = WebhookSink(SECRET)
+    try:
+        configure(runtime, workspace_id, hook_url=sink.url, caps=[])
+        yield sink
+    finally:
+        sink.stop()
 
 
 def person(client: Any, workspace: Any, user: str = "u1", email: str = "lina@example.cn") -> int:

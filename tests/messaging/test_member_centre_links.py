@@ -27,7 +27,7 @@ from siyu.workspaces.models import Role
 from tests.journeys.scenario import NOON, live, person, queued, run
 from tests.loyalty.helpers import LADDER
 from tests.messaging.fakes import WebhookSink
-from tests.messaging.test_delivery import SECRET, configure
+from tests.messaging.test_delivery import webhook_channel
 from tests.workspaces.test_api import key
 
 LINKS = PublicLinks(public_url="https://brand.example.cn", secret="s3cret", workspace_id=4, profile_id=42,
@@ -102,10 +102,8 @@ def test_a_send_key_outside_the_allowed_characters_is_a_template_error(bad: str)
 
 @pytest.fixture
 def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
-    sink = WebhookSink(SECRET)
-    configure(runtime, workspace.id, hook_url=sink.url, caps=[])
-    yield sink
-    sink.stop()
+    with webhook_channel(runtime, workspace.id) as sink:
+        yield sink
 
 
 def _follow(client: Any, url: str) -> Any:

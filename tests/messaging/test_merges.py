@@ -18,15 +18,13 @@ from siyu.messaging import broadcasts, delivery
 from siyu.runtime import Runtime
 from tests.journeys.scenario import NOON, entries, live, run
 from tests.messaging.fakes import WebhookSink
-from tests.messaging.test_delivery import SECRET, configure
+from tests.messaging.test_delivery import webhook_channel
 
 
 @pytest.fixture
 def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
-    sink = WebhookSink(SECRET)
-    configure(runtime, workspace.id, hook_url=sink.url, caps=[])
-    yield sink
-    sink.stop()
+    with webhook_channel(runtime, workspace.id) as sink:
+        yield sink
 
 
 def _identify(client: Any, workspace: Any, **body: Any) -> None:

@@ -23,15 +23,13 @@ from siyu.surveys.page import read_token
 from siyu.workspaces import store as workspace_store
 from tests.journeys.scenario import NOON, live, person, queued, run, track
 from tests.messaging.fakes import WebhookSink
-from tests.messaging.test_delivery import SECRET, configure
+from tests.messaging.test_delivery import webhook_channel
 
 
 @pytest.fixture
 def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
-    sink = WebhookSink(SECRET)
-    configure(runtime, workspace.id, hook_url=sink.url, caps=[])
-    yield sink
-    sink.stop()
+    with webhook_channel(runtime, workspace.id) as sink:
+        yield sink
 
 
 def _after_each_order(client: Any, workspace: Any, link: str) -> dict[str, Any]:

@@ -77,6 +77,24 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, worker_
     _drop_postgres_database(base, name)
 
 
+@pytest.fixture
+def own_database_url(database_url: str, tmp_path: Path, worker_id: str) -> Iterator[str]:
+    """An empty database of the test's own, for tests that run a whole ``siyu worker`` against it.
+    The worker serves every workspace and claims a batch at a time, oldest first, so in the session's
+    shared database other tests' leftovers (due messages, queued events) would take its claims and
+    the test would watch the wrong rows."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    base = _postgres_base_url()
+    assert base  # database_url's fixture already skipped or failed without one
+    url, name = _create_postgres_database(base, f"{worker_id}_own")
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(base, name)
+
+
 @pytest.fixture(scope="session")
 def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     data_dir = tmp_path_factory.mktemp("data")

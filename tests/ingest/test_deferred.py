@@ -167,9 +167,8 @@ def test_real_sdk_against_a_deferred_server_with_the_resolver_thread(runtime: Ru
     assert {r.name for r in rows} == {"identify", "Order Completed"} and len({r.profile_id for r in rows}) == 1
 
 
-def test_kill_9_of_the_worker_mid_resolution_loses_and_doubles_nothing(database_url: str, tmp_path: Path) -> None:
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite:///{tmp_path / 'resolver.db'}"
+def test_kill_9_of_the_worker_mid_resolution_loses_and_doubles_nothing(own_database_url: str, tmp_path: Path) -> None:
+    database_url = own_database_url  # the worker claims across workspaces: no other test's rows
     rt = Runtime.from_config(Config(data_dir=tmp_path, database_url=normalise_database_url(database_url),
                                     ingest_resolve="deferred"), migrate=True)
     keys = make_workspace(rt)

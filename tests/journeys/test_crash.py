@@ -66,9 +66,8 @@ def _wait_for(condition: Any, seconds: float) -> bool:
     return False
 
 
-def test_kill_9_mid_journey_repeats_no_send_and_loses_no_step(database_url: str, tmp_path: Path) -> None:
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite:///{tmp_path / 'crash.db'}"
+def test_kill_9_mid_journey_repeats_no_send_and_loses_no_step(own_database_url: str, tmp_path: Path) -> None:
+    database_url = own_database_url  # the worker claims across workspaces: no other test's rows
     engine = make_engine(database_url)
     upgrade(engine)
     worker: subprocess.Popen[bytes] | None = None

@@ -41,6 +41,7 @@ def demo(
 ) -> None:
     """Generate a demo cosmetics brand (channels, customers, merges, orders) and serve it."""
     from siyu.db.engine import read
+    from siyu.demo.broadcasts import broadcasts
     from siyu.demo.campaigns import campaigns
     from siyu.demo.distribution import distribution
     from siyu.demo.loyalty import loyalty
@@ -77,6 +78,7 @@ def demo(
         out.print(f"成长任务 Growth tasks: {growth_tasks(rt, workspace_id, seed=seed)}")
         _print_understanding(understand(rt, workspace_id))
         out.print(f"问卷 NPS survey: {surveys(rt, workspace_id, seed=seed)}")  # after understand: its buyers segment
+        out.print(f"群发 Broadcast: {broadcasts(rt, workspace_id)}")  # after understand: its win-back segment
     url = f"http://{host}:{port}/"
     out.print(f"\n控制台 Console: [bold]{url}[/]  登录 login [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]")
     out.print(f"Write key (ingest, /v1/*):  {write_key}")

@@ -34,8 +34,9 @@ from siyu.db.types import to_millis
 from siyu.messaging import broadcast_store as store
 from siyu.messaging import outbox, policies
 from siyu.messaging.bulk_facts import Gathered, gather
+from siyu.messaging.links import TRACK_KEY
 from siyu.messaging.models import Channel, PolicySettings, Purpose, Sent, Status, Verdict
-from siyu.messaging.outbox import MessagingError
+from siyu.messaging.outbox import TEMPLATE_KEY, MessagingError
 from siyu.messaging.store import sending_scope
 from siyu.segments import store as segment_store
 from siyu.workspaces import store as workspace_store
@@ -45,17 +46,23 @@ PREVIEW_SAMPLE = 200
 
 
 def create(conn: Connection, workspace_id: int, *, name: str, segment_id: int, channel: Channel, purpose: Purpose,
-           content: dict[str, Any], send_at: datetime | None, rate_per_minute: int | None, created_by: str | None,
-           now: datetime) -> dict[str, Any]:
+           content: dict[str, Any] | None, send_at: datetime | None, rate_per_minute: int | None,
+           created_by: str | None, now: datetime, template: dict[str, Any] | None = None,
+           track_links: bool = True) -> dict[str, Any]:
+    """Either ``content`` (every member gets it as written) or ``template`` (rendered for each member
+    when their message is sent: ``{{ profile.traits.name }}``, coupons, ``survey_link()`` signed for that
+    member's send ``broadcast:<id>:<profile>``), checked now as a message's would be."""
     if not name.strip() or len(name) > 200:
         raise MessagingError("A broadcast needs a name of 1-200 characters.", details={"field": "name"})
     if rate_per_minute is not None and not 1 <= rate_per_minute <= 1_000_000:
         raise MessagingError("'rate_per_minute' must be between 1 and 1,000,000.",
                              details={"field": "rate_per_minute"})
     segment_store.get_segment(conn, workspace_id, segment_id)  # 404 for a segment of another workspace
-    outbox.validate_content(channel, content)
+    payload = outbox.payload_of(channel, purpose, content, template)
+    if not track_links:
+        payload = {**payload, TRACK_KEY: False}
     broadcast_id = store.create(conn, workspace_id, name=name.strip(), segment_id=segment_id, channel=channel,
-                                purpose=purpose, content=content, send_at=max(send_at or now, now),
+                                purpose=purpose, content=payload, send_at=max(send_at or now, now),
                                 rate_per_minute=rate_per_minute, created_by=created_by, now=now)
     return describe(conn, workspace_id, broadcast_id)
 
@@ -65,7 +72,15 @@ def describe(conn: Connection, workspace_id: int, broadcast_id: int) -> dict[str
     if found is None:
         raise MessagingError(f"No broadcast {broadcast_id} in this workspace.", code="messaging.not_found",
                              status=404, details={"broadcast_id": broadcast_id})
-    return {**found, "figures": store.figures(conn, workspace_id, broadcast_id)}
+    return {**found, **as_written(found["content"]), "figures": store.figures(conn, workspace_id, broadcast_id)}
+
+
+def as_written(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored broadcast payload as its author gave it: ``content`` or ``template`` (the other
+    ``None``) and ``track_links``, without siyu's own ``$`` keys."""
+    message = {k: v for k, v in payload.items() if not k.startswith("$")}
+    return {"content": None if TEMPLATE_KEY in payload else message, "template": payload.get(TEMPLATE_KEY),
+            "track_links": payload.get(TRACK_KEY) is not False}
 
 
 def cancel(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
@@ -101,7 +116,8 @@ def test_send(conn: Connection, workspace_id: int, broadcast_id: int, profile_id
     queued = []
     for profile_id in profile_ids:
         message, _ = outbox.queue(conn, workspace_id, profile_id=profile_id, channel=Channel(found["channel"]),
-                                  purpose=Purpose(found["purpose"]), content=found["content"], now=now,
+                                  purpose=Purpose(found["purpose"]), content=found["content"],
+                                  template=found["template"], track_links=found["track_links"], now=now,
                                   source=f"broadcast-test:{broadcast_id}", key=f"{nonce}:{profile_id}")
         queued.append(message.id)
     return queued

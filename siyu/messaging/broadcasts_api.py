@@ -13,7 +13,6 @@ from siyu import clock
 from siyu.api.auth import require, runtime_of
 from siyu.db.engine import read, write
 from siyu.messaging import broadcasts
-from siyu.messaging.links import TRACK_KEY
 from siyu.messaging.models import Channel, Purpose
 from siyu.workspaces.models import Permission, Principal
 
@@ -29,7 +28,10 @@ class BroadcastIn(BaseModel):
     segment_id: SegmentId
     channel: Channel
     purpose: Purpose = Purpose.MARKETING
-    content: dict[str, Any]
+    content: dict[str, Any] | None = Field(None, description="Sent to every member as written")
+    template: dict[str, Any] | None = Field(
+        None, description="Instead of content: the same shape with Jinja2 strings ({{ profile.traits.name }}), "
+                          "rendered for each member when sent (a webhook's under 'body')")
     send_at: datetime | None = Field(None, description="Not before this time (default: now)")
     rate_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Throttle; default: no throttle")
     track_links: bool = Field(True, description="false: links are sent as they are, no open pixel")
@@ -57,7 +59,9 @@ class BroadcastOut(BaseModel):
     queued: int
     created_at: datetime
     finished_at: datetime | None
-    content: dict[str, Any]
+    content: dict[str, Any] | None
+    template: dict[str, Any] | None = None
+    track_links: bool = True
     figures: dict[str, int] = Field(default_factory=dict, description="messages by status; stops by reason")
 
 
@@ -69,11 +73,10 @@ def _out(found: dict[str, Any]) -> BroadcastOut:
 def create_broadcast(request: Request, caller: Sender, body: BroadcastIn) -> BroadcastOut:
     with write(runtime_of(request).engine) as conn:
         return _out(broadcasts.create(conn, caller.workspace_id, name=body.name, segment_id=body.segment_id,
-                                      channel=body.channel, purpose=body.purpose,
-                                      content=body.content if body.track_links else {**body.content, TRACK_KEY: False},
+                                      channel=body.channel, purpose=body.purpose, content=body.content,
+                                      template=body.template, track_links=body.track_links,
                                       send_at=body.send_at, rate_per_minute=body.rate_per_minute,
-                                      created_by=caller.actor,
-                                      now=clock.now()))
+                                      created_by=caller.actor, now=clock.now()))
 
 
 @router.post("/preview", summary="Audience size and the contact policy's verdicts on a sample")
@@ -88,7 +91,8 @@ def list_broadcasts(request: Request, caller: Reader) -> list[BroadcastOut]:
     from siyu.messaging import broadcast_store
 
     with read(runtime_of(request).engine) as conn:
-        return [_out(b) for b in broadcast_store.listing(conn, caller.workspace_id)]
+        return [_out({**b, **broadcasts.as_written(b["content"])})
+                for b in broadcast_store.listing(conn, caller.workspace_id)]
 
 
 @router.get("/{broadcast_id}", response_model=BroadcastOut)

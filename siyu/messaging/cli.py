@@ -148,10 +148,14 @@ def _broadcast_line(found: dict[str, Any]) -> str:
 @handles_errors
 def broadcast_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argument(help="A name for operators.")],
                      segment: Annotated[int, typer.Option("--segment", min=1, help="The segment's id.")],
-                     content: Annotated[str, typer.Option(help="The content as JSON.")],
+                     content: Annotated[str | None, typer.Option(help="The content as JSON, sent as written.")] = None,
+                     template: Annotated[str | None, typer.Option(
+                         help="Instead of --content: a template as JSON ({{ profile.traits.name }}), filled in "
+                              "for each member when sent; a webhook's under \"body\".")] = None,
                      channel: ChannelOption = "email", purpose: PurposeOption = "marketing",
                      send_at: Annotated[str | None, typer.Option(help="ISO time; default now.")] = None,
                      rate: Annotated[int | None, typer.Option(min=1, help="Messages per minute.")] = None,
+                     track_links: Annotated[bool, typer.Option(help="Track link clicks and opens.")] = True,
                      as_json: JsonOption = False) -> None:
     """Schedule a broadcast; the worker fans it out and delivers it under the contact policies."""
     from datetime import datetime
@@ -162,16 +166,20 @@ def broadcast_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argu
     from siyu.workspaces import store
 
     kind, why = _enums(channel, purpose)
+    if (content is None) == (template is None):
+        raise fail("Give either --content (sent as written) or --template (filled in for each member).")
     try:
-        body = json.loads(content)
+        body = json.loads(content if content is not None else template or "")
         when = datetime.fromisoformat(send_at) if send_at else None
     except ValueError as error:
-        raise fail(f"--content must be JSON and --send-at an ISO time: {error}") from None
+        raise fail(f"--content / --template must be JSON and --send-at an ISO time: {error}") from None
     if when is not None and when.tzinfo is None:
         raise fail("--send-at needs a time zone, e.g. 2026-11-11T20:00:00+08:00.")
     with write(runtime().engine) as conn:
         ws = store.get_workspace(conn, workspace)
-        found = broadcasts.create(conn, ws.id, name=name, segment_id=segment, channel=kind, purpose=why, content=body,
+        found = broadcasts.create(conn, ws.id, name=name, segment_id=segment, channel=kind, purpose=why,
+                                  content=body if content is not None else None,
+                                  template=body if template is not None else None, track_links=track_links,
                                   send_at=when, rate_per_minute=rate, created_by="cli", now=clock.now())
     if as_json:
         _print(found)

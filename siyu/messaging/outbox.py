@@ -83,6 +83,14 @@ def as_template(channel: Channel, purpose: Purpose, template: Any) -> dict[str, 
     return {TEMPLATE_KEY: template}
 
 
+def payload_of(channel: Channel, purpose: Purpose, content: dict[str, Any] | None,
+               template: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload to store for exactly one of ``content`` (checked for the channel) and ``template``."""
+    if (content is None) == (template is None):
+        raise MessagingError("Give either 'content' or 'template'.", details={"field": "content"})
+    return as_template(channel, purpose, template) if template is not None else validate_content(channel, content)
+
+
 def message_key(source: str, key: str) -> str:
     """The idempotency key a message queued by ``source`` under the caller's ``key`` is stored with
     (what a render names as its send, :func:`siyu.messaging.render.render_for`'s ``send_key``)."""
@@ -100,9 +108,7 @@ def queue(conn: Connection, workspace_id: int, *, profile_id: int, channel: Chan
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise MessagingError(f"'idempotency_key' must be 1-{MAX_KEY} characters.",
                              details={"field": "idempotency_key"})
-    if (content is None) == (template is None):
-        raise MessagingError("Give either 'content' or 'template'.", details={"field": "content"})
-    payload = as_template(channel, purpose, template) if template is not None else validate_content(channel, content)
+    payload = payload_of(channel, purpose, content, template)
     if policy:
         payload = {**payload, POLICY_KEY: policy}
     if not track_links:

@@ -144,7 +144,8 @@ def test_siyu_demo_no_serve_prints_what_it_generated(database_url: str, tmp_path
     result = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "200", "--no-serve"],
                             env=_env(database_url, tmp_path), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for expected in ("customers (profiles)", "merges", "demo@siyu.local", "Write key", "Secret key"):
+    for expected in ("customers (profiles)", "merges", "demo@siyu.local", "Write key", "Secret key",
+                     "群发 Broadcast: {'broadcast'"):
         assert expected in result.stdout
     again = subprocess.run([sys.executable, "-m", "siyu", "demo", "--customers", "200", "--no-serve"],
                            env=_env(database_url, tmp_path), capture_output=True, text=True, timeout=300)

@@ -61,8 +61,17 @@ def test_broadcasts_from_the_cli(runtime: Runtime, database_url: str, workspace:
     assert "双11" in listed.stdout and "scheduled" in listed.stdout
     cancelled = siyu(database_url, "broadcasts", "cancel", *ws, str(broadcast["id"]))
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout, cancelled.stderr
+    template = {"body": {"greeting": "{{ profile.traits.name }}"}}
+    filled = siyu(database_url, "broadcasts", "create", *ws, "双11 按人", "--segment", str(segment["id"]),
+                  "--channel", "webhook", "--template", json.dumps(template), "--no-track-links",
+                  "--send-at", "2030-11-11T20:00:00+08:00", "--json")
+    assert filled.returncode == 0, filled.stderr
+    assert {k: json.loads(filled.stdout)[k] for k in ("template", "content", "track_links")} == {
+        "template": template, "content": None, "track_links": False}
     for bad in (["--content", "{nope"], ["--content", "{}", "--send-at", "2030-11-11T20:00:00"],
-                ["--content", '{"a": 1}', "--segment", "99999"]):
+                ["--content", '{"a": 1}', "--segment", "99999"], [],
+                ["--content", '{"a": 1}', "--template", '{"body": {"a": "1"}}'],
+                ["--template", '{"body": {"a": "{% if %}"}}']):
         args = ["broadcasts", "create", *ws, "x", "--channel", "webhook", *bad]
         if "--segment" not in bad:
             args += ["--segment", str(segment["id"])]

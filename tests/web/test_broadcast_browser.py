@@ -70,7 +70,15 @@ def test_compose_preview_schedule_test_send_and_list_a_broadcast(browser, live_s
     page.select_option("#channel", "webhook")
     page.fill("#webhook-body", '{"campaign": "1111"')
     assert page.inner_text(".field-error[data-for='content']") == "不是有效的 JSON"
-    page.fill("#webhook-body", '{"campaign": "1111"}')
+    page.fill("#webhook-body", '{"campaign": "1111", "greeting": "{{ profile.traits.name }}"}')
+    page.click("#preview")  # filled in for the segment's first member, 李娜
+    page.wait_for_function("document.getElementById('sample').textContent.includes('李娜')")
+    assert page.is_hidden("#sample-literal")
+    page.uncheck("#personalise")  # as written: the braces go out as they are, and the sample says so
+    page.click("#preview")
+    page.wait_for_function("document.getElementById('sample').textContent.includes('profile.traits.name')")
+    assert page.is_visible("#sample-literal")
+    page.check("#personalise")
     page.check("input[name=when][value=at]")
     page.fill("#send-at", "2030-01-01T10:00")
     page.fill("#rate", "600")
@@ -78,6 +86,7 @@ def test_compose_preview_schedule_test_send_and_list_a_broadcast(browser, live_s
     page.wait_for_selector("h1#broadcast-name")
     assert page.inner_text("#broadcast-name") == "双11预热" and page.inner_text("#status") == "已预约"
     assert "2030年1月1日 10:00" in page.inner_text("main")  # the workspace's wall clock, not the browser's
+    assert page.is_visible("#personalised") and "{{ profile.traits.name }}" in page.inner_text("#content")
 
     page.fill("#test-profiles", "abc")
     page.click("#test-send button[type=submit]")
@@ -88,7 +97,7 @@ def test_compose_preview_schedule_test_send_and_list_a_broadcast(browser, live_s
     assert page.inner_text("#test-count") == "1" and page.inner_text("#test-error") == ""
     run_pass(runtime)
     assert [body["profile_id"] for _, body in hook.deliveries] == [li_na]
-    assert hook.deliveries[0][1]["payload"]["campaign"] == "1111"
+    assert hook.deliveries[0][1]["payload"] == {"campaign": "1111", "greeting": "李娜"}
 
     page.click("header nav >> text=群发")
     rows = page.locator("#broadcasts tbody tr")

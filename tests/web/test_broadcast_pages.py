@@ -100,6 +100,23 @@ def test_compose_preview_schedule_and_follow_a_broadcast(signed_in, runtime: Run
     assert len(hook.deliveries) == 1
 
 
+def test_a_template_broadcasts_page_shows_the_template_as_written(signed_in, runtime: Runtime,  # noqa: ANN001, F811
+                                                                  workspace) -> None:  # noqa: ANN001
+    segment_id = _segment(runtime, workspace.id)
+    headers = {"X-CSRF-Token": _data(signed_in.get("/broadcasts/new").text, "composer-data")["csrf"]}
+    created = signed_in.post("/api/broadcasts", headers=headers, json={
+        "name": "双11 按人", "segment_id": segment_id, "channel": "webhook", "send_at": "2030-01-01T00:00:00Z",
+        "template": {"body": {"greeting": "{{ profile.traits.name }}"}}, "track_links": False})
+    assert created.status_code == 201, created.text
+    page = signed_in.get(f"/broadcasts/{created.json()['id']}").text
+    assert 'id="personalised"' in page and "{{ profile.traits.name }}" in page and 'id="untracked"' in page
+    plain = signed_in.post("/api/broadcasts", headers=headers, json={
+        "name": "双11", "segment_id": segment_id, "channel": "webhook", "send_at": "2030-01-01T00:00:00Z",
+        "content": {"campaign": "1111"}})
+    page = signed_in.get(f"/broadcasts/{plain.json()['id']}").text
+    assert 'id="personalised"' not in page and 'id="untracked"' not in page and "1111" in page
+
+
 def test_test_send_and_cancel_from_a_scheduled_broadcasts_page(signed_in, runtime: Runtime,  # noqa: ANN001, F811
                                                                workspace, hook: WebhookSink) -> None:
     configure(runtime, workspace.id, hook_url=hook.url)

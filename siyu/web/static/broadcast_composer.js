@@ -1,6 +1,7 @@
-// The broadcast composer: the form becomes a POST /api/broadcasts body; Preview asks
-// /api/broadcasts/preview (audience, and the contact policy's verdicts on a sample) and renders the
-// content for the segment's first member (/api/messages/preview). The API's refusals are shown beside
+// The broadcast composer: the form becomes a POST /api/broadcasts body (a template filled in for each
+// member, or content as written); Preview asks /api/broadcasts/preview (audience, and the contact
+// policy's verdicts on a sample) and renders the template for the segment's first member
+// (/api/messages/preview). The API's refusals are shown beside
 // the field they name (details.field, or the request validator's location). Codes are sent; the
 // labels come translated in #composer-data.
 (function () {
@@ -112,7 +113,11 @@
     const found = content();
     if (found === null) return null;
     const request = {name: $("name").value, segment_id: Number($("segment").value) || 0, channel: $("channel").value,
-                     purpose: $("purpose").value, content: found, track_links: $("track-links").checked};
+                     purpose: $("purpose").value, track_links: $("track-links").checked};
+    // Filled in for each member: sent as a template (a webhook's body sits under "body"; every other
+    // channel's template has its content's shape). Otherwise the content goes as written.
+    if ($("personalise").checked) request.template = request.channel === "webhook" ? {body: found} : found;
+    else request.content = found;
     if (form.querySelector("input[name=when]:checked").value === "at") {
       if (!$("send-at").value) { showError("send_at", $("send-at").validationMessage || "—"); return null; }
       request.send_at = zonedInstant($("send-at").value, data.timezone);
@@ -165,12 +170,15 @@
     $("sample-warnings").textContent = "";
     $("sample-profile").textContent = first === undefined ? "" : "#" + first;
     $("sample-profile").href = first === undefined ? "#" : "/profiles/" + first;
-    $("sample-literal").hidden = !/\{\{|\{%/.test(JSON.stringify(request.content));
+    $("sample-literal").hidden = request.template !== undefined || !/\{\{|\{%/.test(JSON.stringify(request.content));
     if (first === undefined) return;
-    // A template's webhook body sits under "body"; every other channel's template has its content's shape.
-    const template = request.channel === "webhook" ? {body: request.content} : request.content;
+    if (request.template === undefined) {  // as written: what the member gets is the content itself
+      $("sample").textContent = JSON.stringify(request.content, null, 2);
+      return;
+    }
     const [rendered, found] = await call("POST", "/api/messages/preview", {profile_id: first, channel: request.channel,
-                                                                          purpose: request.purpose, template: template});
+                                                                          purpose: request.purpose,
+                                                                          template: request.template});
     if (!rendered) { refused(found, "content."); return; }
     $("sample").textContent = JSON.stringify(found.payload, null, 2);
     found.warnings.forEach(w => {
@@ -187,7 +195,9 @@
     const request = body();
     if (request === null) return;
     const [ok, found] = await call("POST", "/api/broadcasts", request);
-    if (ok) window.location.href = "/broadcasts/" + found.id; else refused(found);
+    if (ok) { window.location.href = "/broadcasts/" + found.id; return; }
+    // a template's refusal names its field inside the content (subject, body.campaign)
+    refused(found, found.error && found.error.code === "messaging.invalid_template" ? "content." : undefined);
   }
 
   $("channel").addEventListener("change", showChannel);

@@ -10,6 +10,9 @@ instant). Then that many real ``siyu worker`` processes are started and timed un
 is ``sent``; the receiver checks that no message arrives twice (the outbox's claim with SKIP LOCKED
 is what lets the workers share the backlog). Prints messages per second for each count, the speed-up,
 and the load average. On SQLite the workers take turns on the one write lock: shown for comparison.
+
+``--template`` queues each message as a template filled in for its person when sent (a broadcast's
+``{{ profile.traits.name }}``), so the render's cost shows against the same backlog sent as written.
 """
 
 from __future__ import annotations
@@ -64,8 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def backlog(rt: Runtime, name: str, hook: str, count: int) -> int:
-    """A workspace with ``count`` people and one queued webhook message each; returns its id."""
+def backlog(rt: Runtime, name: str, hook: str, count: int, template: bool = False) -> int:
+    """A workspace with ``count`` named people and one queued webhook message each (``template``: to be
+    filled in with the person's name); returns its id."""
     from datetime import UTC, datetime
 
     from siyu.workspaces import store
@@ -78,14 +82,21 @@ def backlog(rt: Runtime, name: str, hook: str, count: int) -> int:
         first = 1 + (conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM profiles").scalar_one())
         driver.execute_many(conn, f"INSERT INTO profiles (id, workspace_id, created_at, updated_at, traits, "
                                   f"trait_meta) VALUES (?, ?, ?, ?, {json_mark}, {json_mark})",
-                            [(first + i, workspace.id, now, now, "{}", "{}") for i in range(count)])
+                            [(first + i, workspace.id, now, now, json.dumps({"name": f"顾客{i}"}), "{}")
+                             for i in range(count)])
         driver.execute_many(conn, "INSERT INTO messages (workspace_id, profile_id, channel, purpose, source, "
                                   "idempotency_key, status, payload, due_at, attempts, created_at, updated_at) "
                                   f"VALUES (?, ?, 'webhook', 'transactional', 'bench', ?, 'queued', {json_mark}, "
                                   "?, 0, ?, ?)",
-                            [(workspace.id, first + i, f"{name}:{i}", json.dumps({"n": i}), now, now, now)
-                             for i in range(count)])
+                            [(workspace.id, first + i, f"{name}:{i}", json.dumps(_payload(i, template)), now, now,
+                              now) for i in range(count)])
     return workspace.id
+
+
+def _payload(n: int, template: bool) -> dict[str, object]:
+    if not template:
+        return {"n": n, "greeting": f"顾客{n}，双11见"}
+    return {"$template": {"body": {"n": str(n), "greeting": "{{ profile.traits.name }}，双11见"}}}
 
 
 def sent(rt: Runtime, workspace_id: int) -> int:
@@ -99,6 +110,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--receiver-ms", type=float, default=2.0)
+    parser.add_argument("--template", action="store_true", help="Messages filled in for each person when sent.")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="siyu-bench-workers-"))
     url = database_url(args.database, folder)
@@ -110,7 +122,7 @@ def main() -> None:
     rates = {}
     try:
         for workers in (1, 2):
-            workspace_id = backlog(rt, f"bench-{workers}", hook, args.messages)
+            workspace_id = backlog(rt, f"bench-{workers}", hook, args.messages, args.template)
             started = time.monotonic()
             processes = [subprocess.Popen([sys.executable, "-m", "siyu", "worker", "--interval", "0.2"], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,7 +139,8 @@ def main() -> None:
                 for process in processes:
                     process.wait(60)
             rates[workers] = args.messages / seconds
-            print(f"{args.database}, {workers} worker(s): {args.messages:,} messages in {seconds:.1f} s = "
+            print(f"{args.database}{', templates' if args.template else ''}, {workers} worker(s): "
+                  f"{args.messages:,} messages in {seconds:.1f} s = "
                   f"{rates[workers]:,.0f} messages/s  (load {'/'.join(f'{x:.1f}' for x in os.getloadavg())})")
         twice = sum(1 for count in receiver.seen.values() if count > 1)
         print(f"speed-up with two workers: {rates[2] / rates[1]:.2f}x; messages received twice: {twice}")

@@ -77,8 +77,8 @@ def describe(conn: Connection, workspace_id: int, broadcast_id: int) -> dict[str
 
 def as_written(payload: dict[str, Any]) -> dict[str, Any]:
     """A stored broadcast payload as its author gave it: ``content`` or ``template`` (the other
-    ``None``) and ``track_links``, without siyu's own ``$`` keys."""
-    message = {k: v for k, v in payload.items() if not k.startswith("$")}
+    ``None``) and ``track_links``, without the keys siyu keeps beside them."""
+    message = {k: v for k, v in payload.items() if k not in (TEMPLATE_KEY, TRACK_KEY)}
     return {"content": None if TEMPLATE_KEY in payload else message, "template": payload.get(TEMPLATE_KEY),
             "track_links": payload.get(TRACK_KEY) is not False}
 

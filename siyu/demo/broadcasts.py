@@ -1,7 +1,8 @@
 """A win-back broadcast in the demo brand: to the customers who bought before but not in 90 days
 (the segment :mod:`siyu.demo.understand` makes), filled in for each of them — their name, their member
-centre — and scheduled for 20:00 three days on, throttled, so the console's broadcast pages show one
-waiting with its template, its audience and the contact policy's verdicts, ready for a test send.
+centre — measured by orders within seven days against a tenth of them kept back, and scheduled for
+20:00 three days on, throttled, so the console's broadcast pages show one waiting with its template,
+its goal, its audience and the contact policy's verdicts, ready for a test send.
 
 Scheduled rather than sent: the demo's channels reach real providers only once configured (or the
 fake ones under ``siyu demo --sandbox``), and a broadcast that has gone can't be shown waiting.
@@ -22,6 +23,8 @@ from siyu.runtime import Runtime
 NAME = "老客回购提醒 · Win-back reminder"
 SEGMENT = "90天未下单的老客"  # made by siyu.demo.understand, which runs first
 RATE_PER_MINUTE = 600
+GOAL = {"event": "Order Completed", "within": "7d"}
+HOLDOUT_PERCENT = 10
 TEMPLATE = {
     "subject": {"zh": "{{ profile.traits.name | default('亲爱的顾客') }}，好久不见",
                 "en": "{{ profile.traits.name | default('Hello') }}, it has been a while"},
@@ -56,5 +59,5 @@ def broadcasts(runtime: Runtime, workspace_id: int, *, now: datetime | None = No
         made = broadcast.create(conn, workspace_id, name=NAME, segment_id=segment["id"], channel=Channel.EMAIL,
                                 purpose=Purpose.MARKETING, content=None, template=TEMPLATE,
                                 send_at=send_time(now, workspace.timezone), rate_per_minute=RATE_PER_MINUTE,
-                                created_by="demo", now=now)
+                                created_by="demo", now=now, goal=GOAL, holdout_percent=HOLDOUT_PERCENT)
     return {"broadcast": made["id"], "audience": segment["size"], "send_at": made["send_at"].isoformat()}

@@ -6,21 +6,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, desc, func, select, text, update
+from sqlalchemy import Connection, and_, desc, func, or_, select, text, update
 
 from siyu.db import driver
-from siyu.db.tables import broadcasts, messages
+from siyu.db.tables import broadcasts, events, messages
 from siyu.db.types import to_millis
 from siyu.messaging.models import Channel, Purpose, Status
 
 
 def create(conn: Connection, workspace_id: int, *, name: str, segment_id: int, channel: Channel, purpose: Purpose,
            content: dict[str, Any], send_at: datetime, rate_per_minute: int | None, created_by: str | None,
-           now: datetime) -> int:
+           now: datetime, goal: dict[str, Any] | None = None, holdout_percent: float = 0.0) -> int:
     return conn.execute(broadcasts.insert().values(
         workspace_id=workspace_id, name=name, segment_id=segment_id, channel=channel.value, purpose=purpose.value,
         content=content, status="scheduled", send_at=send_at, rate_per_minute=rate_per_minute, fanout_after=0,
-        queued=0, created_by=created_by, created_at=now, updated_at=now,
+        queued=0, created_by=created_by, created_at=now, updated_at=now, goal=goal, holdout_percent=holdout_percent,
     ).returning(broadcasts.c.id)).scalar_one()
 
 
@@ -183,6 +183,29 @@ def figures(conn: Connection, workspace_id: int, broadcast_id: int) -> dict[str,
         if status == Status.STOPPED.value and reason:
             counts[f"stopped:{reason}"] = counts.get(f"stopped:{reason}", 0) + count
     return counts
+
+
+def measured_members(conn: Connection, workspace_id: int, broadcast_id: int,
+                     holdout_reason: str) -> list[tuple[int, str, datetime]]:
+    """Whom a broadcast's goal is measured on: (person, ``treatment`` | ``holdout``, from when) — those
+    it was sent to, from the send, and those kept back as its control group, from the fan-out."""
+    rows = conn.execute(select(messages.c.profile_id, messages.c.status, messages.c.sent_at,
+                               messages.c.created_at).where(
+        messages.c.workspace_id == workspace_id, messages.c.source == f"broadcast:{broadcast_id}",
+        or_(messages.c.status == Status.SENT.value,
+            and_(messages.c.status == Status.STOPPED.value, messages.c.reason == holdout_reason))))
+    return [(pid, "treatment", sent_at or created_at) if status == Status.SENT.value else (pid, "holdout", created_at)
+            for pid, status, sent_at, created_at in rows]
+
+
+def goal_events(conn: Connection, workspace_id: int, name: str, start: datetime,
+                end: datetime) -> list[tuple[int, datetime, Any]]:
+    """Every ``name`` event of a known person from ``start`` to ``end`` (one range of the name-and-time
+    index, however many people were sent to)."""
+    rows = conn.execute(select(events.c.profile_id, events.c.timestamp, events.c.properties).where(
+        events.c.workspace_id == workspace_id, events.c.name == name, events.c.timestamp >= start,
+        events.c.timestamp <= end, events.c.profile_id.is_not(None)))
+    return [(pid, at, properties) for pid, at, properties in rows]
 
 
 def spacing(rate_per_minute: int | None) -> timedelta:

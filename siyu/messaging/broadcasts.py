@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine
 from siyu import clock
 from siyu.db.engine import read
 from siyu.db.types import to_millis
+from siyu.messaging import broadcast_goals as goals
 from siyu.messaging import broadcast_store as store
 from siyu.messaging import outbox, policies
 from siyu.messaging.bulk_facts import Gathered, gather
@@ -48,22 +49,29 @@ PREVIEW_SAMPLE = 200
 def create(conn: Connection, workspace_id: int, *, name: str, segment_id: int, channel: Channel, purpose: Purpose,
            content: dict[str, Any] | None, send_at: datetime | None, rate_per_minute: int | None,
            created_by: str | None, now: datetime, template: dict[str, Any] | None = None,
-           track_links: bool = True) -> dict[str, Any]:
+           track_links: bool = True, goal: dict[str, Any] | None = None,
+           holdout_percent: float = 0.0) -> dict[str, Any]:
     """Either ``content`` (every member gets it as written) or ``template`` (rendered for each member
     when their message is sent: ``{{ profile.traits.name }}``, coupons, ``survey_link()`` signed for that
-    member's send ``broadcast:<id>:<profile>``), checked now as a message's would be."""
+    member's send ``broadcast:<id>:<profile>``), checked now as a message's would be. ``goal`` and
+    ``holdout_percent``: what counts as a conversion, and the control group (:mod:`.broadcast_goals`)."""
     if not name.strip() or len(name) > 200:
         raise MessagingError("A broadcast needs a name of 1-200 characters.", details={"field": "name"})
     if rate_per_minute is not None and not 1 <= rate_per_minute <= 1_000_000:
         raise MessagingError("'rate_per_minute' must be between 1 and 1,000,000.",
                              details={"field": "rate_per_minute"})
     segment_store.get_segment(conn, workspace_id, segment_id)  # 404 for a segment of another workspace
+    stored_goal, holdout = goals.checked_goal(goal), goals.checked_holdout(holdout_percent)
+    if holdout and stored_goal is None:
+        raise MessagingError("A holdout measures a goal: give 'goal' too, or no 'holdout_percent'.",
+                             details={"field": "holdout_percent"})
     payload = outbox.payload_of(channel, purpose, content, template)
     if not track_links:
         payload = {**payload, TRACK_KEY: False}
     broadcast_id = store.create(conn, workspace_id, name=name.strip(), segment_id=segment_id, channel=channel,
                                 purpose=purpose, content=payload, send_at=max(send_at or now, now),
-                                rate_per_minute=rate_per_minute, created_by=created_by, now=now)
+                                rate_per_minute=rate_per_minute, created_by=created_by, now=now,
+                                goal=stored_goal, holdout_percent=holdout)
     return describe(conn, workspace_id, broadcast_id)
 
 
@@ -72,7 +80,20 @@ def describe(conn: Connection, workspace_id: int, broadcast_id: int) -> dict[str
     if found is None:
         raise MessagingError(f"No broadcast {broadcast_id} in this workspace.", code="messaging.not_found",
                              status=404, details={"broadcast_id": broadcast_id})
-    return {**found, **as_written(found["content"]), "figures": store.figures(conn, workspace_id, broadcast_id)}
+    return {**found, **as_written(found["content"]), "figures": store.figures(conn, workspace_id, broadcast_id),
+            "conversions": conversions(conn, found, clock.now()) if found["goal"] else None}
+
+
+def conversions(conn: Connection, broadcast: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The goal's conversions and revenue among those sent to and those kept back, and the lift."""
+    workspace_id, goal = broadcast["workspace_id"], broadcast["goal"]
+    members = store.measured_members(conn, workspace_id, broadcast["id"], goals.HOLDOUT_REASON)
+    found: list[tuple[int, datetime, Any]] = []
+    if members:
+        start = min(at for _, _, at in members)
+        end = max(at for _, _, at in members) + goals.goal_of(goal).within
+        found = store.goal_events(conn, workspace_id, goal["event"], start, min(end, now))
+    return goals.measure(goal, members, found, now, broadcast["holdout_percent"])
 
 
 def as_written(payload: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +265,8 @@ def _fan_out(engine: Engine, broadcast: dict[str, Any], chunk: int) -> int:
             at = {"fanout_after": broadcast["fanout_after"], "queued": broadcast["queued"]}
             for now, workspace, members, gathered in _chunks(engine, broadcast, chunk):
                 verdicts = _verdicts(gathered, members, channel, purpose, _settings(workspace), now)
+                if broadcast["holdout_percent"]:
+                    verdicts = _kept_back(broadcast, members, verdicts)
                 moved = {"fanout_after": members[-1] if members else at["fanout_after"],
                          "queued": at["queued"] + len(members)}
                 rows = _rows({**broadcast, **at}, members, verdicts, now)
@@ -322,6 +345,16 @@ class _Writer:
             pass  # rolled back; whoever moved the cursor carries on (or it was cancelled)
         except BaseException as error:  # noqa: BLE001 - handed to the fan-out's thread by finish()
             self.error = error
+
+
+HELD_OUT = Verdict.stop(goals.HOLDOUT_REASON, "Kept back as the broadcast's control group, to measure its goal.")
+
+
+def _kept_back(broadcast: dict[str, Any], members: list[int], verdicts: list[Verdict]) -> list[Verdict]:
+    """The control group's members, among those the policy lets through (now or later), stopped instead."""
+    percent, broadcast_id = broadcast["holdout_percent"], broadcast["id"]
+    return [HELD_OUT if verdict.action != "stop" and goals.held_out(percent, broadcast_id, pid) else verdict
+            for pid, verdict in zip(members, verdicts, strict=True)]
 
 
 def _rows(broadcast: dict[str, Any], members: list[int], verdicts: list[Verdict], now: datetime) -> list[store.Row]:

@@ -35,6 +35,10 @@ class BroadcastIn(BaseModel):
     send_at: datetime | None = Field(None, description="Not before this time (default: now)")
     rate_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Throttle; default: no throttle")
     track_links: bool = Field(True, description="false: links are sent as they are, no open pixel")
+    goal: dict[str, Any] | None = Field(
+        None, description='The conversion: {"event": "Order Completed", "where"?: [...], "within": "7d"} after '
+                          "each member's message")
+    holdout_percent: float = Field(0, ge=0, le=50, description="Members kept back as a control group (needs a goal)")
 
 
 class PreviewIn(BaseModel):
@@ -62,6 +66,11 @@ class BroadcastOut(BaseModel):
     content: dict[str, Any] | None
     template: dict[str, Any] | None = None
     track_links: bool = True
+    goal: dict[str, Any] | None = None
+    holdout_percent: float = 0
+    conversions: dict[str, Any] | None = Field(
+        None, description="With a goal: treatment and holdout {people, converted, rate, revenue}, lift, and "
+                          "whether the window is still counting")
     figures: dict[str, int] = Field(default_factory=dict, description="messages by status; stops by reason")
 
 
@@ -74,7 +83,8 @@ def create_broadcast(request: Request, caller: Sender, body: BroadcastIn) -> Bro
     with write(runtime_of(request).engine) as conn:
         return _out(broadcasts.create(conn, caller.workspace_id, name=body.name, segment_id=body.segment_id,
                                       channel=body.channel, purpose=body.purpose, content=body.content,
-                                      template=body.template, track_links=body.track_links,
+                                      template=body.template, track_links=body.track_links, goal=body.goal,
+                                      holdout_percent=body.holdout_percent,
                                       send_at=body.send_at, rate_per_minute=body.rate_per_minute,
                                       created_by=caller.actor, now=clock.now()))
 

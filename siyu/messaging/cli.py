@@ -140,8 +140,16 @@ app.add_typer(broadcasts_app, name="broadcasts")
 
 def _broadcast_line(found: dict[str, Any]) -> str:
     figures = ", ".join(f"{k} {v}" for k, v in sorted(found.get("figures", {}).items())) or "no messages yet"
-    return (f"broadcast {found['id']} 「{found['name']}」 {found['status']}: segment {found['segment_id']}, "
+    line = (f"broadcast {found['id']} 「{found['name']}」 {found['status']}: segment {found['segment_id']}, "
             f"{found['channel']}/{found['purpose']}, queued {found['queued']} — {figures}")
+    measured = found.get("conversions")
+    if measured:
+        line += f"\n  goal {measured['goal']['event']} within {measured['goal']['within']}: " + "; ".join(
+            f"{group} {measured[group]['converted']}/{measured[group]['people']} converted, revenue "
+            f"{measured[group]['revenue']:g}" for group in ("treatment", "holdout"))
+        if measured["lift"] is not None:
+            line += f"; lift {measured['lift']:+.1%}"
+    return line
 
 
 @broadcasts_app.command("create")
@@ -156,6 +164,12 @@ def broadcast_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argu
                      send_at: Annotated[str | None, typer.Option(help="ISO time; default now.")] = None,
                      rate: Annotated[int | None, typer.Option(min=1, help="Messages per minute.")] = None,
                      track_links: Annotated[bool, typer.Option(help="Track link clicks and opens.")] = True,
+                     goal_event: Annotated[str | None, typer.Option(
+                         help="The event that counts as a conversion, e.g. \"Order Completed\".")] = None,
+                     goal_within: Annotated[str, typer.Option(help="The conversion window after each message.")] = "7d",
+                     holdout: Annotated[float, typer.Option(
+                         min=0, max=50, help="Percent of members kept back as a control group (needs --goal-event)."
+                     )] = 0,
                      as_json: JsonOption = False) -> None:
     """Schedule a broadcast; the worker fans it out and delivers it under the contact policies."""
     from datetime import datetime
@@ -180,6 +194,8 @@ def broadcast_create(workspace: WorkspaceOption, name: Annotated[str, typer.Argu
         found = broadcasts.create(conn, ws.id, name=name, segment_id=segment, channel=kind, purpose=why,
                                   content=body if content is not None else None,
                                   template=body if template is not None else None, track_links=track_links,
+                                  goal={"event": goal_event, "within": goal_within} if goal_event else None,
+                                  holdout_percent=holdout,
                                   send_at=when, rate_per_minute=rate, created_by="cli", now=clock.now())
     if as_json:
         _print(found)

@@ -45,6 +45,8 @@ def test_the_demo_schedules_a_win_back_broadcast_filled_in_for_each_customer(run
         traits = conn.execute(select(profiles.c.traits).where(profiles.c.workspace_id == workspace.id,
                                                               profiles.c.id == first)).scalar_one()
     assert (shown["name"], shown["status"], shown["content"]) == (NAME, "scheduled", None)
+    assert (shown["goal"], shown["holdout_percent"]) == ({"event": "Order Completed", "within": "7d"}, 10)
+    assert shown["conversions"]["counting"] and shown["conversions"]["treatment"]["people"] == 0
     assert shown["send_at"] == send_time(NOW, "Asia/Shanghai") == datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     assert rendered.sendable, rendered.warnings
     assert rendered.payload["subject"].startswith(traits["name"])  # the demo's people have names

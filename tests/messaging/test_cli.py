@@ -68,10 +68,18 @@ def test_broadcasts_from_the_cli(runtime: Runtime, database_url: str, workspace:
     assert filled.returncode == 0, filled.stderr
     assert {k: json.loads(filled.stdout)[k] for k in ("template", "content", "track_links")} == {
         "template": template, "content": None, "track_links": False}
+    measured = siyu(database_url, "broadcasts", "create", *ws, "双11 回购", "--segment", str(segment["id"]),
+                    "--channel", "webhook", "--content", '{"campaign": "1111"}', "--goal-event", "Order Completed",
+                    "--goal-within", "3d", "--holdout", "10", "--send-at", "2030-11-11T20:00:00+08:00")
+    assert measured.returncode == 0, measured.stderr
+    assert ("goal Order Completed within 3d: treatment 0/0 converted, revenue 0; holdout 0/0"
+            in " ".join(measured.stdout.split()))  # the terminal's width may wrap the line
     for bad in (["--content", "{nope"], ["--content", "{}", "--send-at", "2030-11-11T20:00:00"],
                 ["--content", '{"a": 1}', "--segment", "99999"], [],
                 ["--content", '{"a": 1}', "--template", '{"body": {"a": "1"}}'],
-                ["--template", '{"body": {"a": "{% if %}"}}']):
+                ["--template", '{"body": {"a": "{% if %}"}}'], ["--content", '{"a": 1}', "--holdout", "10"],
+                ["--content", '{"a": 1}', "--goal-event", "Order Completed", "--goal-within", "soon"],
+                ["--content", '{"a": 1}', "--goal-event", "Order Completed", "--holdout", "60"]):
         args = ["broadcasts", "create", *ws, "x", "--channel", "webhook", *bad]
         if "--segment" not in bad:
             args += ["--segment", str(segment["id"])]

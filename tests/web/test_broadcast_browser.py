@@ -82,11 +82,18 @@ def test_compose_preview_schedule_test_send_and_list_a_broadcast(browser, live_s
     page.check("input[name=when][value=at]")
     page.fill("#send-at", "2030-01-01T10:00")
     page.fill("#rate", "600")
+    page.fill("#goal-event", "Order Completed")
+    page.fill("#goal-within", "soon")
+    page.fill("#holdout", "10")
+    page.click("#schedule")  # the window's refusal appears beside the goal
+    page.wait_for_function("document.querySelector(\".field-error[data-for='goal']\").textContent !== ''")
+    page.fill("#goal-within", "3d")
     page.click("#schedule")
     page.wait_for_selector("h1#broadcast-name")
     assert page.inner_text("#broadcast-name") == "双11预热" and page.inner_text("#status") == "已预约"
     assert "2030年1月1日 10:00" in page.inner_text("main")  # the workspace's wall clock, not the browser's
     assert page.is_visible("#personalised") and "{{ profile.traits.name }}" in page.inner_text("#content")
+    assert "Order Completed" in page.inner_text("#goal") and page.inner_text("#lift") == "—"
 
     page.fill("#test-profiles", "abc")
     page.click("#test-send button[type=submit]")

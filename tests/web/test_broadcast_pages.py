@@ -117,6 +117,33 @@ def test_a_template_broadcasts_page_shows_the_template_as_written(signed_in, run
     assert 'id="personalised"' not in page and 'id="untracked"' not in page and "1111" in page
 
 
+def test_a_broadcasts_page_shows_its_goals_conversions_against_the_holdout(signed_in, runtime: Runtime,  # noqa: ANN001, F811
+                                                                            workspace, hook: WebhookSink) -> None:  # noqa: ANN001
+    from siyu.identity.rules import DEFAULT_RULES
+    from siyu.ingest.pipeline import ingest
+    from siyu.ingest.spec import parse_message
+
+    configure(runtime, workspace.id, hook_url=hook.url)
+    segment_id = _segment(runtime, workspace.id)
+    headers = {"X-CSRF-Token": _data(signed_in.get("/broadcasts/new").text, "composer-data")["csrf"]}
+    created = signed_in.post("/api/broadcasts", headers=headers, json={
+        "name": "回购", "segment_id": segment_id, "channel": "webhook", "content": {"campaign": "1111"},
+        "goal": {"event": "Order Completed", "within": "3d"}})
+    assert created.status_code == 201, created.text
+    broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id)
+    delivery.deliver_due(runtime.engine, workspace_id=workspace.id)
+    with write(runtime.engine) as conn:  # 王芳 (m2) orders after the message
+        ingest(conn, workspace.id, [parse_message({"type": "track", "userId": "m2", "event": "Order Completed",
+                                                   "properties": {"total": 259}}, received_at=clock.now())],
+               rules=DEFAULT_RULES)
+    page = signed_in.get(f"/broadcasts/{created.json()['id']}").text
+    assert "Order Completed" in page and "3d 内" in page
+    treatment = re.search(r'<tr data-group="treatment">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'class="people">2<', treatment) and re.search(r'class="converted">1<', treatment)
+    assert 'class="rate">50.0%<' in treatment and "259" in treatment
+    assert 'id="counting"' in page and 'id="lift"' not in page  # no holdout: no lift to show
+
+
 def test_test_send_and_cancel_from_a_scheduled_broadcasts_page(signed_in, runtime: Runtime,  # noqa: ANN001, F811
                                                                workspace, hook: WebhookSink) -> None:
     configure(runtime, workspace.id, hook_url=hook.url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     String,
@@ -70,6 +71,9 @@ broadcasts = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("finished_at", Timestamp, nullable=True),
+    # the conversion event and its window ({"event", "where"?, "within"}); None: no goal measured
+    Column("goal", JSONType, nullable=True),
+    Column("holdout_percent", Float, nullable=False, server_default="0"),  # control group, kept back
     Index("ix_broadcasts_due", "status", "send_at"),
     Index("ix_broadcasts_ws_created", "workspace_id", "created_at"),
 )

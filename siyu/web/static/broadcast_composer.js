@@ -123,6 +123,9 @@
       request.send_at = zonedInstant($("send-at").value, data.timezone);
     }
     if ($("rate").value) request.rate_per_minute = Number($("rate").value);
+    const goal = $("goal-event").value.trim();
+    if (goal) request.goal = {event: goal, within: $("goal-within").value.trim() || "7d"};
+    if ($("holdout").value) request.holdout_percent = Number($("holdout").value);
     return request;
   }
 

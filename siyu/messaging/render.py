@@ -45,16 +45,38 @@ def _context(conn: Connection, workspace: Workspace, profile_id: int, unsubscrib
 
 
 def mentions_profile(template: Any) -> bool:
-    """Whether any text of the template names ``profile``. Jinja (sandboxed) can only reach a variable
-    by writing its name, so a template without the word cannot read the profile, and rendering it
-    needs no profile detail (six queries; most of a keyword reply's cost when measured)."""
+    """Whether the template reads more of ``profile`` than its traits. Jinja (sandboxed) can only reach
+    a variable by writing its name, so a template that names ``profile`` only as ``profile.traits``
+    (or ``profile['traits']``) — the usual ``{{ profile.traits.name }}`` — or not at all needs no
+    profile detail (six queries: most of a keyword reply's cost, and of a broadcast's render, when
+    measured); the traits are read anyway, for the language. Any other use (``profile.tags``, a
+    filter over ``profile``, a ``set`` of it) reads the whole profile."""
     if isinstance(template, str):
-        return "profile" in template
+        return "profile" in template and _beyond_traits(template)
     if isinstance(template, dict):
         return any(mentions_profile(value) for value in template.values())
     if isinstance(template, list):
         return any(mentions_profile(value) for value in template)
     return False
+
+
+def _beyond_traits(source: str) -> bool:
+    from jinja2 import TemplateSyntaxError, nodes
+
+    from siyu.messaging.template_sandbox import parsed
+
+    try:
+        tree = parsed(source)
+    except TemplateSyntaxError:
+        return True  # never rendered anyway; the whole profile is the safe answer
+    uses = [n for n in tree.find_all(nodes.Name) if n.name == "profile"]
+    if any(n.ctx != "load" for n in uses):
+        return True
+    traits = [n for n in tree.find_all((nodes.Getattr, nodes.Getitem))
+              if isinstance(n.node, nodes.Name) and n.node.name == "profile"
+              and (n.attr == "traits" if isinstance(n, nodes.Getattr)
+                   else isinstance(n.arg, nodes.Const) and n.arg.value == "traits")]
+    return len(traits) != len(uses)
 
 
 def _mentions(template: Any, words: tuple[str, ...]) -> bool:

@@ -72,11 +72,16 @@ def _beyond_traits(source: str) -> bool:
     uses = [n for n in tree.find_all(nodes.Name) if n.name == "profile"]
     if any(n.ctx != "load" for n in uses):
         return True
-    traits = [n for n in tree.find_all((nodes.Getattr, nodes.Getitem))
-              if isinstance(n.node, nodes.Name) and n.node.name == "profile"
-              and (n.attr == "traits" if isinstance(n, nodes.Getattr)
-                   else isinstance(n.arg, nodes.Const) and n.arg.value == "traits")]
-    return len(traits) != len(uses)
+    traits = 0
+    for found in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = getattr(found, "node", None)
+        if not (isinstance(target, nodes.Name) and target.name == "profile"):
+            continue
+        if isinstance(found, nodes.Getattr):
+            traits += found.attr == "traits"
+        elif isinstance(found, nodes.Getitem):
+            traits += isinstance(found.arg, nodes.Const) and found.arg.value == "traits"
+    return traits != len(uses)
 
 
 def _mentions(template: Any, words: tuple[str, ...]) -> bool:

@@ -43,6 +43,7 @@ TERMS = {
     "policy.wecom_limit": "WeCom mass-message limit",
     "policy.no_subscription": "No subscription left", "policy.frequency_cap": "Frequency cap",
     "policy.cooldown": "Cooldown", "policy.quiet_hours": "Quiet hours", "broadcast.cancelled": "Broadcast cancelled",
+    "broadcast.holdout": "Kept back as the control group",
     "delivery.interrupted": "Interrupted mid-send", "template.blocked": "Template refused by the platform rules",
     "policy.merged": "A second copy after a profile merge",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -142,6 +143,30 @@ def test_a_broadcasts_page_shows_its_goals_conversions_against_the_holdout(signe
     assert re.search(r'class="people">2<', treatment) and re.search(r'class="converted">1<', treatment)
     assert 'class="rate">50.0%<' in treatment and "259" in treatment
     assert 'id="counting"' in page and 'id="lift"' not in page  # no holdout: no lift to show
+
+
+def test_the_holdouts_stops_are_named_in_the_readers_words(signed_in, runtime: Runtime, workspace,  # noqa: ANN001, F811
+                                                         hook: WebhookSink) -> None:
+    from siyu.messaging import broadcast_goals
+
+    configure(runtime, workspace.id, hook_url=hook.url)
+    segment_id = _segment(runtime, workspace.id)
+    headers = {"X-CSRF-Token": _data(signed_in.get("/broadcasts/new").text, "composer-data")["csrf"]}
+    broadcast_id = 0
+    for attempt in range(40):  # a broadcast whose 50 % holdout keeps exactly one of the two back
+        created = signed_in.post("/api/broadcasts", headers=headers, json={
+            "name": f"回购 {attempt}", "segment_id": segment_id, "channel": "webhook", "content": {"a": "1"},
+            "send_at": "2030-01-01T00:00:00Z", "goal": {"event": "Order Completed"}, "holdout_percent": 50})
+        members = signed_in.get(f"/api/segments/{segment_id}/members?limit=10").json()["profile_ids"]
+        if sum(broadcast_goals.held_out(50, created.json()["id"], pid) for pid in members) == 1:
+            broadcast_id = created.json()["id"]
+            break
+    assert broadcast_id
+    clock.freeze(datetime(2030, 1, 1, 0, 1, tzinfo=UTC))
+    broadcasts.fan_out_due(runtime.engine, workspace_id=workspace.id)
+    page = signed_in.get(f"/broadcasts/{broadcast_id}").text
+    assert re.search(r'<tr data-reason="broadcast.holdout"><td>留作对照组</td><td>1</td>', page), page
+    assert 'id="lift"' in page
 
 
 def test_test_send_and_cancel_from_a_scheduled_broadcasts_page(signed_in, runtime: Runtime,  # noqa: ANN001, F811

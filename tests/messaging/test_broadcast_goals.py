@@ -21,6 +21,7 @@ from siyu.messaging import broadcast_goals as goals
 from siyu.messaging import broadcasts, delivery
 from siyu.runtime import Runtime
 from tests.messaging.fakes import WebhookSink
+from tests.messaging.test_broadcasts import audience
 from tests.messaging.test_delivery import webhook_channel
 
 NOON = datetime(2026, 11, 9, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, outside quiet hours either way
@@ -30,17 +31,6 @@ NOON = datetime(2026, 11, 9, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, outside qui
 def hook(runtime: Runtime, workspace: Any) -> Iterator[WebhookSink]:
     with webhook_channel(runtime, workspace.id) as sink:
         yield sink
-
-
-def members(runtime: Runtime, client: Any, workspace: Any, count: int) -> tuple[list[int], int]:
-    people = [parse_message({"type": "identify", "userId": f"g{n}", "traits": {"city": "杭州"}},
-                            received_at=clock.now()) for n in range(count)]
-    with write(runtime.engine) as conn:
-        result = ingest(conn, workspace.id, people, rules=DEFAULT_RULES)
-    segment = client.post("/api/segments", headers=workspace.bearer(), json={
-        "name": "杭州", "definition": {"trait": "city", "op": "eq", "value": "杭州"}})
-    assert segment.status_code in (200, 201), segment.text
-    return sorted(result.profile_ids[m.message_id] for m in people), segment.json()["id"]
 
 
 def order(runtime: Runtime, workspace: Any, user: str, at: datetime, **properties: Any) -> None:
@@ -53,8 +43,8 @@ def order(runtime: Runtime, workspace: Any, user: str, at: datetime, **propertie
 def test_conversions_and_revenue_of_those_sent_to_against_those_kept_back(runtime: Runtime, client: Any,
                                                                            workspace: Any, hook: WebhookSink) -> None:
     clock.freeze(NOON)
-    people, segment_id = members(runtime, client, workspace, 200)
-    user_of = {pid: f"g{n}" for n, pid in enumerate(people)}  # ingested in order: ids ascend with n
+    people, segment_id = audience(runtime, client, workspace, 200)
+    user_of = {pid: f"b{n}" for n, pid in enumerate(people)}  # ingested in order: ids ascend with n
     created = client.post("/api/broadcasts", headers=workspace.bearer(), json={
         "name": "双11 回购", "segment_id": segment_id, "channel": "webhook", "content": {"campaign": "1111"},
         "goal": {"event": "Order Completed", "where": [{"property": "total", "op": "gte", "value": 100}],
@@ -99,14 +89,14 @@ def test_conversions_and_revenue_of_those_sent_to_against_those_kept_back(runtim
 
 
 def test_a_broadcast_without_a_goal_measures_nothing(runtime: Runtime, client: Any, workspace: Any) -> None:
-    _, segment_id = members(runtime, client, workspace, 3)
+    _, segment_id = audience(runtime, client, workspace, 3)
     shown = client.post("/api/broadcasts", headers=workspace.bearer(), json={
         "name": "x", "segment_id": segment_id, "channel": "webhook", "content": {"a": "1"}}).json()
     assert (shown["goal"], shown["holdout_percent"], shown["conversions"]) == (None, 0, None)
 
 
 def test_goal_and_holdout_refusals_name_their_field(runtime: Runtime, client: Any, workspace: Any) -> None:
-    _, segment_id = members(runtime, client, workspace, 3)
+    _, segment_id = audience(runtime, client, workspace, 3)
     for extra, field in (({"goal": {"within": "7d"}}, "goal.event"),
                          ({"goal": {"event": "Order Completed", "within": "soon"}}, "goal.within"),
                          ({"goal": {"event": "Order Completed", "within": "999999w"}}, "goal.within"),
